@@ -1,0 +1,52 @@
+"""Command line: `python -m pipeline parse PATH...` and `python -m pipeline build`.
+
+`parse` is the pure core's stable interface: one JSON object per input, one per line, in input order.
+Exit codes: 0 when it ran (whether or not inputs were rejected), 1 when a build's blocking check
+failed, 2 on usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pipeline.core.page import DEFAULT_MAX_BYTES, parse_file
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)  # argparse exits with 2 on usage errors
+    return args.command(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    parse = commands.add_parser("parse", help="parse pages and print one JSON record per input")
+    parse.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    parse.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="reject larger files")
+    parse.set_defaults(command=_parse_command)
+
+    build = commands.add_parser("build", help="materialise every asset and check into processed/")
+    build.add_argument("--raw", type=Path, default=Path("raw"), help="folder of scrape batches")
+    build.add_argument("--processed", type=Path, default=Path("processed"), help="output folder")
+    build.set_defaults(command=_build_command)
+    return parser
+
+
+def _parse_command(args: argparse.Namespace) -> int:
+    out = open(sys.stdout.fileno(), "w", encoding="utf-8", closefd=False)  # UTF-8 whatever the locale
+    for path in args.paths:
+        record = parse_file(path, max_bytes=args.max_bytes).to_dict()
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        out.flush()
+    return 0
+
+
+def _build_command(args: argparse.Namespace) -> int:
+    from pipeline.build import run_build  # Dagster loads only for builds
+
+    return run_build(args.raw, args.processed)

@@ -1,0 +1,108 @@
+"""The answer: headings told apart from list items, and the sections they open."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import unicodedata
+from collections.abc import Sequence
+
+from pipeline.core.record import Heading, Section
+
+_DIGITS = "0-9０-９"
+_KANJI_NUMBERS = dict(zip("一二三四五六七八九十", range(1, 11)))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Marker:
+    style: str  # lines of one style in a row form a list, not headings
+    level: int
+    pattern: re.Pattern[str]
+
+
+# Ordered: the first pattern that matches a line decides its style.
+_MARKERS = (
+    _Marker("dot", 2, re.compile(rf"^(?P<number>[{_DIGITS}]{{1,2}})[.．](?![{_DIGITS}])\s*(?P<text>.*)$")),
+    _Marker("paren", 3, re.compile(rf"^[(（](?P<number>[{_DIGITS}]{{1,2}})[)）]\s*(?P<text>.*)$")),
+    _Marker("circled", 3, re.compile(r"^(?P<number>[①-⑳])\s*(?P<text>.*)$")),
+    _Marker("dai", 1, re.compile(rf"^第(?P<number>[{_DIGITS}一二三四五六七八九十]{{1,3}})(?![条項号])[\s.．:：、]*(?P<text>.*)$")),
+    _Marker("square", 1, re.compile(r"^[■◆□◇](?P<number>)\s*(?P<text>.+)$")),
+    _Marker("circle", 2, re.compile(r"^[●](?P<number>)\s*(?P<text>.+)$")),
+    _Marker("bracket", 1, re.compile(r"^【(?P<number>)(?P<text>[^】]+)】$")),
+)
+_BULLET = re.compile(r"^[・\-‐－―*•◦▪]")
+_SENTENCE_PUNCTUATION = re.compile(r"[。．.!！?？、,：:…]$|。")
+_MAX_HEADING_CHARS = 40  # a numbered line longer than this is a list item written as a sentence
+_MAX_TITLE_CHARS = 30  # an unnumbered heading is a short title line
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Answer:
+    text: str
+    headings: tuple[Heading, ...]
+    sections: tuple[Section, ...]
+
+
+def structure_answer(paragraphs: Sequence[str]) -> Answer:
+    """Paragraphs (one line each) to the answer text, its headings and its sections."""
+    candidates = [_heading_candidate(line) for line in paragraphs]
+    is_heading = _confirm_headings(candidates)
+    headings: list[Heading] = []
+    sections: list[Section] = []
+    current_heading: str | None = None
+    body: list[str] = []
+    for line, candidate, confirmed in zip(paragraphs, candidates, is_heading):
+        if not confirmed:
+            body.append(line)
+            continue
+        if current_heading is not None or body:
+            sections.append(Section(current_heading, "\n\n".join(body)))
+        headings.append(candidate[1])
+        current_heading, body = line, []
+    if current_heading is not None or body:
+        sections.append(Section(current_heading, "\n\n".join(body)))
+    return Answer("\n\n".join(paragraphs), tuple(headings), tuple(sections))
+
+
+def _heading_candidate(line: str) -> tuple[str, Heading] | None:
+    """(style, heading) when the line looks like a heading on its own; None for body text and bullets."""
+    if _BULLET.match(line):
+        return None
+    for marker in _MARKERS:
+        if match := marker.pattern.match(line):
+            text = match["text"].strip()
+            if len(text) > _MAX_HEADING_CHARS or _SENTENCE_PUNCTUATION.search(text):
+                return None
+            number = _number(match["number"])
+            return marker.style, Heading(marker.level, number, text or line)
+    if len(line) <= _MAX_TITLE_CHARS and not _SENTENCE_PUNCTUATION.search(line) and not line.startswith("「"):
+        return "title", Heading(1, None, line)
+    return None
+
+
+def _confirm_headings(candidates: Sequence[tuple[str, Heading] | None]) -> list[bool]:
+    """A candidate is a heading unless it is the last line or in a run of two or more of one style."""
+    confirmed = [candidate is not None for candidate in candidates]
+    run_start = 0
+    for i in range(1, len(candidates) + 1):
+        if i < len(candidates) and _same_style(candidates[i - 1], candidates[i]):
+            continue
+        if i - run_start >= 2 and candidates[run_start] is not None:
+            confirmed[run_start:i] = [False] * (i - run_start)
+        run_start = i
+    if confirmed:
+        confirmed[-1] = False  # a heading opens a section: nothing follows the last line
+    return confirmed
+
+
+def _same_style(a: tuple[str, Heading] | None, b: tuple[str, Heading] | None) -> bool:
+    return a is not None and b is not None and a[0] == b[0]
+
+
+def _number(raw: str) -> str | None:
+    if not raw:
+        return None
+    if raw in _KANJI_NUMBERS:
+        return str(_KANJI_NUMBERS[raw])
+    ascii_digits = unicodedata.normalize("NFKC", raw)  # full-width digits and ① to ASCII
+    return str(int(ascii_digits)) if ascii_digits.isdigit() else raw

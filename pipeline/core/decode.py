@@ -1,0 +1,93 @@
+"""Bytes to text: format sniffing, encoding detection and line-ending/space normalisation."""
+
+from __future__ import annotations
+
+import codecs
+import dataclasses
+import re
+
+import charset_normalizer
+
+from pipeline.core.record import RejectError, RejectReason
+
+# The encodings this site's scrapes come in. Shift_JIS is read as CP932, its superset.
+SUPPORTED_ENCODINGS = ("utf_8", "cp932", "euc_jp")
+_CP932_ALIASES = {"windows-31j", "x-sjis", "ms932", "ms_kanji", "csshiftjis", "x-ms-cp932"}
+_CANONICAL_NAMES = {"utf_8": "utf-8", "cp932": "cp932", "shift_jis": "cp932", "euc_jp": "euc_jp"}
+
+_HTML_START = re.compile(rb"^\s*(?:<!doctype\s+html|<html|<head|<body|<!--|<meta|<\?xml)", re.IGNORECASE)
+_META_CHARSET = re.compile(rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.IGNORECASE)
+# Control characters other than tab/newline/carriage return/form feed: a sign of binary data.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
+# Zero-width characters carry nothing and break matching.
+_INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
+_SPACES = str.maketrans({"\u00a0": " ", "\t": " "})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DecodedPage:
+    text: str  # line endings normalised to "\n"
+    encoding: str  # utf-8 | utf-8-sig | cp932 | euc_jp
+    format: str  # text | html
+
+
+def sniff_format(data: bytes) -> str:
+    head = data[:1024].removeprefix(codecs.BOM_UTF8)
+    return "html" if _HTML_START.match(head) else "text"
+
+
+def decode_page(data: bytes) -> DecodedPage:
+    """Decode raw bytes, or raise RejectError with the reject reason."""
+    if not data.strip():
+        raise RejectError(RejectReason.EMPTY_FILE, f"{len(data)} bytes, no visible content")
+    if b"\x00" in data[:8192]:
+        raise RejectError(RejectReason.BINARY_CONTENT, "NUL bytes in the first 8 KiB")
+    page_format = sniff_format(data)
+    text, encoding = _decode_text(data, page_format)
+    if len(_CONTROL_CHARS.findall(text[:8192])) > 8:
+        raise RejectError(RejectReason.BINARY_CONTENT, f"control characters in text decoded as {encoding}")
+    return DecodedPage(text=normalise_text(text), encoding=encoding, format=page_format)
+
+
+def normalise_text(text: str) -> str:
+    """CRLF/CR to LF, NBSP and tabs to spaces, zero-width characters removed."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _INVISIBLE.sub("", text).translate(_SPACES)
+
+
+def _decode_text(data: bytes, page_format: str) -> tuple[str, str]:
+    if data.startswith(codecs.BOM_UTF8):
+        return _strict(data[len(codecs.BOM_UTF8) :], "utf_8", "utf-8-sig")
+    declared = _declared_charset(data) if page_format == "html" else None
+    for encoding in filter(None, (declared, "utf_8")):
+        try:
+            return data.decode(encoding), _CANONICAL_NAMES.get(encoding, encoding)
+        except UnicodeRejectError:
+            continue
+    best = charset_normalizer.from_bytes(data, cp_isolation=list(SUPPORTED_ENCODINGS)).best()
+    if best is None:
+        raise RejectError(RejectReason.UNDECODABLE, f"not valid as any of {', '.join(SUPPORTED_ENCODINGS)}")
+    return str(best), _CANONICAL_NAMES.get(best.encoding, best.encoding)
+
+
+def _strict(data: bytes, codec: str, name: str) -> tuple[str, str]:
+    try:
+        return data.decode(codec), name
+    except UnicodeRejectError as error:
+        raise RejectError(RejectReason.UNDECODABLE, f"BOM says UTF-8 but {error.reason} at byte {error.start}")
+
+
+def _declared_charset(data: bytes) -> str | None:
+    """The charset named in a <meta> tag, as a Python codec name we support."""
+    match = _META_CHARSET.search(data[:4096])
+    if not match:
+        return None
+    label = match.group(1).decode("ascii").lower()
+    if label in _CP932_ALIASES:
+        return "cp932"
+    try:
+        codec = codecs.lookup(label).name.replace("-", "_")
+    except LookupError:
+        return None
+    codec = {"shift_jis": "cp932", "ms932": "cp932", "euc_jis_2004": "euc_jp"}.get(codec, codec)
+    return codec if codec in SUPPORTED_ENCODINGS else None

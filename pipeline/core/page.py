@@ -1,0 +1,144 @@
+"""One raw page (bytes) to a PageResult: the parser's entry point. Never raises on data."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from pathlib import Path
+
+from pipeline.core.answer import structure_answer
+from pipeline.core.consultation import BACKGROUND_MARKER, TITLE_LINE, is_question, split_consultation, split_sentences
+from pipeline.core.decode import decode_page
+from pipeline.core.html_text import html_to_text
+from pipeline.core.record import PageResult, PageWarning, RejectError, RejectReason, rejected
+from pipeline.core.related import BLOCK_HEADER, ELLIPSIS_LINE, parse_related
+
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+SITE_PAGE_ID = re.compile(r"(\d{14}-\d+)/?(?:[?#].*)?$")
+_CATEGORY = re.compile(r"^[^。？?！!]{1,40}$")
+# Decoration around the block header ("【おすすめ法律相談】", "■おすすめ法律相談") left on either side of the cut.
+_HEADER_DECORATION_BEFORE = re.compile(r"[\s【\[(（■●◆▼★☆<《]*$")
+_HEADER_DECORATION_AFTER = re.compile(r"^[\s】\])）>》]*")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def parse_file(path: Path, *, source: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> PageResult:
+    source = source if source is not None else str(path)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:  # refuse before reading a huge file into memory
+            return rejected(source, RejectReason.TOO_LARGE, f"{size} bytes > limit of {max_bytes}")
+        data = path.read_bytes()
+    except OSError as error:
+        return rejected(source, RejectReason.UNREADABLE, f"{type(error).__name__}: {error.strerror or error}")
+    return parse_page(data, source, max_bytes=max_bytes)
+
+
+def parse_page(data: bytes, source: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> PageResult:
+    """The record of one page, or a rejection with a reason; data errors never raise."""
+    sha256 = hashlib.sha256(data).hexdigest()
+    if len(data) > max_bytes:
+        return rejected(source, RejectReason.TOO_LARGE, f"{len(data)} bytes > limit of {max_bytes}", sha256=sha256)
+    try:
+        return _parse(data, source, sha256)
+    except RejectError as error:
+        return rejected(source, error.reason, error.detail, sha256=sha256)
+    except Exception as error:  # a parser bug must not lose the input or stop a run
+        return rejected(source, RejectReason.PARSER_ERROR, f"{type(error).__name__}: {error}", sha256=sha256)
+
+
+def _parse(data: bytes, source: str, sha256: str) -> PageResult:
+    decoded = decode_page(data)
+    text, url = decoded.text, None
+    if decoded.format == "html":
+        html = html_to_text(text)
+        text, url = html.text, html.url
+        if not text:
+            raise RejectError(RejectReason.NO_CONTENT, "no text left once page chrome is dropped")
+    main, block = split_recommendations(text)
+    lines = content_lines(main)
+    category = _category(lines)
+    title, consultation, answer_lines = _consultation_and_answer(lines[1:])
+    parts = split_consultation(consultation, title)
+    answer = structure_answer(answer_lines)
+    related, unpaired = parse_related(block) if block is not None else ((), 0)
+    warnings = [
+        *([PageWarning.NO_RELATED_BLOCK] if block is None else []),
+        *([] if parts.has_question_sentence else [PageWarning.NO_QUESTION_SENTENCE]),
+        *([] if answer.headings else [PageWarning.NO_HEADINGS]),
+        *([PageWarning.UNPAIRED_RELATED_LINE] if unpaired else []),
+    ]
+    return PageResult(
+        source=source,
+        status="ok",
+        page_id=page_id(url, consultation if title is None else f"{title}\n{consultation}", answer.text),
+        url=url,
+        category=category,
+        title=parts.title,
+        question=parts.question,
+        background=parts.background,
+        answer=answer.text,
+        headings=answer.headings,
+        sections=answer.sections,
+        related=related,
+        warnings=tuple(str(warning) for warning in warnings),
+        sha256=sha256,
+        encoding=decoded.encoding,
+        format=decoded.format,
+    )
+
+
+def split_recommendations(text: str) -> tuple[str, str | None]:
+    """(page before the block, block) — the block is None when the page has none.
+
+    Cut at the first occurrence wherever it stands, so nothing of the block can reach a field.
+    """
+    cut = text.find(BLOCK_HEADER)
+    if cut < 0:
+        return text, None
+    before = _HEADER_DECORATION_BEFORE.sub("", text[:cut])
+    after = _HEADER_DECORATION_AFTER.sub("", text[cut + len(BLOCK_HEADER) :])
+    return before, after
+
+
+def content_lines(text: str) -> list[str]:
+    """Non-empty lines, stripped of surrounding spaces, without the lone "..." lines."""
+    stripped = (line.strip() for line in text.split("\n"))
+    return [line for line in stripped if line and not ELLIPSIS_LINE.match(line)]
+
+
+def page_id(url: str | None, consultation: str, answer: str) -> str:
+    """The site's <14 digits>-<n> id when the URL is known, else a hash of the normalised text."""
+    if url and (site_id := SITE_PAGE_ID.search(url)):
+        return site_id[1]
+    key = _WHITESPACE.sub("", unicodedata.normalize("NFKC", f"{consultation}\n{answer}"))
+    return "h" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def _category(lines: list[str]) -> str:
+    if not lines:
+        raise RejectError(RejectReason.NO_CATEGORY, "no text before the recommendation block")
+    if not _CATEGORY.match(lines[0]):
+        raise RejectError(RejectReason.NO_CATEGORY, f"first line is not a category label: {lines[0][:40]!r}")
+    return lines[0]
+
+
+def _consultation_and_answer(lines: list[str]) -> tuple[str | None, str, list[str]]:
+    """(title line or None, consultation text, answer paragraphs) from the lines after the category."""
+    if not lines:
+        raise RejectError(RejectReason.NO_CONSULTATION, "nothing after the category line")
+    title, start = None, 0
+    if len(lines) > 1 and TITLE_LINE.match(lines[0]) and _reads_as_story(lines[1]):
+        title, start = lines[0], 1
+    consultation, start = lines[start], start + 1
+    if start < len(lines) and BACKGROUND_MARKER.match(lines[start]):  # background on a line of its own
+        consultation, start = f"{consultation}{lines[start]}", start + 1
+    if start >= len(lines):
+        raise RejectError(RejectReason.NO_ANSWER, "no answer text after the consultation")
+    return title, consultation, lines[start:]
+
+
+def _reads_as_story(line: str) -> bool:
+    """A title line is followed by the asker's story: it asks something or carries a background marker."""
+    return BACKGROUND_MARKER.search(line) is not None or any(map(is_question, split_sentences(line)))
