@@ -62,7 +62,7 @@ def _decode_text(data: bytes, page_format: str) -> tuple[str, str]:
     for encoding in filter(None, (declared, "utf_8")):
         try:
             return data.decode(encoding), _CANONICAL_NAMES.get(encoding, encoding)
-        except UnicodeRejectError:
+        except UnicodeDecodeError:
             continue
     best = charset_normalizer.from_bytes(data, cp_isolation=list(SUPPORTED_ENCODINGS)).best()
     if best is None:
@@ -73,7 +73,7 @@ def _decode_text(data: bytes, page_format: str) -> tuple[str, str]:
 def _strict(data: bytes, codec: str, name: str) -> tuple[str, str]:
     try:
         return data.decode(codec), name
-    except UnicodeRejectError as error:
+    except UnicodeDecodeError as error:
         raise RejectError(RejectReason.UNDECODABLE, f"BOM says UTF-8 but {error.reason} at byte {error.start}")
 
 

@@ -1,0 +1,58 @@
+"""Decoding: the same page in every encoding, line ending and format gives the same fields."""
+
+import codecs
+
+import pytest
+
+from pipeline.core.decode import decode_page
+from pipeline.core.page import parse_page
+from tests.pages import make_html, make_page
+
+CONTENT_FIELDS = ("category", "title", "question", "background", "answer", "headings", "sections", "related", "warnings")
+PAGE = make_page()
+
+
+def content(result):
+    assert result.status == "ok", result.reject_detail
+    return {field: getattr(result, field) for field in CONTENT_FIELDS}
+
+
+VARIANTS = {
+    "utf-8": (PAGE.encode("utf-8"), "utf-8", "text"),
+    "utf-8 with BOM": (codecs.BOM_UTF8 + PAGE.encode("utf-8"), "utf-8-sig", "text"),
+    "cp932": (PAGE.encode("cp932"), "cp932", "text"),
+    "euc-jp": (PAGE.encode("euc_jp"), "euc_jp", "text"),
+    "crlf": (PAGE.replace("\n", "\r\n").encode("utf-8"), "utf-8", "text"),
+    "cr": (PAGE.replace("\n", "\r").encode("utf-8"), "utf-8", "text"),
+    "ideographic and nbsp indents": (
+        "\n".join(f"\u3000{line}\u00a0 " if line else line for line in PAGE.split("\n")).encode("utf-8"),
+        "utf-8",
+        "text",
+    ),
+    "html utf-8": (make_html(PAGE).encode("utf-8"), "utf-8", "html"),
+    "html shift_jis meta": (make_html(PAGE, charset="Shift_JIS").encode("cp932"), "cp932", "html"),
+    "html euc-jp meta": (make_html(PAGE, charset="EUC-JP").encode("euc_jp"), "euc_jp", "html"),
+    "html cp932 without meta": (make_html(PAGE, charset="").replace('<meta charset="">', "").encode("cp932"), "cp932", "html"),
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_variant_gives_the_same_fields(variant):
+    data, encoding, page_format = VARIANTS[variant]
+    result = parse_page(data, variant)
+    assert content(result) == content(parse_page(PAGE.encode("utf-8"), "reference"))
+    assert (result.encoding, result.format) == (encoding, page_format)
+
+
+def test_declared_charset_wins_over_detection():
+    data = make_html(PAGE, charset="EUC-JP").encode("euc_jp")
+    assert decode_page(data).encoding == "euc_jp"
+
+
+def test_wrong_declared_charset_falls_back_to_detection():
+    data = make_html(PAGE, charset="utf-8").encode("cp932")
+    assert decode_page(data).encoding == "cp932"
+
+
+def test_zero_width_characters_are_removed():
+    assert decode_page("労働\u200b問題\ufeff".encode()).text == "労働問題"

@@ -1,0 +1,34 @@
+"""HTML reduction: main content as lines, chrome dropped, URL found."""
+
+from pipeline.core.html_text import html_to_text
+
+
+def test_blocks_become_lines_and_inline_markup_joins():
+    page = html_to_text("<body><main><p>一つ目の<strong>段落</strong>です。</p><div>二つ目<br>三つ目</div><ul><li>・項目</li></ul></main></body>")
+    assert page.text.split("\n") == ["一つ目の段落です。", "二つ目", "三つ目", "・項目"]
+
+
+def test_chrome_is_dropped():
+    page = html_to_text(
+        "<html><head><title>題名</title><script>var a=1;</script><style>p{}</style></head><body>"
+        "<header>サイト名</header><nav>メニュー</nav><div class='breadcrumb'>ホーム &gt; 相続</div>"
+        "<main><p>本文です。</p><div class='sns-share'>シェア</div></main>"
+        "<aside>広告</aside><div id='cookie-banner'>クッキー</div><footer>著作権</footer></body></html>"
+    )
+    assert page.text == "本文です。"
+
+
+def test_comments_are_not_text():
+    assert html_to_text("<body><p>本文<!-- メモ -->です。</p></body>").text == "本文です。"
+
+
+def test_main_content_falls_back_to_article_then_body():
+    assert html_to_text("<body><div>外側</div><article><p>記事</p></article></body>").text == "記事"
+    assert html_to_text("<body><div>本体</div></body>").text == "本体"
+
+
+def test_url_from_canonical_then_og_url():
+    both = "<head><link rel='canonical' href='https://a.example/x/20230101000000-1'><meta property='og:url' content='https://b.example/'></head>"
+    assert html_to_text(both).url == "https://a.example/x/20230101000000-1"
+    assert html_to_text("<head><meta property='og:url' content='https://b.example/y'></head>").url == "https://b.example/y"
+    assert html_to_text("<p>なし</p>").url is None

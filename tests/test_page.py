@@ -1,0 +1,133 @@
+"""parse_page: boilerplate removal, fields, identity, and rejections that never raise."""
+
+import hashlib
+
+import pytest
+
+from pipeline.core.page import parse_page
+from tests.pages import ANSWER_LINES, CATEGORY, make_html, make_page
+
+
+def parse_text(text: str, **kwargs):
+    return parse_page(text.encode("utf-8"), "test.txt", **kwargs)
+
+
+def test_fields_of_a_well_formed_page():
+    result = parse_text(make_page())
+    assert result.status == "ok"
+    assert result.category == CATEGORY
+    assert result.question == "退去時の原状回復費用はどこまで負担すべきでしょうか?"
+    assert result.background.startswith("Pさんは五年間")
+    assert result.answer == "\n\n".join(ANSWER_LINES)
+    assert [h.text for h in result.headings] == ["はじめに", "契約書の特約を確認する", "見積もりの内訳を求める", "まとめ"]
+    assert [item.truncated for item in result.related] == [True, True]
+    assert result.related[1].preview.endswith("判断が分かれます。")
+    assert result.warnings == ()
+    assert result.format == "text" and result.encoding == "utf-8"
+    assert result.sha256 == hashlib.sha256(make_page().encode()).hexdigest()
+
+
+@pytest.mark.parametrize("blank_lines", [0, 1, 2, 4])
+def test_blank_line_variations_give_the_same_record(blank_lines):
+    reference = parse_text(make_page(blank_lines=1))
+    result = parse_text(make_page(blank_lines=blank_lines))
+    assert (result.question, result.answer, result.headings, result.sections, result.related) == (
+        reference.question,
+        reference.answer,
+        reference.headings,
+        reference.sections,
+        reference.related,
+    )
+
+
+def test_lone_ellipsis_line_is_dropped_and_optional():
+    assert parse_text(make_page(ellipsis_line=False)).answer == parse_text(make_page()).answer
+
+
+def test_recommendation_block_and_teasers_never_reach_the_answer():
+    result = parse_text(make_page())
+    assert "おすすめ法律相談" not in result.answer
+    assert "家賃の増額" not in result.answer
+    assert not result.answer.endswith("...")
+
+
+def test_real_sentence_ending_in_ellipsis_stays_in_the_answer():
+    lines = [*ANSWER_LINES, "最終的には当事者の話し合い次第ですが、早めに動くに越したことはありません..."]
+    result = parse_text(make_page(answer_lines=lines))
+    assert result.answer.endswith("越したことはありません...")
+
+
+def test_decorated_or_inline_block_header_is_cut():
+    page = make_page().replace("おすすめ法律相談", "【おすすめ法律相談】")
+    assert parse_text(page).answer == parse_text(make_page()).answer
+    inline = make_page(related_lines=[]).rstrip("\n") + "おすすめ法律相談 関係ない質問ですか?\n途中で切れた回答..."
+    assert "おすすめ" not in parse_text(inline).answer
+
+
+def test_no_related_block_is_a_warning():
+    result = parse_text(make_page(related_lines=[]))
+    assert result.related == ()
+    assert "no_related_block" in result.warnings
+
+
+def test_topic_only_consultation_warns_no_question_sentence():
+    result = parse_text(make_page(consultation="賃貸借契約の更新条項に不備があるかもしれない"))
+    assert result.question == "賃貸借契約の更新条項に不備があるかもしれない"
+    assert "no_question_sentence" in result.warnings
+
+
+def test_title_on_its_own_line():
+    consultation = "Rさんの敷金返還の場合\nRさんは退去後二か月たっても敷金が返ってきません。請求するにはどうすればよいですか?"
+    result = parse_text(make_page(consultation=consultation))
+    assert result.title == "Rさんの敷金返還の場合"
+    assert result.question == "請求するにはどうすればよいですか?"
+    assert result.answer.startswith("原状回復の範囲")
+
+
+def test_background_on_its_own_line_joins_the_consultation():
+    consultation = "更新料は払わなければなりませんか?\n(背景)Sさんは二年ごとの更新で家賃一か月分を求められています。"
+    result = parse_text(make_page(consultation=consultation))
+    assert result.background == "Sさんは二年ごとの更新で家賃一か月分を求められています。"
+    assert result.answer.startswith("原状回復の範囲")
+
+
+def test_text_page_id_is_a_stable_hash_of_content():
+    a, b = parse_text(make_page()), parse_text(make_page(blank_lines=4))
+    assert a.page_id == b.page_id and a.page_id.startswith("h") and len(a.page_id) == 17
+    assert parse_text(make_page(consultation="別の相談内容ですか?")).page_id != a.page_id
+
+
+def test_html_page_id_comes_from_canonical_url():
+    html = make_html(make_page())
+    result = parse_page(html.encode("utf-8"), "p.html")
+    assert result.url == "https://houritsu.example/fudosan/20240102030405-7"
+    assert result.page_id == "20240102030405-7"
+    assert result.format == "html"
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty_file"),
+        (b"  \n\r\n ", "empty_file"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary_content"),
+        (bytes(range(128, 256)) * 4, "undecodable"),
+        ("<html><head><title>x</title></head><body><nav>メニュー</nav><footer>フッター</footer></body></html>".encode(), "no_content"),
+        ("これはカテゴリではなく長い文章から始まるページです。質問はありますか?\n\n回答です。".encode(), "no_category"),
+        ("労働問題\n\n...\n".encode(), "no_consultation"),
+        ("労働問題\n\n...\n有給休暇は自由に取れますか?\n".encode(), "no_answer"),
+        ("労働問題\nおすすめ法律相談\n質問?\n回答...".encode(), "no_consultation"),
+    ],
+)
+def test_rejections_have_a_reason_and_never_raise(data, reason):
+    result = parse_page(data, "bad")
+    assert result.status == "rejected"
+    assert result.reject_reason == reason
+    assert result.reject_detail
+    assert result.source == "bad"
+
+
+def test_file_larger_than_the_limit_is_rejected():
+    result = parse_text(make_page(), max_bytes=100)
+    assert result.reject_reason == "too_large"
+    assert "100" in result.reject_detail

@@ -1,0 +1,25 @@
+"""The recommendation block: pairs of question and teaser."""
+
+from pipeline.core.related import parse_related
+from pipeline.core.record import Related
+
+
+def test_pairs_questions_with_truncated_teasers():
+    block = "\n\n隣人の騒音に悩んでいます。\n\n騒音の問題は、まず管理会社に相談することが有効で、...\n\n車をぶつけられました。\n\n交通事故の被害にあった場合は、警察への届出が必要…\n"
+    items, unpaired = parse_related(block)
+    assert items == (
+        Related("隣人の騒音に悩んでいます。", "騒音の問題は、まず管理会社に相談することが有効で、", True),
+        Related("車をぶつけられました。", "交通事故の被害にあった場合は、警察への届出が必要", True),
+    )
+    assert unpaired == 0
+
+
+def test_untruncated_teaser_and_orphans_are_counted():
+    items, unpaired = parse_related("質問です。\n短い回答です。\n孤立した質問です。")
+    assert items == (Related("質問です。", "短い回答です。", False),)
+    assert unpaired == 1
+
+
+def test_teaser_without_question_is_not_an_item():
+    items, unpaired = parse_related("切れた回答の冒頭...\n")
+    assert items == () and unpaired == 1
