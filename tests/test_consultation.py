@@ -98,3 +98,8 @@ def test_sentences_do_not_split_inside_brackets():
         "彼は「もう無理だ。帰る。」と言いました。",
         "どうしますか?",
     ]
+
+
+@pytest.mark.parametrize("ending", ["教えてください。", "知りたいです。", "教えてほしいです。", "お願いします。", "できますか。"])
+def test_request_endings_are_question_sentences(ending):
+    assert split_consultation(f"Tさんは転職を考えています。退職の手続きを{ending}").has_question_sentence
