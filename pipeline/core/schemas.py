@@ -7,7 +7,7 @@ import pyarrow as pa
 HEADING = pa.struct([("level", pa.int8()), ("number", pa.string()), ("text", pa.string())])
 SECTION = pa.struct([("heading", pa.string()), ("body", pa.string())])
 RELATED = pa.struct([("question", pa.string()), ("preview", pa.string()), ("truncated", pa.bool_())])
-TIMESTAMP = pa.timestamp("s", tz="UTC")
+TIMESTAMP = pa.timestamp("ms", tz="UTC")  # Parquet has no second unit: ms round-trips exactly
 
 
 def _schema(*fields: tuple[str, pa.DataType, bool], doc: str) -> pa.Schema:

@@ -1,0 +1,35 @@
+# Entry points for humans and CI. Every target that runs code depends on `setup`,
+# which is a no-op once the venv matches pyproject.toml and constraints.txt.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DAGSTER_HOME_DIR := $(CURDIR)/.dagster_home
+
+.PHONY: setup run test ui
+
+setup: $(STAMP)
+
+# Create the venv only when missing; reinstall only when the pins or the project metadata change.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/python -m pipeline build
+
+# pytest exits 5 when it collected no tests: that is not a failure for an empty suite.
+test: setup
+	@$(BIN)/python -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: no tests collected; treating as success"; exit 0; fi; \
+	exit $$rc
+
+ui: setup $(DAGSTER_HOME_DIR)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME_DIR) $(BIN)/dagster dev -m pipeline.defs -h 127.0.0.1 -p 3000
+
+# A local instance for `dagster dev`: runs and event logs stay under .dagster_home/ (gitignored).
+$(DAGSTER_HOME_DIR)/dagster.yaml:
+	mkdir -p $(DAGSTER_HOME_DIR)
+	printf 'telemetry:\n  enabled: false\n' > $@

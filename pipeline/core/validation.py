@@ -1,0 +1,264 @@
+"""Validate a dataset table against its Great Expectations suite (expectations/<dataset>.json).
+
+The suites are plain JSON so they can be reviewed in a diff; GX 1.x runs them on a pandas
+DataFrame through an ephemeral context. GX is imported lazily: importing it costs seconds and
+most callers of the core never validate. Dtypes are not checked here (GX type expectations
+misjudge pandas 3 string columns): the pyarrow schemas in schemas.py enforce them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    import great_expectations as gx
+
+EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
+
+# Expectations that judge the whole table; every other expectation in our suites is a column-map
+# expectation that names the rows it failed.
+TABLE_LEVEL_PREFIX = "expect_table_"
+# Where each expectation sits in its suite, stored in its meta: GX returns results in its own order.
+_POSITION_KEY = "suite_position"
+_SAMPLE_SIZE = 3  # unexpected values quoted in a detail
+_SAMPLE_EDGE = 30  # answers are long: quote their start and their end (where teasers sit)
+
+
+@dataclasses.dataclass(frozen=True)
+class ExpectationOutcome:
+    name: str  # e.g. "expect_column_values_to_not_be_null(question)"
+    expectation_type: str  # e.g. "expect_column_values_to_not_be_null"
+    column: str | None
+    success: bool
+    row_level: bool  # True for column-map expectations that report failing rows
+    unexpected_rows: tuple[int, ...]  # positional row indices into the validated table
+    detail: str  # short human text: what failed, a few unexpected values
+
+
+@dataclasses.dataclass(frozen=True)
+class ValidationReport:
+    dataset: str
+    outcomes: tuple[ExpectationOutcome, ...]
+
+    @property
+    def success(self) -> bool:
+        return all(outcome.success for outcome in self.outcomes)
+
+    def failed(self) -> list[ExpectationOutcome]:
+        return [outcome for outcome in self.outcomes if not outcome.success]
+
+    def failing_rows(self) -> dict[int, list[ExpectationOutcome]]:
+        """Row position -> the row-level outcomes it failed, in suite order, rows ascending."""
+        rows: dict[int, list[ExpectationOutcome]] = {}
+        for outcome in self.outcomes:
+            if outcome.row_level and not outcome.success:
+                for row in outcome.unexpected_rows:
+                    rows.setdefault(row, []).append(outcome)
+        return dict(sorted(rows.items()))
+
+
+# --- suites -----------------------------------------------------------------------------------
+
+
+def suite_path(dataset: str, suites_dir: Path = EXPECTATIONS_DIR) -> Path:
+    return Path(suites_dir) / f"{dataset}.json"
+
+
+def load_suite_spec(dataset: str, suites_dir: Path = EXPECTATIONS_DIR) -> dict[str, Any]:
+    """The suite as written in its JSON file (no GX import)."""
+    path = suite_path(dataset, suites_dir)
+    if not path.is_file():
+        raise FileNotFoundError(f"no expectation suite for dataset {dataset!r}: {path} is missing")
+    spec = json.loads(path.read_text(encoding="utf-8"))
+    if spec.get("name") != dataset:
+        raise ValueError(f"{path}: suite name {spec.get('name')!r} does not match the file name")
+    return spec
+
+
+def suite_columns(spec: Mapping[str, Any]) -> list[str]:
+    """The columns the suite's column expectations read, in first-use order."""
+    columns: list[str] = []
+    for expectation in spec["expectations"]:
+        column = expectation["kwargs"].get("column")
+        if column is not None and column not in columns:
+            columns.append(column)
+    return columns
+
+
+def build_suite(spec: Mapping[str, Any]) -> gx.ExpectationSuite:
+    """A GX suite from the JSON spec; each expectation's meta records its position in the file."""
+    import great_expectations as gx
+
+    expectations = [
+        {
+            "type": expectation["type"],
+            "kwargs": dict(expectation["kwargs"]),
+            "meta": {**expectation.get("meta", {}), _POSITION_KEY: position},
+        }
+        for position, expectation in enumerate(spec["expectations"])
+    ]
+    return gx.ExpectationSuite(
+        name=spec["name"], expectations=expectations, meta=dict(spec.get("meta", {}))
+    )
+
+
+def expectation_name(expectation_type: str, column: str | None, label: str | None) -> str:
+    """Readable and unique within a suite: the label tells apart two rules on the same column."""
+    inside = ", ".join(part for part in (column, label) if part)
+    return f"{expectation_type}({inside})"
+
+
+# --- the frame handed to GX -------------------------------------------------------------------
+
+
+def _is_scalar(dtype: pa.DataType) -> bool:
+    return not (pa.types.is_nested(dtype) or pa.types.is_dictionary(dtype))
+
+
+def frame_for_gx(table: pa.Table | pd.DataFrame, needed: Iterable[str]) -> pd.DataFrame:
+    """A DataFrame with the table's columns in order, positional index, real values only where needed.
+
+    Columns the suite does not read become int8 placeholders: the column-set expectation still
+    sees every name, but nested columns (list<struct> headings, sections) never reach pandas
+    hashing inside GX, and the large ones are not converted at all.
+    """
+    needed = set(needed)
+    columns: dict[str, Any] = {}
+    if isinstance(table, pa.Table):
+        for name in table.column_names:
+            column = table.column(name)
+            if name in needed and _is_scalar(column.type):
+                columns[name] = column.to_pandas()
+            else:
+                columns[name] = np.zeros(table.num_rows, dtype=np.int8)
+        return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows))
+    frame = table.reset_index(drop=True)
+    for name in frame.columns:
+        if name in needed:
+            columns[name] = frame[name]
+        else:
+            columns[name] = np.zeros(len(frame), dtype=np.int8)
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
+
+
+# --- running GX -------------------------------------------------------------------------------
+
+
+def _quiet_context() -> Any:
+    """An in-memory GX context that prints nothing and phones nowhere.
+
+    Progress bars are off (by default GX draws "Calculating Metrics" bars on stderr for every
+    validation), analytics are off (config and env, for code paths that read only the env), and
+    no temporary Data Docs site is set up: the report is the only output.
+    """
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+        analytics_enabled=False,
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def run_suite(suite: gx.ExpectationSuite, frame: pd.DataFrame) -> list[Any]:
+    """Validate the whole frame as one batch; results in suite order."""
+    context = _quiet_context()
+    batch_definition = (
+        context.data_sources.add_pandas("pipeline")
+        .add_dataframe_asset(suite.name)
+        .add_batch_definition_whole_dataframe("whole_table")
+    )
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    result = batch.validate(
+        suite,
+        # COMPLETE lists every failing row index; the sample list feeds the human detail.
+        result_format={"result_format": "COMPLETE", "partial_unexpected_count": _SAMPLE_SIZE},
+    )
+    return sorted(result.results, key=lambda r: r.expectation_config.meta[_POSITION_KEY])
+
+
+# --- results -> outcomes ----------------------------------------------------------------------
+
+
+def _short(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return "null"
+    text = repr(str(value))[1:-1]  # one line: newlines shown as \\n
+    if len(text) <= 2 * _SAMPLE_EDGE + 5:
+        return text
+    return f"{text[:_SAMPLE_EDGE]} [...] {text[-_SAMPLE_EDGE:]}"
+
+
+def _rule_text(kwargs: Mapping[str, Any]) -> str:
+    """The expectation's own parameters, e.g. "regex=おすすめ法律相談"."""
+    shown = {k: v for k, v in kwargs.items() if k not in ("column", "batch_id") and v is not None}
+    return ", ".join(
+        f"{key}={value}" if isinstance(value, str) else f"{key}={value!r}" for key, value in shown.items()
+    )
+
+
+def _describe(column: str | None, kwargs: Mapping[str, Any], result: Any) -> str:
+    exception = result.exception_info or {}
+    if exception.get("raised_exception"):
+        return f"could not run: {exception.get('exception_message')}"
+    rule = _rule_text(kwargs)
+    subject = f"column {column}" if column else "table"
+    if result.success:
+        return f"{subject}: ok ({rule})"
+    details = result.result
+    if "unexpected_count" in details:
+        samples = ", ".join(_short(v) for v in details.get("partial_unexpected_list") or [])
+        return (
+            f"{subject}: {details['unexpected_count']} of {details.get('element_count')} rows "
+            f"fail ({rule}); e.g. {samples}"
+        )
+    mismatch = (details.get("details") or {}).get("mismatched")
+    if mismatch:  # the column-set expectation: say what is missing or extra, not the whole list
+        return f"{subject}: column set differs: " + "; ".join(f"{k} {v}" for k, v in mismatch.items())
+    return f"{subject}: observed {details.get('observed_value')!r} ({rule})"
+
+
+def to_outcome(result: Any) -> ExpectationOutcome:
+    config = result.expectation_config
+    column = config.kwargs.get("column")
+    raised = bool((result.exception_info or {}).get("raised_exception"))
+    # A column-map expectation that could not run (e.g. its column is missing) blames no row:
+    # the table as a whole is wrong and the column-set expectation says so.
+    row_level = not config.type.startswith(TABLE_LEVEL_PREFIX) and not raised
+    unexpected = tuple(int(i) for i in result.result.get("unexpected_index_list") or ()) if row_level else ()
+    return ExpectationOutcome(
+        name=expectation_name(config.type, column, config.meta.get("label")),
+        expectation_type=config.type,
+        column=column,
+        success=bool(result.success),
+        row_level=row_level,
+        unexpected_rows=unexpected,
+        detail=_describe(column, config.kwargs, result),
+    )
+
+
+def validate(
+    dataset: str, table: pa.Table | pd.DataFrame, *, suites_dir: Path = EXPECTATIONS_DIR
+) -> ValidationReport:
+    """Run the dataset's suite on the table; row positions in the report index the table as given."""
+    spec = load_suite_spec(dataset, suites_dir)
+    frame = frame_for_gx(table, suite_columns(spec))
+    results = run_suite(build_suite(spec), frame)
+    return ValidationReport(dataset=dataset, outcomes=tuple(to_outcome(r) for r in results))

@@ -1,0 +1,280 @@
+"""The GX suites in expectations/ run for real (no mocks) on small frames built from the schemas."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from pipeline.core.schemas import CONSULTATIONS, DATASETS, RELATED_QUESTIONS, REJECTS, SECTIONS
+from pipeline.core.validation import (
+    EXPECTATIONS_DIR,
+    build_suite,
+    load_suite_spec,
+    validate,
+)
+
+SUITES = sorted(path.stem for path in EXPECTATIONS_DIR.glob("*.json"))
+ANSWER = "ご相談の件について、まず契約書の内容を確認する必要があります。" * 4 + "\n\nまとめ\n\n早めに専門家へ相談しましょう。"
+TEASER = "隣人の騒音がひどく何度注意しても改善されない場合にどのような手段が取れるでしょ"  # 39 characters, as the site cuts them
+
+
+# --- building rows from the schemas -----------------------------------------------------------
+
+
+def _default(field: pa.Field) -> Any:
+    """A value of the field's type: nullable fields stay null, lists empty, strings a placeholder."""
+    if field.nullable:
+        return None
+    if pa.types.is_list(field.type):
+        return []
+    if pa.types.is_string(field.type):
+        return f"{field.name}-value"
+    if pa.types.is_integer(field.type):
+        return 0
+    if pa.types.is_boolean(field.type):
+        return False
+    raise TypeError(f"add a default for {field.name}: {field.type}")
+
+
+def row_for(schema: pa.Schema, **values: Any) -> dict[str, Any]:
+    """One row with every schema field (so new columns show up here), overridden by values."""
+    unknown = set(values) - set(schema.names)
+    assert not unknown, f"not in the schema: {unknown}"
+    return {field.name: _default(field) for field in schema} | values
+
+
+def consultation_row(n: int = 1, **values: Any) -> dict[str, Any]:
+    """A consultation that passes its suite; n varies the page id."""
+    return row_for(
+        CONSULTATIONS,
+        page_id=f"20240315093000-{n}",
+        url=f"https://example.invalid/相続/20240315093000-{n}",
+        category="個人情報保護・情報漏洩",
+        title="顧客名簿が流出した場合の責任",
+        question="会社はどのような責任を負いますか?",
+        background="従業員が顧客名簿を持ち出しました。",
+        answer=ANSWER,
+        batch="sample",
+        source=f"sample/page{n}.txt",
+        sha256="0" * 64,
+        encoding="utf-8",
+        format="text",
+        parser_version="1.0.0",
+    ) | values
+
+
+def table(schema: pa.Schema, rows: list[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def consultations_with(bad: dict[str, Any]) -> pa.Table:
+    """Three rows; the middle one (position 1) carries the bad values."""
+    rows = [consultation_row(1), consultation_row(2, **bad), consultation_row(3)]
+    return table(CONSULTATIONS, rows)
+
+
+def failed_names(report) -> list[str]:
+    return [outcome.name for outcome in report.failed()]
+
+
+# --- consultations ----------------------------------------------------------------------------
+
+
+def test_valid_consultations_pass():
+    hashed_id = consultation_row(2, page_id="h0123456789abcdef", title=None, background=None)
+    rows = [consultation_row(1), hashed_id]
+    report = validate("consultations", table(CONSULTATIONS, rows))
+    assert report.success, [o.detail for o in report.failed()]
+    assert report.failing_rows() == {}
+    assert len({o.name for o in report.outcomes}) == len(report.outcomes), "outcome names must be unique"
+
+
+@pytest.mark.parametrize(
+    ("bad", "expected"),
+    [
+        ({"question": None}, "expect_column_values_to_not_be_null(question)"),
+        ({"answer": ANSWER + "\n\n" + TEASER + "..."}, "expect_column_values_to_not_match_regex(answer, teaser_ending)"),
+        ({"answer": ANSWER + "\n" + TEASER + "…"}, "expect_column_values_to_not_match_regex(answer, teaser_ending)"),
+        ({"answer": ANSWER + "\n\nおすすめ法律相談\n\n解約について"}, "expect_column_values_to_not_match_regex(answer, recommendation_block)"),
+        ({"page_id": "page-2"}, "expect_column_values_to_match_regex(page_id)"),
+        ({"page_id": "20240315-2"}, "expect_column_values_to_match_regex(page_id)"),
+        ({"answer": "弁護士に相談してください。"}, "expect_column_value_lengths_to_be_between(answer)"),
+        ({"question": "?"}, "expect_column_value_lengths_to_be_between(question)"),
+        ({"category": "会社の情報が漏れました。"}, "expect_column_values_to_match_regex(category)"),
+        ({"category": "個人 情報"}, "expect_column_values_to_match_regex(category)"),
+        ({"title": "顧客名簿が流出した場合の..."}, "expect_column_values_to_not_match_regex(title, trailing_ellipsis)"),
+        ({"background": "従業員が持ち出し…"}, "expect_column_values_to_not_match_regex(background, trailing_ellipsis)"),
+        ({"format": "pdf"}, "expect_column_values_to_be_in_set(format)"),
+        ({"encoding": "latin-1"}, "expect_column_values_to_be_in_set(encoding)"),
+    ],
+)
+def test_bad_consultation_row_fails_its_expectation_at_its_position(bad, expected):
+    report = validate("consultations", consultations_with(bad))
+    assert failed_names(report) == [expected]
+    rows = report.failing_rows()
+    assert list(rows) == [1]
+    assert [o.name for o in rows[1]] == [expected]
+    assert rows[1][0].row_level and rows[1][0].unexpected_rows == (1,)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        # a last paragraph longer than a teaser may end in an ellipsis
+        ANSWER + "\n\n" + "相手方が話し合いに応じない場合には家庭裁判所に調停を申し立てることも考えられますが、その前にできることとして...",
+        # a teaser-length line that is not the last line
+        ANSWER + "\n\n" + TEASER + "...\n\n以上のとおりです。",
+    ],
+)
+def test_answer_endings_that_are_not_teasers_pass(answer):
+    assert len(TEASER) == 39
+    assert validate("consultations", consultations_with({"answer": answer})).success
+
+
+def test_duplicate_page_ids_report_both_rows():
+    rows = [consultation_row(1), consultation_row(2), consultation_row(1, source="sample/copy.txt")]
+    report = validate("consultations", table(CONSULTATIONS, rows))
+    assert failed_names(report) == ["expect_column_values_to_be_unique(page_id)"]
+    assert list(report.failing_rows()) == [0, 2]
+
+
+def test_rows_are_positions_even_for_a_dataframe_with_another_index():
+    frame = consultations_with({"question": None}).to_pandas()
+    frame.index = [10, 20, 30]
+    report = validate("consultations", frame)
+    assert list(report.failing_rows()) == [1]
+
+
+def test_detail_names_the_column_and_quotes_the_value():
+    report = validate("consultations", consultations_with({"page_id": "page-2"}))
+    (outcome,) = report.failed()
+    assert outcome.column == "page_id"
+    assert "page_id" in outcome.detail and "page-2" in outcome.detail and "1 of 3" in outcome.detail
+
+
+@pytest.mark.parametrize("change", ["extra", "missing"])
+def test_column_set_mismatch_is_a_table_level_failure(change):
+    valid = table(CONSULTATIONS, [consultation_row(1), consultation_row(2)])
+    if change == "extra":
+        changed = valid.append_column("notes", pa.array(["a", "b"]))
+    else:
+        changed = valid.drop_columns(["url"])  # no other expectation reads url
+    report = validate("consultations", changed)
+    (outcome,) = report.failed()
+    assert outcome.expectation_type == "expect_table_columns_to_match_set"
+    assert not outcome.row_level and outcome.unexpected_rows == ()
+    assert ("notes" if change == "extra" else "url") in outcome.detail
+    assert report.failing_rows() == {}
+
+
+def test_missing_column_that_the_suite_reads_blames_no_row():
+    valid = table(CONSULTATIONS, [consultation_row(1), consultation_row(2)])
+    report = validate("consultations", valid.drop_columns(["answer"]))
+    failed = report.failed()
+    assert "expect_table_columns_to_match_set()" in [o.name for o in failed]
+    assert all(o.column in (None, "answer") for o in failed)
+    assert report.failing_rows() == {}
+
+
+def test_empty_table_passes():
+    assert validate("consultations", CONSULTATIONS.empty_table()).success
+
+
+# --- the other datasets -----------------------------------------------------------------------
+
+
+def test_valid_side_tables_pass():
+    page = "20240315093000-1"
+    sections = [
+        row_for(SECTIONS, page_id=page, section_index=i, heading=heading, body="本文です。")
+        for i, heading in enumerate([None, "まとめ"])
+    ]
+    related = [
+        row_for(RELATED_QUESTIONS, page_id=page, question="解約できますか", preview="契約の解約", truncated=True)
+    ]
+    rejects = [
+        row_for(REJECTS, source="sample/empty.txt", stage="parse", reject_reason="empty_file", reject_detail="0 bytes")
+    ]
+    assert validate("sections", table(SECTIONS, sections)).success
+    assert validate("related_questions", table(RELATED_QUESTIONS, related)).success
+    assert validate("rejects", table(REJECTS, rejects)).success
+
+
+GOOD_SIDE_ROWS = {
+    "sections": {"page_id": "p", "section_index": 0, "body": "本文"},
+    "related_questions": {"page_id": "p", "question": "解約?", "preview": "解約"},
+    "rejects": {"stage": "parse", "reject_reason": "empty_file"},
+}
+
+
+@pytest.mark.parametrize(
+    ("dataset", "bad", "expected"),
+    [
+        ("sections", {"section_index": -1}, "expect_column_values_to_be_between(section_index)"),
+        ("sections", {"body": "本文\nおすすめ法律相談"}, "expect_column_values_to_not_match_regex(body, recommendation_block)"),
+        ("sections", {"heading": "おすすめ法律相談"}, "expect_column_values_to_not_match_regex(heading, recommendation_block)"),
+        ("related_questions", {"question": "解"}, "expect_column_value_lengths_to_be_between(question)"),
+        ("related_questions", {"position": -1}, "expect_column_values_to_be_between(position)"),
+        ("related_questions", {"preview": "おすすめ法律相談"}, "expect_column_values_to_not_match_regex(preview, recommendation_block)"),
+        ("rejects", {"stage": "load"}, "expect_column_values_to_be_in_set(stage)"),
+        ("rejects", {"reject_reason": "Empty File"}, "expect_column_values_to_match_regex(reject_reason)"),
+        ("rejects", {"reject_detail": None}, "expect_column_values_to_not_be_null(reject_detail)"),
+    ],
+)
+def test_bad_side_table_row_fails_its_expectation(dataset, bad, expected):
+    schema, good = DATASETS[dataset], GOOD_SIDE_ROWS[dataset]
+    rows = [row_for(schema, **good), row_for(schema, **(good | bad))]
+    report = validate(dataset, table(schema, rows))
+    assert failed_names(report) == [expected]
+    assert list(report.failing_rows()) == [1]
+
+
+# --- the suite files themselves ---------------------------------------------------------------
+
+
+def test_every_schema_dataset_that_is_written_has_a_suite():
+    assert {"consultations", "sections", "related_questions", "rejects"} <= set(SUITES)
+    assert set(SUITES) <= set(DATASETS)
+
+
+@pytest.mark.parametrize("dataset", SUITES)
+def test_suite_file_is_reviewable_and_loads_into_gx(dataset):
+    import great_expectations as gx
+
+    spec = json.loads((EXPECTATIONS_DIR / f"{dataset}.json").read_text(encoding="utf-8"))
+    assert spec["name"] == dataset and spec["meta"]["notes"]
+    for expectation in spec["expectations"]:
+        assert set(expectation) == {"type", "kwargs", "meta"} and expectation["meta"]["why"]
+        # dtypes belong to the pyarrow schemas: GX type checks misjudge pandas 3 strings
+        assert "type" not in expectation["type"].removeprefix("expect_")
+        # the class must exist in GX and accept exactly these kwargs (pydantic forbids extras)
+        class_name = "".join(part.title() for part in expectation["type"].split("_"))
+        getattr(gx.expectations, class_name)(**expectation["kwargs"])
+    suite = build_suite(load_suite_spec(dataset))
+    assert len(suite.expectations) == len(spec["expectations"])
+
+
+@pytest.mark.parametrize("dataset", SUITES)
+def test_suite_column_set_is_the_schema(dataset):
+    spec = load_suite_spec(dataset)
+    expectations = spec["expectations"]
+    (column_set,) = [e["kwargs"]["column_set"] for e in expectations if e["type"] == "expect_table_columns_to_match_set"]
+    assert column_set == DATASETS[dataset].names
+    read = {e["kwargs"]["column"] for e in expectations if "column" in e["kwargs"]}
+    assert read <= set(column_set)
+
+
+def test_a_missing_suite_is_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="parsed_pages"):
+        validate("parsed_pages", pd.DataFrame(), suites_dir=tmp_path)
+
+
+def test_validation_prints_no_progress_bars(capfd):
+    validate("consultations", consultations_with({"question": None}))
+    out, err = capfd.readouterr()
+    assert "Calculating Metrics" not in out + err
+    assert out == "" and err == ""
