@@ -1,0 +1,171 @@
+"""The one IO manager: every dataset is a folder of Parquet files under a base path.
+
+    <base>/<asset>/part-0.parquet          unpartitioned assets (pd.read_parquet("<base>/<asset>") works)
+    <base>/<asset>/<partition>.parquet     partitioned assets
+
+The base path is a local path or any fsspec/UPath URL (file://, memory://, s3://, ...). Every write is
+checked against the explicit schema in `pipeline.core.schemas.DATASETS` and refused when the table does
+not conform; writes are atomic (a hidden temp file in the target folder, flushed and fsynced, then
+renamed over the target), so readers never see a half-written file. Loads return `pa.Table` with
+the dataset's schema.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import Field
+from upath import UPath
+
+from pipeline.core.schemas import DATASETS
+from pipeline.defs.resources import PROCESSED_DIR_ENV, default_processed_dir
+
+PART_STEM = "part-0"
+COMPRESSION = "zstd"
+# Parquet writer options. Lists keep Arrow's child name "item" (the schemas' `pa.list_(...)`), so a plain
+# pq.read_table / pd.read_parquet of a dataset folder gives back exactly the schema in schemas.py; the
+# "compliant" name "element" would read back as a different list type. Still standard 3-level lists.
+WRITE_OPTIONS = {"compression": COMPRESSION, "use_compliant_nested_type": False}
+_LOCAL_PROTOCOLS = ("", "file", "local")
+
+
+class SchemaMismatchError(ValueError):
+    """A table handed to the writer does not conform to its dataset's schema."""
+
+
+def conform_table(table: pa.Table | pd.DataFrame, schema: pa.Schema, *, dataset: str) -> pa.Table:
+    """`table` with exactly `schema` (column order, types, nullability, metadata), or raise.
+
+    Columns may come in any order and types may be cast when the cast is safe (no overflow, no
+    truncation); missing or extra columns, unsafe casts and nulls in non-nullable columns are errors.
+    """
+    if isinstance(table, pd.DataFrame):
+        try:
+            table = pa.Table.from_pandas(table, schema=schema, preserve_index=False)
+        except (pa.ArrowException, KeyError, TypeError, ValueError) as exc:
+            raise SchemaMismatchError(f"{dataset}: frame does not convert to the schema: {exc}") from exc
+    if not isinstance(table, pa.Table):
+        raise TypeError(f"{dataset}: expected a pyarrow.Table, got {type(table).__name__}")
+
+    missing = [name for name in schema.names if name not in table.column_names]
+    extra = [name for name in table.column_names if name not in schema.names]
+    if missing or extra or len(set(table.column_names)) != len(table.column_names):
+        raise SchemaMismatchError(
+            f"{dataset}: columns do not match the schema (missing {missing}, unexpected {extra},"
+            f" got {table.column_names})"
+        )
+    table = table.select(schema.names)
+    try:
+        table = table.cast(schema, safe=True)
+    except (pa.ArrowException, TypeError, ValueError) as exc:
+        raise SchemaMismatchError(f"{dataset}: cannot cast to the schema: {exc}") from exc
+
+    nulls = [f.name for f in schema if not f.nullable and table.column(f.name).null_count]
+    if nulls:
+        raise SchemaMismatchError(f"{dataset}: nulls in non-nullable columns {nulls}")
+    table = table.replace_schema_metadata(schema.metadata)
+    if not table.schema.equals(schema, check_metadata=True):
+        raise SchemaMismatchError(f"{dataset}: schema differs after casting:\n{table.schema}")
+    return table
+
+
+def _is_local(path: UPath) -> bool:
+    return getattr(path, "protocol", "") in _LOCAL_PROTOCOLS
+
+
+def write_parquet_atomic(table: pa.Table, path: UPath) -> None:
+    """Write `table` to `path`: temp file in the same folder, flush + fsync, rename over the target."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        if _is_local(path):
+            with open(tmp.path, "wb") as f:
+                pq.write_table(table, f, **WRITE_OPTIONS)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp.path, path.path)
+            _fsync_dir(os.path.dirname(path.path) or ".")
+        else:
+            with tmp.open("wb") as f:
+                pq.write_table(table, f, **WRITE_OPTIONS)
+                f.flush()
+            tmp.rename(path)  # fsspec mv: as atomic as the backend allows
+    except BaseException:
+        with contextlib.suppress(Exception):
+            if tmp.exists():
+                tmp.unlink()
+        raise
+
+
+def _fsync_dir(directory: str) -> None:
+    """Persist the rename itself (POSIX); a no-op where directories cannot be opened."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def read_parquet(path: UPath) -> pa.Table:
+    if _is_local(path):
+        return pq.read_table(path.path)
+    with path.open("rb") as f:
+        return pq.read_table(f)
+
+
+class ParquetUPathIOManager(dg.UPathIOManager):
+    """Parquet files with the explicit dataset schemas; see the module docstring for the layout."""
+
+    extension = ".parquet"
+
+    def __init__(self, base_path: UPath | None = None, schemas: Mapping[str, pa.Schema] = DATASETS):
+        super().__init__(base_path=base_path)
+        self.schemas = schemas
+
+    def get_asset_relative_path(self, context: dg.InputContext | dg.OutputContext) -> UPath:
+        # <asset>/part-0 for a whole dataset; partitions are appended as <asset>/<partition> by the base class.
+        path = super().get_asset_relative_path(context)
+        return path if context.has_asset_partitions else path / PART_STEM
+
+    def schema_for(self, context: dg.InputContext | dg.OutputContext) -> tuple[str, pa.Schema]:
+        if not context.has_asset_key:
+            raise dg.DagsterInvariantViolationError("The Parquet IO manager only stores assets")
+        dataset = context.asset_key.path[-1]
+        if dataset not in self.schemas:
+            raise dg.DagsterInvariantViolationError(
+                f"No schema for asset {context.asset_key.to_user_string()!r}; known: {sorted(self.schemas)}"
+            )
+        return dataset, self.schemas[dataset]
+
+    def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
+        dataset, schema = self.schema_for(context)
+        table = conform_table(obj, schema, dataset=dataset)
+        write_parquet_atomic(table, path)
+
+    def load_from_path(self, context: dg.InputContext, path: UPath) -> pa.Table:
+        # Conformed again: Parquet has no seconds unit, so timestamp[s] columns come back as [ms].
+        dataset, schema = self.schema_for(context)
+        return conform_table(read_parquet(path), schema, dataset=dataset)
+
+
+class ParquetIOManager(dg.ConfigurableIOManagerFactory):
+    """Stores every asset as a Parquet dataset folder under `base_path` (a path or fsspec URL)."""
+
+    base_path: str = Field(
+        default_factory=default_processed_dir,
+        description=f"Local folder or fsspec URL; default ${PROCESSED_DIR_ENV}, else 'processed'.",
+    )
+    storage_options: dict[str, Any] = Field(
+        default_factory=dict, description="fsspec storage options for remote base paths."
+    )
+
+    def create_io_manager(self, context: dg.InitResourceContext) -> ParquetUPathIOManager:
+        return ParquetUPathIOManager(base_path=UPath(self.base_path, **self.storage_options))

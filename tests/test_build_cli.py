@@ -1,0 +1,130 @@
+"""`python -m pipeline build`: exit code, summary numbers, outputs, the persistent instance; and
+`run_build`'s failure paths."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.build import run_build
+from pipeline.core import tables
+from pipeline.core.schemas import DATASETS
+
+from .conftest import copy_sample_raw
+
+
+def summary_value(output: str, label: str) -> str:
+    match = re.search(rf"^  {re.escape(label)}\s+(.+)$", output, flags=re.MULTILINE)
+    assert match, f"no {label!r} line in:\n{output}"
+    return match.group(1).strip()
+
+
+def rows(processed: Path, name: str) -> int:
+    return pq.read_table(processed / name).num_rows
+
+
+@pytest.fixture(scope="module")
+def cli_build(repo_root: Path, tmp_path_factory: pytest.TempPathFactory):
+    """One `python -m pipeline build` in a fresh tmp working directory, without DAGSTER_HOME."""
+    workdir = tmp_path_factory.mktemp("cli")
+    raw = copy_sample_raw(repo_root, workdir / "raw_copy")
+    processed = workdir / "out"
+    env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "PIPELINE_RAW_DIR", "PIPELINE_PROCESSED_DIR")}
+    completed = subprocess.run(
+        [sys.executable, "-m", "pipeline", "build", "--raw", str(raw), "--processed", str(processed)],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    return workdir, processed, completed
+
+
+def test_cli_build_exits_0_and_writes_every_dataset(cli_build):
+    _, processed, completed = cli_build
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    for name in DATASETS:
+        assert (processed / name / "part-0.parquet").is_file()
+
+
+def test_cli_summary_has_the_right_numbers(cli_build):
+    _, processed, completed = cli_build
+    out = completed.stdout
+    assert int(summary_value(out, "pages in (raw_pages)")) == rows(processed, "raw_pages") > 0
+    assert int(summary_value(out, "consultations out")) == rows(processed, "consultations") > 0
+    assert int(summary_value(out, "rejects")) == rows(processed, "rejects")
+    assert int(summary_value(out, "sections")) == rows(processed, "sections")
+    assert int(summary_value(out, "related questions")) == rows(processed, "related_questions")
+
+    rejects = pq.read_table(processed / "rejects").to_pylist()
+    for stage, reason in {(r["stage"], r["reject_reason"]) for r in rejects}:
+        expected = sum(1 for r in rejects if (r["stage"], r["reject_reason"]) == (stage, reason))
+        assert int(summary_value(out, f"  {stage} / {reason}")) == expected
+    assert int(summary_value(out, "duplicates")) == sum(1 for r in rejects if r["stage"] == "dedupe")
+
+    assert summary_value(out, "checks failed (0)") == "-"
+    passed = summary_value(out, "checks passed (4)")
+    for name in ("consultations", "rejects", "sections", "related_questions"):
+        assert f"{name}:expectations" in passed
+    n = rows(processed, "raw_pages")
+    assert (
+        f"Counts reconcile: raw_pages {n} = consultations {rows(processed, 'consultations')}"
+        f" + rejects {rows(processed, 'rejects')}" in out
+    )
+    assert "Build succeeded" in out
+
+
+def test_cli_prints_progress_one_line_per_asset(cli_build):
+    _, _, completed = cli_build
+    built = re.findall(r"^  built\s+(\w+)\s+\d+ rows$", completed.stdout, flags=re.MULTILINE)
+    assert sorted(built) == sorted(DATASETS)
+
+
+def test_cli_records_the_run_in_a_persistent_default_instance(cli_build):
+    workdir, _, _ = cli_build
+    home = workdir / ".dagster_home"
+    assert (home / "dagster.yaml").is_file()
+    with dg.DagsterInstance.local_temp(tempdir=str(home)) as instance:
+        runs = instance.get_runs()
+    assert [(run.job_name, run.status) for run in runs] == [("build_corpus", dg.DagsterRunStatus.SUCCESS)]
+
+
+def test_run_build_fails_on_a_missing_raw_folder(tmp_path: Path):
+    out = io.StringIO()
+    assert run_build(tmp_path / "nope", tmp_path / "processed", out=out) == 1
+    assert "does not exist" in out.getvalue()
+
+
+def test_run_build_returns_1_when_a_blocking_check_fails(
+    sample_raw_dir: Path, session_dagster_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    real_screen_pages = tables.screen_pages
+
+    def screen_with_a_duplicate(parsed: pa.Table) -> tables.Screened:
+        screened = real_screen_pages(parsed)
+        consultations = screened.consultations
+        broken = pa.concat_tables([consultations, consultations.slice(0, 1)])
+        return tables.Screened(consultations=broken, rejects=screened.rejects)
+
+    monkeypatch.setattr(tables, "screen_pages", screen_with_a_duplicate)
+    out = io.StringIO()
+    assert run_build(sample_raw_dir, tmp_path / "processed", out=out) == 1
+    text = out.getvalue()
+    assert "consultations:expectations (expect_column_values_to_be_unique(page_id))" in summary_value(
+        text, "checks failed (1)"
+    )
+    assert summary_value(text, "sections") == "not built"
+    assert summary_value(text, "related questions") == "not built"
+    assert "COUNTS DO NOT RECONCILE" in text
+    assert "Build FAILED" in text
+    assert not (tmp_path / "processed" / "sections").exists()

@@ -1,0 +1,93 @@
+"""The Dagster definitions load, and hold the assets, checks, job and resources we expect."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from pipeline.core.schemas import DATASETS
+from pipeline.defs import defs, make_defs
+from pipeline.defs.checks import CHECK_NAME, VALIDATED_DATASETS
+from pipeline.defs.io_manager import ParquetIOManager
+from pipeline.defs.metadata import column_schema, describe
+from pipeline.defs.resources import CorpusPaths
+
+ASSETS = {"raw_pages", "parsed_pages", "consultations", "rejects", "sections", "related_questions"}
+CHECKS = {
+    dg.AssetCheckKey(dg.AssetKey(name), CHECK_NAME)
+    for name in ("consultations", "rejects", "sections", "related_questions")
+}
+
+
+def test_definitions_load():
+    dg.Definitions.validate_loadable(defs)
+
+
+def test_asset_keys_are_the_datasets():
+    assert {key.to_user_string() for key in defs.resolve_all_asset_keys()} == ASSETS == set(DATASETS)
+
+
+def test_check_keys_are_one_blocking_check_per_validated_dataset():
+    graph = defs.resolve_asset_graph()
+    assert set(graph.asset_check_keys) == CHECKS
+    assert set(VALIDATED_DATASETS) == {key.asset_key.to_user_string() for key in CHECKS}
+    for key in CHECKS:
+        spec = graph.get_check_spec(key)
+        assert spec.blocking, key
+
+
+def test_build_corpus_job_selects_every_asset_and_check():
+    job = defs.resolve_job_def("build_corpus")
+    assert {key.to_user_string() for key in job.asset_layer.selected_asset_keys} == ASSETS
+    assert set(job.asset_layer.asset_graph.asset_check_keys) == CHECKS
+
+
+def test_lineage():
+    graph = defs.resolve_asset_graph()
+
+    def parents(name: str) -> set[str]:
+        return {key.to_user_string() for key in graph.get(dg.AssetKey(name)).parent_keys}
+
+    assert parents("raw_pages") == set()
+    assert parents("parsed_pages") == {"raw_pages"}
+    assert parents("consultations") == parents("rejects") == {"parsed_pages"}
+    assert parents("sections") == parents("related_questions") == {"consultations"}
+
+
+@pytest.mark.parametrize("name", sorted(ASSETS))
+def test_descriptions_and_column_schema_come_from_the_schema(name: str):
+    spec = next(s for s in defs.resolve_all_asset_specs() if s.key == dg.AssetKey(name))
+    assert spec.description == describe(name) != ""
+    assert spec.group_name == "corpus"
+    assert spec.metadata["dagster/column_schema"] == column_schema(DATASETS[name])
+
+
+def test_resources_default_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path):
+    monkeypatch.setenv("PIPELINE_RAW_DIR", str(tmp_path / "r"))
+    monkeypatch.setenv("PIPELINE_PROCESSED_DIR", str(tmp_path / "p"))
+    resources = make_defs().resources
+    assert resources["paths"].raw_dir == str(tmp_path / "r")
+    assert resources["paths"].processed_dir == str(tmp_path / "p")
+    assert resources["io_manager"].base_path == str(tmp_path / "p")
+
+
+def test_resources_default_to_relative_folders(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("PIPELINE_RAW_DIR", raising=False)
+    monkeypatch.delenv("PIPELINE_PROCESSED_DIR", raising=False)
+    assert CorpusPaths().raw_dir == "raw"
+    assert CorpusPaths().processed_dir == "processed"
+    assert ParquetIOManager().base_path == "processed"
+
+
+def test_markdown_preview_shows_five_rows_with_short_one_line_cells():
+    import pyarrow as pa
+
+    from pipeline.defs.metadata import PREVIEW_CHARS, markdown_preview
+
+    table = pa.table({"id": list(range(8)), "text": ["長い|本文\n" * 50] * 8, "tags": [["a", "b"]] * 8})
+    lines = markdown_preview(table).splitlines()
+    assert lines[0] == "| id | text | tags |"
+    body = lines[2:7]
+    assert all(len(cell.strip()) <= PREVIEW_CHARS + 1 for line in body for cell in line.split(" | "))
+    assert "\\|" in body[0] and body[0].count("…") == 1 and "[2] a, b" in body[0]
+    assert lines[-1] == "_… 3 more rows_"

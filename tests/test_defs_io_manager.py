@@ -1,0 +1,191 @@
+"""The Parquet IO manager: folder layout, round trips on local paths and fsspec URLs, atomic writes,
+and refusal of tables that do not conform to the dataset's schema."""
+
+from __future__ import annotations
+
+import uuid
+
+import dagster as dg
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from upath import UPath
+
+from pipeline.core.schemas import DATASETS
+from pipeline.defs.io_manager import (
+    ParquetIOManager,
+    ParquetUPathIOManager,
+    SchemaMismatchError,
+    conform_table,
+)
+
+
+def related_table(n: int = 3) -> pa.Table:
+    return pa.Table.from_pylist(
+        [
+            {"page_id": f"2024010112000{i}-1", "position": i, "question": f"質問{i}", "preview": "答え", "truncated": True}
+            for i in range(n)
+        ],
+        schema=DATASETS["related_questions"],
+    )
+
+
+def consultation_row() -> dict:
+    return {
+        "page_id": "20240101120000-1",
+        "url": None,
+        "posted_at": pd.Timestamp("2024-01-01 03:00:00", tz="UTC"),
+        "category": "労働",
+        "title": None,
+        "question": "残業代は請求できますか?",
+        "background": None,
+        "answer": "できます。",
+        "headings": [{"level": 1, "number": None, "text": "はじめに"}],
+        "sections": [{"heading": None, "body": "できます。"}],
+        "related": [],
+        "warnings": [],
+        "batch": "b",
+        "source": "b/x.txt",
+        "sha256": "0" * 64,
+        "encoding": "utf-8",
+        "format": "text",
+        "parser_version": "1.0.0",
+    }
+
+
+def write(manager: dg.IOManager, asset: str, table) -> None:
+    manager.handle_output(dg.build_output_context(asset_key=asset), table)
+
+
+def read(manager: dg.IOManager, asset: str) -> pa.Table:
+    return manager.load_input(dg.build_input_context(asset_key=asset, upstream_output=dg.build_output_context(asset_key=asset)))
+
+
+def io_manager(base_path: str) -> dg.IOManager:
+    return ParquetIOManager(base_path=base_path).create_io_manager(dg.build_init_resource_context())
+
+
+def test_local_round_trip_writes_a_dataset_folder(tmp_path):
+    manager = io_manager(str(tmp_path))
+    table = related_table()
+    write(manager, "related_questions", table)
+
+    assert sorted(p.name for p in (tmp_path / "related_questions").iterdir()) == ["part-0.parquet"]
+    assert read(manager, "related_questions").equals(table)
+    assert pd.read_parquet(tmp_path / "related_questions").shape == (3, 5)
+    parquet = pq.ParquetFile(tmp_path / "related_questions" / "part-0.parquet")
+    assert parquet.metadata.row_group(0).column(0).compression == "ZSTD"
+    assert parquet.schema_arrow.equals(DATASETS["related_questions"], check_metadata=True)
+
+
+def test_relative_base_path(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    manager = io_manager("processed")
+    write(manager, "related_questions", related_table())
+    assert (tmp_path / "processed" / "related_questions" / "part-0.parquet").is_file()
+    assert read(manager, "related_questions").num_rows == 3
+
+
+def test_file_url_round_trip(tmp_path):
+    manager = io_manager(tmp_path.as_uri())
+    write(manager, "related_questions", related_table())
+    assert (tmp_path / "related_questions" / "part-0.parquet").is_file()
+    assert read(manager, "related_questions").equals(related_table())
+
+
+def test_memory_url_round_trip():
+    base = f"memory://pipeline-test-{uuid.uuid4().hex}"
+    manager = io_manager(base)
+    table = related_table()
+    write(manager, "related_questions", table)
+    folder = UPath(base) / "related_questions"
+    assert sorted(p.name for p in folder.iterdir()) == ["part-0.parquet"]
+    assert read(manager, "related_questions").equals(table)
+
+
+def test_lists_structs_and_timestamps_read_back_with_the_exact_schema(tmp_path):
+    manager = io_manager(str(tmp_path))
+    table = pa.Table.from_pylist([consultation_row()], schema=DATASETS["consultations"])
+    write(manager, "consultations", table)
+    loaded = read(manager, "consultations")
+    assert loaded.schema.equals(DATASETS["consultations"], check_metadata=True)
+    assert loaded.equals(table)
+    # a plain reader (the notebooks) sees the same schema, list child names included
+    assert pq.read_table(tmp_path / "consultations").schema.equals(DATASETS["consultations"], check_metadata=True)
+
+
+def test_partitioned_assets_are_files_in_the_dataset_folder(tmp_path):
+    manager = ParquetUPathIOManager(base_path=UPath(tmp_path))
+    partitions = dg.StaticPartitionsDefinition(["b1", "b2"])
+    for key in ("b1", "b2"):
+        context = dg.build_output_context(asset_key="related_questions", partition_key=key, asset_partitions_def=partitions)
+        manager.handle_output(context, related_table())
+    assert sorted(p.name for p in (tmp_path / "related_questions").iterdir()) == ["b1.parquet", "b2.parquet"]
+    assert pd.read_parquet(tmp_path / "related_questions").shape == (6, 5)
+
+
+def test_rewrite_is_atomic_and_leaves_no_temp_files(tmp_path):
+    manager = io_manager(str(tmp_path))
+    write(manager, "related_questions", related_table(3))
+    write(manager, "related_questions", related_table(5))
+    assert [p.name for p in (tmp_path / "related_questions").iterdir()] == ["part-0.parquet"]
+    assert read(manager, "related_questions").num_rows == 5
+
+
+def test_failed_write_keeps_the_old_file_and_no_temp_file(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    manager = io_manager(str(tmp_path))
+    write(manager, "related_questions", related_table(3))
+
+    def broken_writer(table, where, **kwargs):
+        where.write(b"PAR1 half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pq, "write_table", broken_writer)
+    with pytest.raises(OSError, match="disk full"):
+        write(manager, "related_questions", related_table(5))
+    monkeypatch.undo()
+    assert [p.name for p in (tmp_path / "related_questions").iterdir()] == ["part-0.parquet"]  # temp file gone
+    assert read(manager, "related_questions").num_rows == 3
+
+
+def test_columns_are_reordered_and_safely_cast(tmp_path):
+    manager = io_manager(str(tmp_path))
+    loose = pa.table(
+        {
+            "truncated": [False],
+            "preview": ["p"],
+            "question": ["q"],
+            "position": pa.array([0], type=pa.int64()),
+            "page_id": ["20240101120000-1"],
+        }
+    )
+    write(manager, "related_questions", loose)
+    assert read(manager, "related_questions").schema.equals(DATASETS["related_questions"], check_metadata=True)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: t.drop_columns(["preview"]), "missing"),
+        (lambda t: t.append_column("extra", pa.array([1, 2, 3])), "unexpected"),
+        (lambda t: t.set_column(1, "position", pa.array(["a", "b", "c"])), "cannot cast"),
+        (lambda t: t.set_column(1, "position", pa.array([0, 1, 2**40])), "cannot cast"),
+        (lambda t: t.set_column(0, "page_id", pa.array(["a", None, "c"])), "non-nullable"),
+    ],
+    ids=["missing-column", "extra-column", "wrong-type", "overflow", "null-in-key"],
+)
+def test_a_table_not_matching_the_schema_is_refused(tmp_path, change, message):
+    manager = io_manager(str(tmp_path))
+    with pytest.raises(SchemaMismatchError, match=message):
+        write(manager, "related_questions", change(related_table()))
+    assert not (tmp_path / "related_questions" / "part-0.parquet").exists()
+    assert list(tmp_path.rglob(".*")) == []  # no temp file left behind
+
+
+def test_unknown_dataset_and_non_tables_are_refused(tmp_path):
+    manager = io_manager(str(tmp_path))
+    with pytest.raises(dg.DagsterInvariantViolationError, match="No schema"):
+        write(manager, "not_a_dataset", related_table())
+    with pytest.raises(TypeError):
+        conform_table([1, 2, 3], DATASETS["related_questions"], dataset="related_questions")

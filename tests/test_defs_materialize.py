@@ -1,0 +1,165 @@
+"""Materialise the real definitions on raw/sample into a tmp folder, and check what comes out.
+
+Also: a failing blocking check on `consultations` stops the real downstream assets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.core.schemas import DATASETS
+from pipeline.defs import make_defs
+from pipeline.defs.assets import SCREENED_CHECK_SPECS, asset_out, emit, related_questions, sections
+from pipeline.defs.checks import CHECK_NAME, VALIDATED_DATASETS
+from pipeline.defs.io_manager import ParquetIOManager, conform_table
+
+# The last line of a site teaser: 30-45 characters cut off with an ellipsis.
+TEASER = "Sさんは、借りた駐車場の契約を途中で解約したいと考えていますが、違約金は..."
+
+
+@dataclasses.dataclass(frozen=True)
+class Build:
+    processed: Path
+    result: dg.ExecuteInProcessResult
+
+    def materialization(self, name: str) -> dg.AssetMaterialization:
+        (materialization,) = [
+            event.step_materialization_data.materialization
+            for event in self.result.get_asset_materialization_events()
+            if event.asset_key == dg.AssetKey(name)
+        ]
+        return materialization
+
+
+def execute_build(raw_dir: Path, processed: Path) -> Build:
+    job = make_defs(raw_dir=raw_dir, processed_dir=processed).resolve_job_def("build_corpus")
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+    return Build(processed, result)
+
+
+@pytest.fixture(scope="module")
+def build(sample_raw_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Build:
+    return execute_build(sample_raw_dir, tmp_path_factory.mktemp("materialize") / "processed")
+
+
+def read(processed: Path, name: str) -> pa.Table:
+    return pq.read_table(processed / name)
+
+
+def test_build_succeeds(build: Build):
+    assert build.result.success
+    materialized = {event.asset_key.to_user_string() for event in build.result.get_asset_materialization_events()}
+    assert materialized == set(DATASETS)
+
+
+def test_every_check_ran_and_passed(build: Build):
+    evaluations = build.result.get_asset_check_evaluations()
+    assert {(e.asset_key.to_user_string(), e.check_name) for e in evaluations} == {
+        (name, CHECK_NAME) for name in VALIDATED_DATASETS
+    }
+    for evaluation in evaluations:
+        assert evaluation.passed, evaluation.metadata
+        assert evaluation.severity == dg.AssetCheckSeverity.ERROR
+        assert evaluation.metadata["failed"].value == 0
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_dataset_is_a_folder_readable_by_pandas_with_the_schema(build: Build, name: str):
+    folder = build.processed / name
+    assert sorted(p.name for p in folder.iterdir()) == ["part-0.parquet"]
+    frame = pd.read_parquet(folder)
+    assert list(frame.columns) == DATASETS[name].names
+    assert read(build.processed, name).schema.equals(DATASETS[name], check_metadata=True)
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_materialization_metadata(build: Build, name: str):
+    metadata = build.materialization(name).metadata
+    assert metadata["dagster/row_count"].value == read(build.processed, name).num_rows
+    assert [column.name for column in metadata["dagster/column_schema"].schema.columns] == DATASETS[name].names
+    assert metadata["preview"].value.startswith("| " + " | ".join(DATASETS[name].names) + " |")
+    assert Path(metadata["path"].value) == build.processed / name / "part-0.parquet"
+
+
+def test_counts_reconcile(build: Build, sample_raw_dir: Path):
+    rows = {name: read(build.processed, name).num_rows for name in DATASETS}
+    files = [p for p in (sample_raw_dir / "sample").rglob("*") if p.is_file() and not p.name.startswith(".")]
+    assert rows["raw_pages"] == len(files) > 0
+    assert rows["parsed_pages"] == rows["raw_pages"]
+    assert rows["raw_pages"] == rows["consultations"] + rows["rejects"]
+    assert rows["consultations"] > 0
+
+
+def test_flat_tables_match_consultations(build: Build):
+    consultations = read(build.processed, "consultations")
+    assert read(build.processed, "sections").num_rows == sum(len(s) for s in consultations["sections"].to_pylist())
+    assert read(build.processed, "related_questions").num_rows == sum(
+        len(r) for r in consultations["related"].to_pylist()
+    )
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_two_builds_write_identical_datasets(build: Build, built_corpus: Path, name: str):
+    # built_corpus came from run_build (another instance, another folder): same tables, same bytes.
+    assert read(build.processed, name).equals(read(built_corpus, name))
+    assert (build.processed / name / "part-0.parquet").read_bytes() == (built_corpus / name / "part-0.parquet").read_bytes()
+
+
+def broken_consultations(good: pa.Table) -> pa.Table:
+    """The real consultations plus a copy of the first row (same page_id) whose answer ends with a teaser."""
+    rows = good.to_pylist()
+    duplicate = dict(rows[0], answer=rows[0]["answer"] + "\n" + TEASER)
+    return pa.Table.from_pylist([*rows, duplicate], schema=DATASETS["consultations"])
+
+
+def test_failing_blocking_check_stops_downstream_assets(build: Build, tmp_path: Path):
+    consultations = broken_consultations(
+        conform_table(read(build.processed, "consultations"), DATASETS["consultations"], dataset="consultations")
+    )
+    rejects = read(build.processed, "rejects")
+
+    @dg.multi_asset(
+        name="screen_pages",
+        outs={"consultations": asset_out("consultations"), "rejects": asset_out("rejects")},
+        check_specs=SCREENED_CHECK_SPECS,
+    )
+    def broken_screen_pages(context):  # (no annotation: this module uses postponed annotations)
+        yield from emit(context, "consultations", consultations)
+        yield from emit(context, "rejects", rejects)
+
+    processed = tmp_path / "processed"
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [broken_screen_pages, sections, related_questions],
+            instance=instance,
+            resources={"io_manager": ParquetIOManager(base_path=str(processed))},
+            raise_on_error=False,
+        )
+
+    assert not result.success
+    evaluations = {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()}
+    assert set(evaluations) == {"consultations", "rejects"}  # the downstream checks never ran
+    failed = evaluations["consultations"]
+    assert not failed.passed
+    assert failed.severity == dg.AssetCheckSeverity.ERROR
+    names = {failure["name"] for failure in failed.metadata["failures"].value}
+    assert "expect_column_values_to_be_unique(page_id)" in names
+    assert "expect_column_values_to_not_match_regex(answer, teaser_ending)" in names
+    assert "expect_column_values_to_be_unique(page_id)" in failed.metadata["failed_expectations"].value
+    assert evaluations["rejects"].passed
+
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialized == {"consultations", "rejects"}
+    started = {event.step_key for event in result.all_events if event.is_step_start}
+    assert started == {"screen_pages"}  # sections and related_questions were never started
+    assert result.get_failed_step_keys() == {"screen_pages"}
+    assert not (processed / "sections").exists()
+    assert not (processed / "related_questions").exists()
