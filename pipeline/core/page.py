@@ -72,7 +72,7 @@ def _parse(data: bytes, source: str, sha256: str) -> PageResult:
     return PageResult(
         source=source,
         status="ok",
-        page_id=page_id(url, consultation if title is None else f"{title}\n{consultation}", answer.text),
+        page_id=page_id(url, content_hash(parts.title, parts.question, parts.background, answer.text)),
         url=url,
         category=category,
         title=parts.title,
@@ -108,12 +108,18 @@ def content_lines(text: str) -> list[str]:
     return [line for line in stripped if line and not ELLIPSIS_LINE.match(line)]
 
 
-def page_id(url: str | None, consultation: str, answer: str) -> str:
-    """The site's <14 digits>-<n> id when the URL is known, else a hash of the normalised text."""
+def page_id(url: str | None, text_hash: str) -> str:
+    """The site's <14 digits>-<n> id when the URL is known, else "h" + the content hash."""
     if url and (site_id := SITE_PAGE_ID.search(url)):
         return site_id[1]
-    key = _WHITESPACE.sub("", unicodedata.normalize("NFKC", f"{consultation}\n{answer}"))
-    return "h" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    return "h" + text_hash
+
+
+def content_hash(title: str | None, question: str, background: str | None, answer: str) -> str:
+    """16 hex digits identifying the consultation and answer, blind to width and whitespace (NFKC)."""
+    text = "\x1f".join(part or "" for part in (title, question, background, answer))
+    key = _WHITESPACE.sub("", unicodedata.normalize("NFKC", text))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
 def _category(lines: list[str]) -> str:

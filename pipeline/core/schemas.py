@@ -62,13 +62,18 @@ CONSULTATIONS = _schema(
     ("sections", pa.list_(SECTION), False),
     ("related", pa.list_(RELATED), False),
     ("warnings", pa.list_(pa.string()), False),
+    ("content_hash", pa.string(), False),
     ("batch", pa.string(), False),
+    ("first_seen", pa.string(), False),
+    ("last_seen", pa.string(), False),
+    ("n_versions", pa.int32(), False),
+    ("aliases", pa.list_(pa.string()), False),
     ("source", pa.string(), False),
     ("sha256", pa.string(), False),
     ("encoding", pa.string(), False),
     ("format", pa.string(), False),
     ("parser_version", pa.string(), False),
-    doc="One row per page that parsed and passed validation, keyed by page_id.",
+    doc="One row per page (page_id), its current version, across every scrape batch so far.",
 )
 
 SECTIONS = _schema(
@@ -88,6 +93,18 @@ RELATED_QUESTIONS = _schema(
     doc="One row per recommendation teaser, with the page it was shown on.",
 )
 
+PAGE_VERSIONS = _schema(
+    ("page_id", pa.string(), False),
+    ("input_page_id", pa.string(), False),
+    ("batch", pa.string(), False),
+    ("source", pa.string(), False),
+    ("role", pa.string(), False),
+    ("content_hash", pa.string(), False),
+    ("sha256", pa.string(), False),
+    doc="Every input that parsed, with what became of it: the current version of its page, an unchanged "
+    "re-scrape, a superseded version, or an alias (the same content under another page id).",
+)
+
 REJECTS = _schema(
     ("batch", pa.string(), False),
     ("source", pa.string(), False),
@@ -105,5 +122,6 @@ DATASETS: dict[str, pa.Schema] = {
     "consultations": CONSULTATIONS,
     "sections": SECTIONS,
     "related_questions": RELATED_QUESTIONS,
+    "page_versions": PAGE_VERSIONS,
     "rejects": REJECTS,
 }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
 from collections.abc import Iterable
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,26 +16,37 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.core import schemas
-from pipeline.core.page import DEFAULT_MAX_BYTES, SITE_PAGE_ID, parse_file
+from pipeline.core.batches import batch_dirs, batch_files
+from pipeline.core.page import DEFAULT_MAX_BYTES, SITE_PAGE_ID, content_hash, parse_file
 from pipeline.core.record import PageResult
 
 SITE_TIME_ZONE = ZoneInfo("Asia/Tokyo")  # the site's page ids carry local (JST) timestamps
-NOT_SCRAPES = frozenset({"_SUCCESS"})  # batch markers, not pages
 
 
 @dataclasses.dataclass(frozen=True)
 class Screened:
     consultations: pa.Table
+    page_versions: pa.Table
     rejects: pa.Table
 
 
-def raw_manifest(raw_dir: Path) -> pa.Table:
-    """Every file under raw_dir/<batch>/ (hidden files and markers aside), sorted by batch and path."""
+class Role(enum.StrEnum):
+    """What became of an input that parsed (dataset page_versions)."""
+
+    CURRENT = "current"  # the version in consultations: the page's latest scrape
+    UNCHANGED = "unchanged"  # an earlier scrape with the same content as the current one
+    SUPERSEDED = "superseded"  # an earlier scrape whose content has since changed
+    ALIAS = "alias"  # the same content under another page id; collapsed into the kept page
+    INVALID = "invalid"  # the current version failed a row-level expectation (its row is in rejects)
+
+
+def raw_manifest(raw_dir: Path, batch: str | None = None) -> pa.Table:
+    """Every scraped file of one batch (or of every batch), sorted by batch and path."""
+    dirs = [raw_dir / batch] if batch is not None else batch_dirs(raw_dir)
     rows = [
         {"batch": batch_dir.name, "source": path.relative_to(raw_dir).as_posix(), "size_bytes": path.stat().st_size}
-        for batch_dir in sorted(p for p in raw_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
-        for path in sorted(batch_dir.rglob("*"))
-        if path.is_file() and _is_scrape(path.relative_to(batch_dir))
+        for batch_dir in dirs
+        for path in batch_files(batch_dir)
     ]
     return pa.Table.from_pylist(rows, schema=schemas.RAW_PAGES)
 
@@ -65,53 +77,112 @@ def posted_at(page_id: str | None) -> dt.datetime | None:
 
 
 def screen_pages(parsed: pa.Table) -> Screened:
-    """Split parsed pages into consultations and rejects (parse failures, duplicates, failed expectations).
+    """Fold the parsed pages of every batch (in batch order) into the corpus.
 
-    Every parsed row lands in exactly one of the two tables.
+    One row per page_id, its latest scrape winning; exact duplicates under other page ids collapse into
+    one page; current versions failing a row-level expectation go to rejects. Every parsed input is in
+    exactly one of rejects or page_versions, and consultations are the page_versions marked current.
     """
-    parse_rejects = parsed.filter(pc.equal(parsed["status"], "rejected"))
-    candidates = parsed.filter(pc.equal(parsed["status"], "ok")).sort_by(
-        [("page_id", "ascending"), ("batch", "ascending"), ("source", "ascending")]
+    accepted = parsed.filter(pc.equal(parsed["status"], "ok")).sort_by([("batch", "ascending"), ("source", "ascending")])
+    hashes = _content_hashes(accepted)
+    accepted = accepted.append_column("content_hash", pa.array(hashes, pa.string()))
+    ledger = _version_ledger(accepted)
+    candidates = _current_rows(accepted, ledger)
+    valid, invalid = _apply_row_expectations(candidates)
+    for reject in invalid:
+        ledger.entries[reject["source_index"]]["role"] = Role.INVALID
+    versions = [entry for entry in ledger.entries.values() if entry["role"] != Role.INVALID]
+    reject_rows = [*_reject_rows(parsed.filter(pc.equal(parsed["status"], "rejected")), stage="parse"), *invalid]
+    return Screened(
+        consultations=valid,
+        page_versions=pa.Table.from_pylist(
+            sorted(versions, key=lambda v: (v["page_id"], v["batch"], v["source"])), schema=schemas.PAGE_VERSIONS
+        ),
+        rejects=pa.Table.from_pylist(
+            sorted(({k: r[k] for k in schemas.REJECTS.names} for r in reject_rows), key=lambda r: (r["batch"], r["source"])),
+            schema=schemas.REJECTS,
+        ),
     )
-    kept, duplicates = _collapse_duplicates(candidates)
-    valid, invalid = _apply_row_expectations(kept.select(schemas.CONSULTATIONS.names).cast(schemas.CONSULTATIONS))
-    reject_rows = [
-        *_reject_rows(parse_rejects, stage="parse"),
-        *duplicates,
-        *invalid,
-    ]
-    rejects = pa.Table.from_pylist(sorted(reject_rows, key=lambda r: (r["batch"], r["source"])), schema=schemas.REJECTS)
-    return Screened(consultations=valid, rejects=rejects)
 
 
-def _collapse_duplicates(candidates: pa.Table) -> tuple[pa.Table, list[dict]]:
-    """One row per page_id: the latest batch wins; the others become 'dedupe' rejects."""
-    page_ids = candidates["page_id"].to_pylist()
-    keep = [i + 1 == len(page_ids) or page_ids[i] != page_ids[i + 1] for i in range(len(page_ids))]
-    kept = candidates.filter(pa.array(keep, type=pa.bool_()))
-    sources = dict(zip(kept["page_id"].to_pylist(), kept["source"].to_pylist()))
-    duplicates = [
-        {
-            "batch": row["batch"],
-            "source": row["source"],
-            "stage": "dedupe",
-            "reject_reason": "duplicate_page",
-            "reject_detail": f"page_id {row['page_id']} is kept from {sources[row['page_id']]}",
-            "page_id": row["page_id"],
-            "sha256": row["sha256"],
-        }
-        for row, is_kept in zip(candidates.select(["batch", "source", "page_id", "sha256"]).to_pylist(), keep)
-        if not is_kept
-    ]
-    return kept, duplicates
+def _content_hashes(accepted: pa.Table) -> list[str]:
+    columns = [accepted[name].to_pylist() for name in ("title", "question", "background", "answer")]
+    return [content_hash(*parts) for parts in zip(*columns)]
 
 
-def _apply_row_expectations(consultations: pa.Table) -> tuple[pa.Table, list[dict]]:
+@dataclasses.dataclass
+class _Ledger:
+    entries: dict[int, dict]  # row index in `accepted` -> its page_versions row
+    current: dict[str, int]  # kept page_id -> row index of its current version
+    history: dict[str, dict]  # kept page_id -> first_seen, last_seen, n_versions, aliases
+
+
+def _version_ledger(accepted: pa.Table) -> _Ledger:
+    """Decide the role of every accepted input. `accepted` is in batch order."""
+    keys = accepted.select(["page_id", "batch", "source", "sha256", "content_hash"]).to_pylist()
+    rows_of_page: dict[str, list[int]] = {}
+    for index, key in enumerate(keys):
+        rows_of_page.setdefault(key["page_id"], []).append(index)
+
+    # Exact duplicates: pages whose current content is the same collapse into one kept page.
+    pages_of_content: dict[str, list[str]] = {}
+    for page, rows in rows_of_page.items():
+        pages_of_content.setdefault(keys[rows[-1]]["content_hash"], []).append(page)
+    kept_of: dict[str, str] = {}
+    for pages in pages_of_content.values():
+        kept = min(pages, key=lambda page: _keep_preference(page, keys[rows_of_page[page][0]]["batch"]))
+        kept_of.update((page, kept) for page in pages)
+
+    entries, current, history = {}, {}, {}
+    for page, rows in rows_of_page.items():
+        kept = kept_of[page]
+        latest = keys[rows[-1]]
+        changes = sum(keys[a]["content_hash"] != keys[b]["content_hash"] for a, b in zip(rows, rows[1:]))
+        for index in rows:
+            role = _role(index == rows[-1], page == kept, keys[index]["content_hash"] == latest["content_hash"])
+            entries[index] = {**keys[index], "page_id": kept, "input_page_id": page, "role": role}
+        if page == kept:
+            current[kept] = rows[-1]
+            history[kept] = {"first_seen": keys[rows[0]]["batch"], "last_seen": latest["batch"], "n_versions": changes + 1}
+    for page, kept in kept_of.items():
+        history[kept].setdefault("aliases", [])
+        if page != kept:
+            history[kept]["aliases"].append(page)
+    for record in history.values():
+        record["aliases"] = sorted(record["aliases"])
+    return _Ledger(entries, current, history)
+
+
+def _keep_preference(page_id: str, first_batch: str) -> tuple:
+    """Of pages with the same content, keep the one with the site's id, seen first, smallest id."""
+    return (page_id.startswith("h"), first_batch, page_id)
+
+
+def _role(is_latest: bool, is_kept: bool, same_as_latest: bool) -> Role:
+    if is_latest:
+        return Role.CURRENT if is_kept else Role.ALIAS
+    return Role.UNCHANGED if same_as_latest else Role.SUPERSEDED
+
+
+def _current_rows(accepted: pa.Table, ledger: _Ledger) -> pa.Table:
+    """The current version of every kept page, with its history, in page_id order."""
+    pages = sorted(ledger.current)
+    indices = [ledger.current[page] for page in pages]
+    table = accepted.take(pa.array(indices, pa.int64()))
+    history = [ledger.history[page] for page in pages]
+    table = table.append_column("source_index", pa.array(indices, pa.int64()))
+    for name in ("first_seen", "last_seen", "n_versions", "aliases"):
+        table = table.append_column(name, pa.array([h[name] for h in history], schemas.CONSULTATIONS.field(name).type))
+    return table
+
+
+def _apply_row_expectations(candidates: pa.Table) -> tuple[pa.Table, list[dict]]:
     """Rows failing a row-level expectation of the consultations suite go to rejects, named by it."""
     from pipeline.core.validation import validate  # GX costs seconds to import
 
+    consultations = candidates.select(schemas.CONSULTATIONS.names).cast(schemas.CONSULTATIONS)
     failing = validate("consultations", consultations).failing_rows() if consultations.num_rows else {}
-    rows = consultations.select(["batch", "source", "page_id", "sha256"]).to_pylist()
+    rows = candidates.select(["batch", "source", "page_id", "sha256", "source_index"]).to_pylist()
     rejects = [
         {
             **rows[position],
@@ -128,6 +199,12 @@ def _apply_row_expectations(consultations: pa.Table) -> tuple[pa.Table, list[dic
 def _reject_rows(rejected: pa.Table, *, stage: str) -> list[dict]:
     columns = ["batch", "source", "reject_reason", "reject_detail", "page_id", "sha256"]
     return [row | {"stage": stage} for row in rejected.select(columns).to_pylist()]
+
+
+def concat_batches(parsed_by_batch: dict[str, pa.Table]) -> pa.Table:
+    """The parsed pages of several batches as one table, in batch order."""
+    tables = [parsed_by_batch[batch] for batch in sorted(parsed_by_batch)]
+    return pa.concat_tables(tables) if tables else schemas.PARSED_PAGES.empty_table()
 
 
 def sections_table(consultations: pa.Table) -> pa.Table:
@@ -147,6 +224,3 @@ def related_questions_table(consultations: pa.Table) -> pa.Table:
     ]
     return pa.Table.from_pylist(rows, schema=schemas.RELATED_QUESTIONS)
 
-
-def _is_scrape(relative: Path) -> bool:
-    return not any(part.startswith(".") for part in relative.parts) and relative.name not in NOT_SCRAPES

@@ -1,0 +1,52 @@
+"""Batch readiness and fingerprints: what the sensor decides with."""
+
+import os
+import time
+from pathlib import Path
+
+from pipeline.core.batches import SUCCESS_MARKER, batch_dirs, snapshot
+
+
+def make_batch(raw: Path, name: str, files: dict[str, str], *, age_seconds: float = 0) -> Path:
+    folder = raw / name
+    folder.mkdir(parents=True)
+    for file, text in files.items():
+        (folder / file).write_text(text, encoding="utf-8")
+        past = time.time() - age_seconds
+        os.utime(folder / file, (past, past))
+    return folder
+
+
+def test_marker_makes_a_batch_ready_at_once(tmp_path):
+    folder = make_batch(tmp_path, "b1", {"a.txt": "x"})
+    assert not snapshot(folder).is_ready(now=time.time(), quiet_seconds=300)
+    (folder / SUCCESS_MARKER).touch()
+    assert snapshot(folder).is_ready(now=time.time(), quiet_seconds=300)
+
+
+def test_quiet_period_makes_a_batch_ready(tmp_path):
+    folder = make_batch(tmp_path, "b1", {"a.txt": "x"}, age_seconds=600)
+    assert snapshot(folder).is_ready(now=time.time(), quiet_seconds=300)
+    assert not snapshot(folder).is_ready(now=time.time(), quiet_seconds=3600)
+
+
+def test_empty_batch_is_never_ready(tmp_path):
+    folder = make_batch(tmp_path, "b1", {})
+    (folder / SUCCESS_MARKER).touch()
+    assert not snapshot(folder).is_ready(now=time.time() + 10_000)
+
+
+def test_fingerprint_changes_with_a_new_file_not_with_the_marker(tmp_path):
+    folder = make_batch(tmp_path, "b1", {"a.txt": "x"})
+    before = snapshot(folder).fingerprint
+    (folder / SUCCESS_MARKER).touch()
+    assert snapshot(folder).fingerprint == before
+    (folder / "b.txt").write_text("y")
+    assert snapshot(folder).fingerprint != before
+
+
+def test_batch_folders_in_name_order_without_hidden_ones(tmp_path):
+    for name in ("2026-11-08", ".tmp", "2026-11-01"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "README.md").write_text("not a batch")
+    assert [p.name for p in batch_dirs(tmp_path)] == ["2026-11-01", "2026-11-08"]

@@ -1,0 +1,122 @@
+"""Corpus tables across batches: versions, re-scrapes, aliases, and counts that reconcile."""
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from pipeline.core import schemas, tables
+from pipeline.core.batches import SUCCESS_MARKER
+from tests.pages import make_html, make_page
+
+SITE_URL = "https://houritsu.example/fudosan/20240102030405-7"
+RENT = make_page(consultation="家賃の支払いが遅れたら、すぐに退去を求められますか?(背景)Uさんは今月の家賃を一週間遅れて払いました。")
+WAGES = make_page(category="労働問題", consultation="未払いの残業代は何年前の分まで請求できますか?(背景)Vさんは三年前から残業代を受け取っていません。")
+LOAN = make_page(category="債権回収", consultation="友人に貸したお金を返してもらうにはどうすればよいですか?(背景)Wさんは口約束で五十万円を貸しました。")
+
+
+def write_batch(raw: Path, batch: str, pages: dict[str, str | bytes]) -> None:
+    folder = raw / batch
+    folder.mkdir(parents=True)
+    for name, content in pages.items():
+        (folder / name).write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    (folder / SUCCESS_MARKER).write_bytes(b"")
+
+
+def screen(raw: Path) -> tables.Screened:
+    parsed = {
+        batch: tables.parse_manifest(tables.raw_manifest(raw, batch), raw)
+        for batch in sorted(p.name for p in raw.iterdir())
+    }
+    return tables.screen_pages(tables.concat_batches(parsed))
+
+
+@pytest.fixture
+def two_batches(tmp_path: Path) -> tables.Screened:
+    raw = tmp_path / "raw"
+    changed_answer = make_html(RENT.replace("少額訴訟なども検討してください。", "少額訴訟も選択肢になります。"), url=SITE_URL)
+    write_batch(raw, "2026-11-01", {
+        "rent.html": make_html(RENT, url=SITE_URL),  # changes in the next batch
+        "wages.txt": WAGES,  # re-scraped unchanged
+        "loan.txt": LOAN,  # missing from the next batch
+        "empty.txt": b"",
+    })  # fmt: skip
+    write_batch(raw, "2026-11-08", {
+        "rent.html": changed_answer,
+        "wages.txt": WAGES.replace("\n", "\r\n"),  # same content, other bytes
+        "wages-copy.html": make_html(WAGES, url="https://houritsu.example/roudou/20240305060708-9"),  # same content, site id
+    })  # fmt: skip
+    return screen(raw)
+
+
+def rows_by(table: pa.Table, key: str) -> dict:
+    return {row[key]: row for row in table.to_pylist()}
+
+
+def test_one_row_per_page_with_its_history(two_batches):
+    pages = rows_by(two_batches.consultations, "page_id")
+    rent = pages["20240102030405-7"]
+    assert (rent["first_seen"], rent["last_seen"], rent["n_versions"], rent["batch"]) == ("2026-11-01", "2026-11-08", 2, "2026-11-08")
+    assert rent["answer"].endswith("少額訴訟も選択肢になります。")
+
+
+def test_page_missing_from_a_newer_batch_stays(two_batches):
+    loan = [row for row in two_batches.consultations.to_pylist() if row["category"] == "債権回収"]
+    assert len(loan) == 1 and loan[0]["last_seen"] == "2026-11-01" and loan[0]["n_versions"] == 1
+
+
+def test_same_content_under_two_ids_collapses_into_the_site_id(two_batches):
+    wages = [row for row in two_batches.consultations.to_pylist() if row["category"] == "労働問題"]
+    assert len(wages) == 1
+    assert wages[0]["page_id"] == "20240305060708-9"
+    assert wages[0]["aliases"] == ["h" + wages[0]["content_hash"]]
+    assert wages[0]["first_seen"] == "2026-11-08"  # the kept page's own history
+
+
+def test_every_input_has_exactly_one_fate(two_batches):
+    versions = two_batches.page_versions.to_pylist()
+    fates = [(v["batch"], v["source"]) for v in versions] + [
+        (r["batch"], r["source"]) for r in two_batches.rejects.to_pylist()
+    ]
+    assert len(fates) == len(set(fates)) == 7
+    roles = {(v["source"], v["role"]) for v in versions}
+    assert roles == {
+        ("2026-11-01/rent.html", "superseded"),
+        ("2026-11-08/rent.html", "current"),
+        ("2026-11-01/wages.txt", "unchanged"),
+        ("2026-11-08/wages.txt", "alias"),
+        ("2026-11-08/wages-copy.html", "current"),
+        ("2026-11-01/loan.txt", "current"),
+    }
+    assert sum(v["role"] == "current" for v in versions) == two_batches.consultations.num_rows == 3
+    assert two_batches.rejects["reject_reason"].to_pylist() == ["empty_file"]
+
+
+def test_tables_have_the_schemas(two_batches):
+    for name in ("consultations", "page_versions", "rejects"):
+        assert getattr(two_batches, name).schema.equals(schemas.DATASETS[name])
+
+
+def test_row_failing_an_expectation_is_quarantined_with_its_name(tmp_path):
+    raw = tmp_path / "raw"
+    write_batch(raw, "b1", {"short.txt": make_page(answer_lines=["短すぎる回答です。"]), "ok.txt": LOAN})
+    screened = screen(raw)
+    assert screened.consultations.num_rows == 1
+    assert screened.rejects.to_pylist()[0] | {"reject_detail": None, "sha256": None, "page_id": None} == {
+        "batch": "b1", "source": "b1/short.txt", "stage": "validate",
+        "reject_reason": "expect_column_value_lengths_to_be_between",
+        "reject_detail": None, "page_id": None, "sha256": None,
+    }  # fmt: skip
+    assert "answer" in screened.rejects["reject_detail"][0].as_py()
+    assert screened.page_versions["source"].to_pylist() == ["b1/ok.txt"]
+
+
+def test_manifest_skips_markers_and_hidden_files(tmp_path):
+    write_batch(tmp_path, "b1", {"a.txt": "x", ".partial.txt": "y"})
+    assert tables.raw_manifest(tmp_path, "b1")["source"].to_pylist() == ["b1/a.txt"]
+
+
+def test_posted_at_reads_the_site_id_as_japan_time():
+    assert tables.posted_at("20240102030405-7").isoformat() == "2024-01-01T18:04:05+00:00"
+    assert tables.posted_at("h0123456789abcdef") is None
+    assert tables.posted_at("20241399000000-1") is None
