@@ -131,3 +131,12 @@ def test_file_larger_than_the_limit_is_rejected():
     result = parse_text(make_page(), max_bytes=100)
     assert result.reject_reason == "too_large"
     assert "100" in result.reject_detail
+
+
+def test_related_questions_keep_the_link_of_their_page():
+    html = make_html(make_page()).replace(
+        "<p>更新料の支払いを断ることはできますか?</p>",
+        '<p><a href="https://houritsu.example/fudosan/20240203040506-1">更新料の支払いを断ることはできますか?</a></p>',
+    )
+    related = parse_page(html.encode("utf-8"), "p.html").related
+    assert [item.url for item in related] == [None, "https://houritsu.example/fudosan/20240203040506-1"]

@@ -29,6 +29,7 @@ _HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
 class HtmlPage:
     text: str  # one block per line, like a text dump
     url: str | None  # canonical link, else og:url
+    link_targets: dict[str, str]  # a line of link text -> its href (related questions link their pages)
 
 
 def html_to_text(html: str) -> HtmlPage:
@@ -39,7 +40,7 @@ def html_to_text(html: str) -> HtmlPage:
     pieces: list[str] = []
     _collect_text(root, pieces)
     lines = (line.strip() for line in "".join(pieces).split("\n"))
-    return HtmlPage(text="\n".join(line for line in lines if line), url=url)
+    return HtmlPage(text="\n".join(line for line in lines if line), url=url, link_targets=_link_targets(root))
 
 
 def _page_url(soup: BeautifulSoup) -> str | None:
@@ -48,6 +49,18 @@ def _page_url(soup: BeautifulSoup) -> str | None:
         return canonical["href"].strip() or None
     og_url = soup.find("meta", attrs={"property": "og:url", "content": True})
     return (og_url["content"].strip() or None) if og_url else None
+
+
+def _link_targets(root: Tag) -> dict[str, str]:
+    """Each line of text inside a link, mapped to the link's target (the first link wins)."""
+    targets: dict[str, str] = {}
+    for anchor in root.find_all("a", href=True):
+        pieces: list[str] = []
+        _collect_text(anchor, pieces)
+        for line in "".join(pieces).split("\n"):
+            if line := line.strip():
+                targets.setdefault(line, anchor["href"].strip())
+    return targets
 
 
 def _drop_chrome(soup: BeautifulSoup) -> None:

@@ -50,10 +50,10 @@ def parse_page(data: bytes, source: str, *, max_bytes: int = DEFAULT_MAX_BYTES) 
 
 def _parse(data: bytes, source: str, sha256: str) -> PageResult:
     decoded = decode_page(data)
-    text, url = decoded.text, None
+    text, url, link_targets = decoded.text, None, None
     if decoded.format == "html":
         html = html_to_text(text)
-        text, url = html.text, html.url
+        text, url, link_targets = html.text, html.url, html.link_targets
         if not text:
             raise RejectError(RejectReason.NO_CONTENT, "no text left once page chrome is dropped")
     main, block = split_recommendations(text)
@@ -62,7 +62,7 @@ def _parse(data: bytes, source: str, sha256: str) -> PageResult:
     title, consultation, answer_lines = _consultation_and_answer(lines[1:])
     parts = split_consultation(consultation, title)
     answer = structure_answer(answer_lines)
-    related, unpaired = parse_related(block) if block is not None else ((), 0)
+    related, unpaired = parse_related(block, link_targets) if block is not None else ((), 0)
     warnings = [
         *([PageWarning.NO_RELATED_BLOCK] if block is None else []),
         *([] if parts.has_question_sentence else [PageWarning.NO_QUESTION_SENTENCE]),

@@ -60,6 +60,7 @@ class Related:
     question: str
     preview: str  # the teaser without its trailing ellipsis
     truncated: bool  # the site cut the teaser ("..." or "…")
+    url: str | None = None  # the related page, when the HTML links it
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -6,7 +6,9 @@ import pyarrow as pa
 
 HEADING = pa.struct([("level", pa.int8()), ("number", pa.string()), ("text", pa.string())])
 SECTION = pa.struct([("heading", pa.string()), ("body", pa.string())])
-RELATED = pa.struct([("question", pa.string()), ("preview", pa.string()), ("truncated", pa.bool_())])
+RELATED = pa.struct(
+    [("question", pa.string()), ("preview", pa.string()), ("truncated", pa.bool_()), ("url", pa.string())]
+)
 TIMESTAMP = pa.timestamp("ms", tz="UTC")  # Parquet has no second unit: ms round-trips exactly
 
 
@@ -90,6 +92,7 @@ RELATED_QUESTIONS = _schema(
     ("question", pa.string(), False),
     ("preview", pa.string(), False),
     ("truncated", pa.bool_(), False),
+    ("url", pa.string(), True),
     doc="One row per recommendation teaser, with the page it was shown on.",
 )
 
