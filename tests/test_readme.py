@@ -15,7 +15,7 @@ def test_readme_opens_with_the_two_commands():
     assert any(line.startswith("make test") for line in first_lines)
 
 
-@pytest.mark.parametrize("dataset", ["consultations", "sections", "related_questions", "rejects"])
+@pytest.mark.parametrize("dataset", ["consultations", "sections", "related_questions", "page_versions", "rejects"])
 def test_every_column_is_documented(dataset):
     section = README.split(f"### `{dataset}`", 1)[1].split("\n### ", 1)[0]
     for name in schemas.DATASETS[dataset].names:
