@@ -1,7 +1,12 @@
-"""`python -m pipeline build`: run the `build_corpus` job in-process and print a reconciled summary.
+"""`python -m pipeline build`: ingest new or changed batches, rebuild the corpus, print a reconciled summary.
 
-The run is recorded in a persistent Dagster instance ($DAGSTER_HOME, else ./.dagster_home), so the
-webserver (`dagster dev -m pipeline.defs` with the same DAGSTER_HOME) shows the runs built from the CLI.
+Like the sensor, it adds a partition for every batch folder under raw/ (but does not wait for a batch
+to be ready: it processes what is there). A batch is ingested (job `ingest_batch`, one run per batch)
+when its fingerprint differs from the one recorded with its last `parsed_pages` materialisation or its
+file is gone. The corpus (job `build_corpus`) is rebuilt when a batch was ingested, or when some corpus
+dataset is missing or older than the latest ingestion (a build killed half-way). `force` does both
+regardless. Runs are recorded in a persistent instance ($DAGSTER_HOME, else ./.dagster_home), so the
+webserver (`dagster dev -m pipeline.defs` with the same DAGSTER_HOME) shows them and the partitions.
 """
 
 from __future__ import annotations
@@ -20,10 +25,17 @@ from typing import TextIO
 import dagster as dg
 import pyarrow.parquet as pq
 
+from pipeline.core import batches
 from pipeline.defs import make_defs
 from pipeline.defs.checks import failed_check_summary
+from pipeline.defs.io_manager import PART_STEM
+from pipeline.defs.partitions import PARSED_PAGES, add_batches, ingested_fingerprint
 
-JOB_NAME = "build_corpus"
+INGEST_JOB = "ingest_batch"
+CORPUS_JOB = "build_corpus"
+BATCH_DATASETS = ("raw_pages", "parsed_pages")
+CORPUS_DATASETS = ("consultations", "page_versions", "rejects", "sections", "related_questions")
+ROLES = ("current", "unchanged", "superseded", "alias")
 DEFAULT_HOME = ".dagster_home"
 ROW_COUNT = "dagster/row_count"
 # Dagster's own console log: warnings and errors only; progress is printed one line per asset instead.
@@ -48,25 +60,28 @@ def open_instance() -> Iterator[dg.DagsterInstance]:
 
 @dataclasses.dataclass
 class Summary:
-    rows: dict[str, int]  # dataset -> rows written in this run
+    rows: dict[str, int]  # dataset -> rows on disk (every batch); absent when not built
+    ingested: list[str]  # batches ingested by this build
+    corpus_rebuilt: bool
+    roles: dict[str, int]  # page_versions role -> rows
     rejects_by_reason: dict[tuple[str, str], int]  # (stage, reason) -> rows
     checks_passed: list[str]
     checks_failed: list[str]
     failed_steps: list[str]
+    run_ids: list[str]
     success: bool
 
     @property
-    def duplicates(self) -> int | None:
-        if "rejects" not in self.rows:
+    def reconciles(self) -> bool | None:
+        """raw_pages == page_versions + rejects and consultations == current versions; None if one is missing."""
+        if not all(name in self.rows for name in ("raw_pages", "consultations", "page_versions", "rejects")):
             return None
-        return sum(n for (stage, _), n in self.rejects_by_reason.items() if stage == "dedupe")
+        r = self.rows
+        return r["raw_pages"] == r["page_versions"] + r["rejects"] and r["consultations"] == self.roles.get("current", 0)
 
     @property
-    def reconciles(self) -> bool | None:
-        """raw_pages == consultations + rejects; None when one of them was not built."""
-        if not all(name in self.rows for name in ("raw_pages", "consultations", "rejects")):
-            return None
-        return self.rows["raw_pages"] == self.rows["consultations"] + self.rows["rejects"]
+    def ok(self) -> bool:
+        return self.success and self.reconciles is True and not self.checks_failed
 
 
 class _Progress:
@@ -83,7 +98,10 @@ class _Progress:
             materialization = event.step_materialization_data.materialization
             rows = materialization.metadata.get(ROW_COUNT)
             count = f"{rows.value:>7} rows" if rows is not None else ""
-            self._line(f"  built   {materialization.asset_key.to_user_string():<20} {count}")
+            name = materialization.asset_key.to_user_string()
+            if materialization.partition:
+                name += f"[{materialization.partition}]"
+            self._line(f"  built   {name:<30} {count}")
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.asset_check_evaluation_data
             verdict = "passed" if evaluation.passed else f"FAILED ({evaluation.severity.value})"
@@ -98,63 +116,123 @@ class _Progress:
         print(text, file=self.out, flush=True)
 
 
-def run_build(raw_dir: Path, processed_dir: Path, *, out: TextIO = sys.stdout) -> int:
-    """Build every dataset from `raw_dir` into `processed_dir`; 0 on success, 1 on any failure."""
+def run_build(raw_dir: Path, processed_dir: Path, *, force: bool = False, out: TextIO = sys.stdout) -> int:
+    """Bring `processed_dir` up to date with `raw_dir`; 0 on success, 1 on any failure."""
     raw_dir, processed_dir = Path(raw_dir).resolve(), Path(processed_dir).resolve()
     if not raw_dir.is_dir():
         print(f"error: raw folder {raw_dir} does not exist", file=out)
         return 1
     processed_dir.mkdir(parents=True, exist_ok=True)
-    job = make_defs(raw_dir=raw_dir, processed_dir=processed_dir).resolve_job_def(JOB_NAME)
+    defs = make_defs(raw_dir=raw_dir, processed_dir=processed_dir)
 
     print(f"Building {processed_dir} from {raw_dir}", file=out, flush=True)
+    results: list[dg.ExecuteInProcessResult] = []
     with open_instance() as instance:
-        run_id = str(uuid.uuid4())
-        instance.add_event_listener(run_id, _Progress(out))
-        result = job.execute_in_process(
-            instance=instance, run_id=run_id, run_config=RUN_CONFIG, raise_on_error=False
-        )
-    summary = summarise(result, processed_dir)
-    print_summary(summary, out, run_id=run_id)
-    ok = summary.success and summary.reconciles is True and not summary.checks_failed
-    return 0 if ok else 1
+        snapshots = [batches.snapshot(folder) for folder in batches.batch_dirs(raw_dir)]
+        add_batches(instance, [snap.name for snap in snapshots])  # as the sensor would
+        stale = [snap.name for snap in snapshots if force or needs_ingest(instance, processed_dir, snap)]
+        for batch in stale:
+            print(f"Ingesting batch {batch}", file=out, flush=True)
+            results.append(run_job(defs.resolve_job_def(INGEST_JOB), instance, out, partition_key=batch))
+        corpus_rebuilt = False
+        if not all(result.success for result in results):
+            print("Not rebuilding the corpus: a batch failed to ingest", file=out, flush=True)
+        elif force or stale or not corpus_is_current(instance, processed_dir):
+            print("Building the corpus from every batch", file=out, flush=True)
+            results.append(run_job(defs.resolve_job_def(CORPUS_JOB), instance, out))
+            corpus_rebuilt = True
+        else:
+            print("nothing new: every batch is ingested and the corpus is up to date", file=out, flush=True)
+    summary = summarise(results, processed_dir, ingested=stale, corpus_rebuilt=corpus_rebuilt)
+    print_summary(summary, out)
+    return 0 if summary.ok else 1
 
 
-def summarise(result: dg.ExecuteInProcessResult, processed_dir: Path) -> Summary:
-    rows: dict[str, int] = {}
-    for event in result.get_asset_materialization_events():
-        materialization = event.step_materialization_data.materialization
-        count = materialization.metadata.get(ROW_COUNT)
-        if count is not None:
-            rows[materialization.asset_key.to_user_string()] = int(count.value)
-    rejects_by_reason: dict[tuple[str, str], int] = {}
-    if "rejects" in rows:
-        rejects = pq.read_table(processed_dir / "rejects", columns=["stage", "reject_reason"])
-        counter = collections.Counter(zip(rejects["stage"].to_pylist(), rejects["reject_reason"].to_pylist()))
-        rejects_by_reason = dict(sorted(counter.items()))
-    evaluations = result.get_asset_check_evaluations()
-    return Summary(
-        rows=rows,
-        rejects_by_reason=rejects_by_reason,
-        checks_passed=sorted(f"{e.asset_key.to_user_string()}:{e.check_name}" for e in evaluations if e.passed),
-        checks_failed=sorted(failed_check_summary(e) for e in evaluations if not e.passed),
-        failed_steps=sorted(result.get_failed_step_keys()),
-        success=result.success,
+def run_job(
+    job: dg.JobDefinition, instance: dg.DagsterInstance, out: TextIO, partition_key: str | None = None
+) -> dg.ExecuteInProcessResult:
+    run_id = str(uuid.uuid4())
+    instance.add_event_listener(run_id, _Progress(out))
+    return job.execute_in_process(
+        instance=instance, run_id=run_id, partition_key=partition_key, run_config=RUN_CONFIG, raise_on_error=False
     )
 
 
-def print_summary(summary: Summary, out: TextIO, *, run_id: str = "") -> None:
-    def count(name: str) -> str:
-        return str(summary.rows[name]) if name in summary.rows else "not built"
+def dataset_files(processed_dir: Path, dataset: str) -> list[Path]:
+    """The dataset's Parquet files (one per batch, or part-0); hidden temp files are not part of it."""
+    folder = processed_dir / dataset
+    return sorted(folder.glob("[!.]*.parquet")) if folder.is_dir() else []
 
-    duplicates = summary.duplicates
+
+def needs_ingest(instance: dg.DagsterInstance, processed_dir: Path, snapshot: batches.BatchSnapshot) -> bool:
+    parsed = processed_dir / "parsed_pages" / f"{snapshot.name}.parquet"
+    return not parsed.is_file() or ingested_fingerprint(instance, snapshot.name) != snapshot.fingerprint
+
+
+def corpus_is_current(instance: dg.DagsterInstance, processed_dir: Path) -> bool:
+    """Every corpus dataset is on disk and was materialised after the latest batch was ingested."""
+    if not all((processed_dir / name / f"{PART_STEM}.parquet").is_file() for name in CORPUS_DATASETS):
+        return False
+    ingested = _latest_storage_id(instance, PARSED_PAGES)
+    return all(_latest_storage_id(instance, dg.AssetKey(name)) > ingested for name in CORPUS_DATASETS)
+
+
+def _latest_storage_id(instance: dg.DagsterInstance, key: dg.AssetKey) -> int:
+    records = instance.fetch_materializations(key, limit=1).records
+    return records[0].storage_id if records else -1
+
+
+def summarise(
+    results: list[dg.ExecuteInProcessResult], processed_dir: Path, *, ingested: list[str], corpus_rebuilt: bool
+) -> Summary:
+    """Counts from the Parquet files (every batch, whether rebuilt now or not); checks from the runs."""
+    materialized = {
+        event.asset_key.to_user_string() for result in results for event in result.get_asset_materialization_events()
+    }
+    # A corpus dataset the rebuild did not reach (a blocking check stopped it) is stale on disk: not built.
+    present = [
+        name
+        for name in (*BATCH_DATASETS, *CORPUS_DATASETS)
+        if dataset_files(processed_dir, name) and (name in materialized or name in BATCH_DATASETS or not corpus_rebuilt)
+    ]
+    rows = {name: sum(pq.read_metadata(f).num_rows for f in dataset_files(processed_dir, name)) for name in present}
+    evaluations = [e for result in results for e in result.get_asset_check_evaluations()]
+    return Summary(
+        rows=rows,
+        ingested=ingested,
+        corpus_rebuilt=corpus_rebuilt,
+        roles=_count(processed_dir, "page_versions", ["role"]) if "page_versions" in rows else {},
+        rejects_by_reason=_count(processed_dir, "rejects", ["stage", "reject_reason"]) if "rejects" in rows else {},
+        checks_passed=sorted(f"{e.asset_key.to_user_string()}:{e.check_name}" for e in evaluations if e.passed),
+        checks_failed=sorted(failed_check_summary(e) for e in evaluations if not e.passed),
+        failed_steps=sorted(step for result in results for step in result.get_failed_step_keys()),
+        run_ids=[result.run_id for result in results],
+        success=all(result.success for result in results),
+    )
+
+
+def _count(processed_dir: Path, dataset: str, columns: list[str]) -> dict:
+    table = pq.read_table(processed_dir / dataset, columns=columns)
+    values = [table[name].to_pylist() for name in columns]
+    keys = values[0] if len(columns) == 1 else zip(*values)
+    return dict(sorted(collections.Counter(keys).items()))
+
+
+def print_summary(summary: Summary, out: TextIO) -> None:
+    def count(name: str) -> object:
+        return summary.rows.get(name, "not built")
+
+    roles = summary.roles
     lines: list[tuple[str, object]] = [
+        ("batches ingested now", ", ".join(summary.ingested) or "none"),
+        ("corpus rebuilt now", "yes" if summary.corpus_rebuilt else "no"),
         ("pages in (raw_pages)", count("raw_pages")),
         ("parsed pages", count("parsed_pages")),
         ("consultations out", count("consultations")),
+        ("page versions", count("page_versions")),
+        *(_role_lines(roles) if "page_versions" in summary.rows else []),
         ("rejects", count("rejects")),
         *((f"  {stage} / {reason}", n) for (stage, reason), n in summary.rejects_by_reason.items()),
-        ("duplicates", duplicates if duplicates is not None else "not built"),
         ("sections", count("sections")),
         ("related questions", count("related_questions")),
         (f"checks passed ({len(summary.checks_passed)})", ", ".join(summary.checks_passed) or "-"),
@@ -165,25 +243,27 @@ def print_summary(summary: Summary, out: TextIO, *, run_id: str = "") -> None:
     width = max(len(label) for label, _ in lines) + 2
 
     print("", file=out)
-    print(f"Summary (run {run_id})" if run_id else "Summary", file=out)
+    print(f"Summary (runs: {', '.join(summary.run_ids)})" if summary.run_ids else "Summary (no runs)", file=out)
     for label, value in lines:
         print(f"  {label:<{width}}{value}", file=out)
 
-    if summary.reconciles is True:
-        r = summary.rows
-        print(
-            f"Counts reconcile: raw_pages {r['raw_pages']} = consultations {r['consultations']}"
-            f" + rejects {r['rejects']}",
-            file=out,
-        )
-    elif summary.reconciles is False:
-        r = summary.rows
-        print(
-            f"ERROR: COUNTS DO NOT RECONCILE: raw_pages {r['raw_pages']} != consultations"
-            f" {r['consultations']} + rejects {r['rejects']}",
-            file=out,
-        )
+    if summary.reconciles is None:
+        print("Counts not reconciled: raw_pages, consultations, page_versions or rejects was not built", file=out)
     else:
-        print("Counts not reconciled: raw_pages, consultations or rejects was not built", file=out)
-    status = "succeeded" if summary.success and not summary.checks_failed else "FAILED"
-    print(f"Build {status}", file=out, flush=True)
+        verdict = "Counts reconcile" if summary.reconciles else "ERROR: COUNTS DO NOT RECONCILE"
+        print(f"{verdict}: {_equations(summary.rows, roles.get('current', 0))}", file=out)
+    print(f"Build {'succeeded' if summary.ok else 'FAILED'}", file=out, flush=True)
+
+
+def _role_lines(roles: dict[str, int]) -> list[tuple[str, int]]:
+    """Versions by role; "collapsed" are the versions that are not a page's current one."""
+    collapsed = sum(n for role, n in roles.items() if role != "current")
+    return [*((f"  {role}", roles.get(role, 0)) for role in ROLES), ("  collapsed (not current)", collapsed)]
+
+
+def _equations(rows: dict[str, int], current: int) -> str:
+    raw, versions, rejects, consultations = (rows[n] for n in ("raw_pages", "page_versions", "rejects", "consultations"))
+    return (
+        f"raw_pages {raw} {'=' if raw == versions + rejects else '!='} page_versions {versions} + rejects {rejects};"
+        f" consultations {consultations} {'=' if consultations == current else '!='} current versions {current}"
+    )

@@ -30,9 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     parse.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="reject larger files")
     parse.set_defaults(command=_parse_command)
 
-    build = commands.add_parser("build", help="materialise every asset and check into processed/")
+    build = commands.add_parser("build", help="ingest new or changed batches, rebuild the corpus in processed/")
     build.add_argument("--raw", type=Path, default=Path("raw"), help="folder of scrape batches")
     build.add_argument("--processed", type=Path, default=Path("processed"), help="output folder")
+    build.add_argument("--force", action="store_true", help="re-ingest every batch and rebuild the corpus")
     build.set_defaults(command=_build_command)
     return parser
 
@@ -49,4 +50,4 @@ def _parse_command(args: argparse.Namespace) -> int:
 def _build_command(args: argparse.Namespace) -> int:
     from pipeline.build import run_build  # Dagster loads only for builds
 
-    return run_build(args.raw, args.processed)
+    return run_build(args.raw, args.processed, force=args.force)

@@ -1,4 +1,5 @@
-"""Shared fixtures: the repository root and a corpus built once per session from raw/sample/.
+"""Shared fixtures and helpers: the repository root, a corpus built once per session from raw/sample/,
+scrape batches written on the fly, temporary DAGSTER_HOMEs.
 
 Nothing here writes into the repository: builds go to pytest's tmp folders, with a temporary
 DAGSTER_HOME.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from unittest import mock
@@ -32,6 +34,30 @@ def copy_sample_raw(repo_root: Path, destination: Path) -> Path:
         pytest.fail(f"{sample} is missing or empty: the sample batch is part of the repository")
     shutil.copytree(sample, destination / SAMPLE_BATCH)
     return destination
+
+
+def write_batch(
+    raw: Path, batch: str, pages: dict[str, str | bytes], *, marker: bool = True, age_seconds: float = 0
+) -> Path:
+    """raw/<batch>/ with `pages` (name -> content), then the scraper's _SUCCESS marker when `marker`;
+    `age_seconds` back-dates the files (a batch that has been quiet that long)."""
+    from pipeline.core.batches import SUCCESS_MARKER
+
+    folder = raw / batch
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, content in pages.items():
+        path = folder / name
+        path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+        written.append(path)
+    if marker:
+        written.append(folder / SUCCESS_MARKER)
+        written[-1].write_bytes(b"")
+    if age_seconds:
+        past = time.time() - age_seconds
+        for path in written:
+            os.utime(path, (past, past))
+    return folder
 
 
 def make_dagster_home(path: Path) -> Path:

@@ -53,7 +53,9 @@ def cli_build(repo_root: Path, tmp_path_factory: pytest.TempPathFactory):
 def test_cli_build_exits_0_and_writes_every_dataset(cli_build):
     _, processed, completed = cli_build
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    for name in DATASETS:
+    for name in ("raw_pages", "parsed_pages"):
+        assert (processed / name / "sample.parquet").is_file()  # one file per batch
+    for name in set(DATASETS) - {"raw_pages", "parsed_pages"}:
         assert (processed / name / "part-0.parquet").is_file()
 
 
@@ -62,6 +64,11 @@ def test_cli_summary_has_the_right_numbers(cli_build):
     out = completed.stdout
     assert int(summary_value(out, "pages in (raw_pages)")) == rows(processed, "raw_pages") > 0
     assert int(summary_value(out, "consultations out")) == rows(processed, "consultations") > 0
+    assert int(summary_value(out, "page versions")) == rows(processed, "page_versions")
+    roles = pq.read_table(processed / "page_versions")["role"].to_pylist()
+    for role in ("current", "unchanged", "superseded", "alias"):
+        assert int(summary_value(out, f"  {role}")) == roles.count(role)
+    assert int(summary_value(out, "  collapsed (not current)")) == len(roles) - roles.count("current")
     assert int(summary_value(out, "rejects")) == rows(processed, "rejects")
     assert int(summary_value(out, "sections")) == rows(processed, "sections")
     assert int(summary_value(out, "related questions")) == rows(processed, "related_questions")
@@ -70,24 +77,28 @@ def test_cli_summary_has_the_right_numbers(cli_build):
     for stage, reason in {(r["stage"], r["reject_reason"]) for r in rejects}:
         expected = sum(1 for r in rejects if (r["stage"], r["reject_reason"]) == (stage, reason))
         assert int(summary_value(out, f"  {stage} / {reason}")) == expected
-    assert int(summary_value(out, "duplicates")) == sum(1 for r in rejects if r["stage"] == "dedupe")
+    assert {r["stage"] for r in rejects} <= {"parse", "validate"}
 
+    assert summary_value(out, "batches ingested now") == "sample"
+    assert summary_value(out, "corpus rebuilt now") == "yes"
     assert summary_value(out, "checks failed (0)") == "-"
-    passed = summary_value(out, "checks passed (4)")
-    for name in ("consultations", "rejects", "sections", "related_questions"):
+    passed = summary_value(out, "checks passed (5)")
+    for name in ("consultations", "page_versions", "rejects", "sections", "related_questions"):
         assert f"{name}:expectations" in passed
-    n = rows(processed, "raw_pages")
+    n, current = rows(processed, "raw_pages"), roles.count("current")
     assert (
-        f"Counts reconcile: raw_pages {n} = consultations {rows(processed, 'consultations')}"
-        f" + rejects {rows(processed, 'rejects')}" in out
+        f"Counts reconcile: raw_pages {n} = page_versions {len(roles)} + rejects {rows(processed, 'rejects')};"
+        f" consultations {current} = current versions {current}" in out
     )
     assert "Build succeeded" in out
 
 
 def test_cli_prints_progress_one_line_per_asset(cli_build):
     _, _, completed = cli_build
-    built = re.findall(r"^  built\s+(\w+)\s+\d+ rows$", completed.stdout, flags=re.MULTILINE)
-    assert sorted(built) == sorted(DATASETS)
+    built = re.findall(r"^  built\s+(\S+)\s+\d+ rows$", completed.stdout, flags=re.MULTILINE)
+    assert sorted(built) == sorted(
+        f"{name}[sample]" if name in ("raw_pages", "parsed_pages") else name for name in DATASETS
+    )
 
 
 def test_cli_records_the_run_in_a_persistent_default_instance(cli_build):
@@ -96,7 +107,13 @@ def test_cli_records_the_run_in_a_persistent_default_instance(cli_build):
     assert (home / "dagster.yaml").is_file()
     with dg.DagsterInstance.local_temp(tempdir=str(home)) as instance:
         runs = instance.get_runs()
-    assert [(run.job_name, run.status) for run in runs] == [("build_corpus", dg.DagsterRunStatus.SUCCESS)]
+        partitions = instance.get_dynamic_partitions("scrape_batches")
+    assert [(run.job_name, run.status) for run in reversed(runs)] == [
+        ("ingest_batch", dg.DagsterRunStatus.SUCCESS),
+        ("build_corpus", dg.DagsterRunStatus.SUCCESS),
+    ]
+    assert runs[-1].tags["dagster/partition"] == "sample"
+    assert partitions == ["sample"]  # what `make ui` shows as the asset partitions
 
 
 def test_run_build_fails_on_a_missing_raw_folder(tmp_path: Path):
@@ -114,7 +131,7 @@ def test_run_build_returns_1_when_a_blocking_check_fails(
         screened = real_screen_pages(parsed)
         consultations = screened.consultations
         broken = pa.concat_tables([consultations, consultations.slice(0, 1)])
-        return tables.Screened(consultations=broken, rejects=screened.rejects)
+        return tables.Screened(consultations=broken, page_versions=screened.page_versions, rejects=screened.rejects)
 
     monkeypatch.setattr(tables, "screen_pages", screen_with_a_duplicate)
     out = io.StringIO()

@@ -1,4 +1,5 @@
-"""The Dagster definitions load, and hold the assets, checks, job and resources we expect."""
+"""The Dagster definitions load, and hold the assets, checks, jobs, partitions, sensors, schedule and
+resources we expect."""
 
 from __future__ import annotations
 
@@ -12,11 +13,10 @@ from pipeline.defs.io_manager import ParquetIOManager
 from pipeline.defs.metadata import column_schema, describe
 from pipeline.defs.resources import CorpusPaths
 
-ASSETS = {"raw_pages", "parsed_pages", "consultations", "rejects", "sections", "related_questions"}
-CHECKS = {
-    dg.AssetCheckKey(dg.AssetKey(name), CHECK_NAME)
-    for name in ("consultations", "rejects", "sections", "related_questions")
-}
+INGEST = {"raw_pages", "parsed_pages"}
+CORPUS = {"consultations", "page_versions", "rejects", "sections", "related_questions"}
+ASSETS = INGEST | CORPUS
+CHECKS = {dg.AssetCheckKey(dg.AssetKey(name), CHECK_NAME) for name in CORPUS}
 
 
 def test_definitions_load():
@@ -36,10 +36,30 @@ def test_check_keys_are_one_blocking_check_per_validated_dataset():
         assert spec.blocking, key
 
 
-def test_build_corpus_job_selects_every_asset_and_check():
+def test_build_corpus_job_selects_the_unpartitioned_corpus_and_its_checks():
     job = defs.resolve_job_def("build_corpus")
-    assert {key.to_user_string() for key in job.asset_layer.selected_asset_keys} == ASSETS
+    assert {key.to_user_string() for key in job.asset_layer.selected_asset_keys} == CORPUS
     assert set(job.asset_layer.asset_graph.asset_check_keys) == CHECKS
+    assert job.partitions_def is None
+
+
+def test_ingest_batch_job_is_partitioned_by_scrape_batch():
+    job = defs.resolve_job_def("ingest_batch")
+    assert {key.to_user_string() for key in job.asset_layer.selected_asset_keys} == INGEST
+    assert job.partitions_def == dg.DynamicPartitionsDefinition(name="scrape_batches")
+    graph = defs.resolve_asset_graph()
+    for name in ASSETS:
+        assert (graph.get(dg.AssetKey(name)).partitions_def is not None) == (name in INGEST), name
+
+
+def test_sensors_and_schedule_are_on_by_default():
+    assert {s.name for s in defs.sensors} == {"scrape_batches_sensor", "corpus_after_ingest"}
+    for sensor in defs.sensors:
+        assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    (schedule,) = defs.schedules
+    assert schedule.job_name == "build_corpus"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert defs.resolve_sensor_def("scrape_batches_sensor").job_name == "ingest_batch"
 
 
 def test_lineage():
@@ -50,7 +70,7 @@ def test_lineage():
 
     assert parents("raw_pages") == set()
     assert parents("parsed_pages") == {"raw_pages"}
-    assert parents("consultations") == parents("rejects") == {"parsed_pages"}
+    assert parents("consultations") == parents("page_versions") == parents("rejects") == {"parsed_pages"}
     assert parents("sections") == parents("related_questions") == {"consultations"}
 
 
@@ -58,7 +78,7 @@ def test_lineage():
 def test_descriptions_and_column_schema_come_from_the_schema(name: str):
     spec = next(s for s in defs.resolve_all_asset_specs() if s.key == dg.AssetKey(name))
     assert spec.description == describe(name) != ""
-    assert spec.group_name == "corpus"
+    assert spec.group_name == ("ingest" if name in INGEST else "corpus")
     assert spec.metadata["dagster/column_schema"] == column_schema(DATASETS[name])
 
 

@@ -3,6 +3,10 @@ and refusal of tables that do not conform to the dataset's schema."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import uuid
 
 import dagster as dg
@@ -45,7 +49,12 @@ def consultation_row() -> dict:
         "sections": [{"heading": None, "body": "できます。"}],
         "related": [],
         "warnings": [],
+        "content_hash": "0123456789abcdef",
         "batch": "b",
+        "first_seen": "b",
+        "last_seen": "b",
+        "n_versions": 1,
+        "aliases": [],
         "source": "b/x.txt",
         "sha256": "0" * 64,
         "encoding": "utf-8",
@@ -73,7 +82,7 @@ def test_local_round_trip_writes_a_dataset_folder(tmp_path):
 
     assert sorted(p.name for p in (tmp_path / "related_questions").iterdir()) == ["part-0.parquet"]
     assert read(manager, "related_questions").equals(table)
-    assert pd.read_parquet(tmp_path / "related_questions").shape == (3, 5)
+    assert pd.read_parquet(tmp_path / "related_questions").shape == (3, len(DATASETS["related_questions"]))
     parquet = pq.ParquetFile(tmp_path / "related_questions" / "part-0.parquet")
     assert parquet.metadata.row_group(0).column(0).compression == "ZSTD"
     assert parquet.schema_arrow.equals(DATASETS["related_questions"], check_metadata=True)
@@ -122,7 +131,7 @@ def test_partitioned_assets_are_files_in_the_dataset_folder(tmp_path):
         context = dg.build_output_context(asset_key="related_questions", partition_key=key, asset_partitions_def=partitions)
         manager.handle_output(context, related_table())
     assert sorted(p.name for p in (tmp_path / "related_questions").iterdir()) == ["b1.parquet", "b2.parquet"]
-    assert pd.read_parquet(tmp_path / "related_questions").shape == (6, 5)
+    assert pd.read_parquet(tmp_path / "related_questions").shape == (6, len(DATASETS["related_questions"]))
 
 
 def test_rewrite_is_atomic_and_leaves_no_temp_files(tmp_path):
@@ -158,6 +167,7 @@ def test_columns_are_reordered_and_safely_cast(tmp_path):
             "question": ["q"],
             "position": pa.array([0], type=pa.int64()),
             "page_id": ["20240101120000-1"],
+            "url": pa.array([None], type=pa.string()),
         }
     )
     write(manager, "related_questions", loose)
@@ -189,3 +199,49 @@ def test_unknown_dataset_and_non_tables_are_refused(tmp_path):
         write(manager, "not_a_dataset", related_table())
     with pytest.raises(TypeError):
         conform_table([1, 2, 3], DATASETS["related_questions"], dataset="related_questions")
+
+
+def test_a_dead_writers_temp_file_goes_with_the_next_write_to_its_folder(tmp_path):
+    manager = io_manager(str(tmp_path))
+    write(manager, "related_questions", related_table(3))
+    folder = tmp_path / "related_questions"
+    exited = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid, host = int(exited.stdout), socket.gethostname()
+    dead = folder / f".b1.parquet.{'0' * 32}.{dead_pid}@{host}.tmp"  # another file of the folder
+    live = folder / f".b2.parquet.{'1' * 32}.{os.getpid()}@{host}.tmp"  # a writer still at work
+    elsewhere = folder / f".b3.parquet.{'2' * 32}.{dead_pid}@another-host.tmp"  # can't tell: keep
+    for path in (dead, live, elsewhere):
+        path.write_bytes(b"PAR1 half a file")
+
+    write(manager, "related_questions", related_table(5))
+
+    assert sorted(p.name for p in folder.iterdir()) == sorted([live.name, elsewhere.name, "part-0.parquet"])
+    assert read(manager, "related_questions").num_rows == 5
+
+
+@pytest.mark.parametrize(
+    ("batches", "written"), [([], []), (["b1"], ["b1"]), (["b1", "b2"], ["b1", "b2"]), (["b1", "b2"], ["b2"])],
+    ids=["none", "one", "two", "one-missing"],
+)
+def test_an_unpartitioned_reader_gets_a_dict_of_every_partition(tmp_path, batches, written):
+    partitions = dg.DynamicPartitionsDefinition(name="batches")
+    manager = ParquetUPathIOManager(
+        base_path=UPath(tmp_path), schemas={"per_batch": DATASETS["related_questions"], "whole": DATASETS["related_questions"]}
+    )
+    seen = []
+
+    @dg.asset(partitions_def=partitions)
+    def per_batch(context):  # (no annotation: this module uses postponed annotations)
+        return related_table(int(context.partition_key[1:]))
+
+    @dg.asset(ins={"per_batch": dg.AssetIn(metadata={"allow_missing_partitions": True})})
+    def whole(per_batch):
+        seen.append({batch: table.num_rows for batch, table in per_batch.items()})
+        return pa.concat_tables(per_batch.values()) if per_batch else related_table(0)
+
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("batches", batches)
+        for batch in written:
+            dg.materialize([per_batch], partition_key=batch, instance=instance, resources={"io_manager": manager})
+        dg.materialize([per_batch, whole], selection=[whole], instance=instance, resources={"io_manager": manager})
+    assert seen == [{batch: int(batch[1:]) for batch in written}]  # a partition never written is left out

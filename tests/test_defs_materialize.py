@@ -1,4 +1,5 @@
-"""Materialise the real definitions on raw/sample into a tmp folder, and check what comes out.
+"""Materialise the real definitions on raw/sample into a tmp folder (ingest_batch for the sample
+partition, then build_corpus), and check what comes out.
 
 Also: a failing blocking check on `consultations` stops the real downstream assets.
 """
@@ -16,9 +17,11 @@ import pytest
 
 from pipeline.core.schemas import DATASETS
 from pipeline.defs import make_defs
-from pipeline.defs.assets import SCREENED_CHECK_SPECS, asset_out, emit, related_questions, sections
-from pipeline.defs.checks import CHECK_NAME, VALIDATED_DATASETS
+from pipeline.defs.assets import SCREENED, asset_out, emit, related_questions, sections
+from pipeline.defs.checks import CHECK_NAME, VALIDATED_DATASETS, expectation_check_spec
 from pipeline.defs.io_manager import ParquetIOManager, conform_table
+
+from .conftest import SAMPLE_BATCH
 
 # The last line of a site teaser: 30-45 characters cut off with an ellipsis.
 TEASER = "Sさんは、借りた駐車場の契約を途中で解約したいと考えていますが、違約金は..."
@@ -27,22 +30,36 @@ TEASER = "Sさんは、借りた駐車場の契約を途中で解約したいと
 @dataclasses.dataclass(frozen=True)
 class Build:
     processed: Path
-    result: dg.ExecuteInProcessResult
+    ingest: dg.ExecuteInProcessResult
+    corpus: dg.ExecuteInProcessResult
+
+    @property
+    def materializations(self) -> list[dg.AssetMaterialization]:
+        return [
+            event.step_materialization_data.materialization
+            for result in (self.ingest, self.corpus)
+            for event in result.get_asset_materialization_events()
+        ]
 
     def materialization(self, name: str) -> dg.AssetMaterialization:
-        (materialization,) = [
-            event.step_materialization_data.materialization
-            for event in self.result.get_asset_materialization_events()
-            if event.asset_key == dg.AssetKey(name)
-        ]
+        (materialization,) = [m for m in self.materializations if m.asset_key == dg.AssetKey(name)]
         return materialization
 
 
 def execute_build(raw_dir: Path, processed: Path) -> Build:
-    job = make_defs(raw_dir=raw_dir, processed_dir=processed).resolve_job_def("build_corpus")
+    defs = make_defs(raw_dir=raw_dir, processed_dir=processed)
     with dg.instance_for_test() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
-    return Build(processed, result)
+        instance.add_dynamic_partitions("scrape_batches", [SAMPLE_BATCH])
+        ingest = defs.resolve_job_def("ingest_batch").execute_in_process(
+            instance=instance, partition_key=SAMPLE_BATCH, raise_on_error=False
+        )
+        corpus = defs.resolve_job_def("build_corpus").execute_in_process(instance=instance, raise_on_error=False)
+    return Build(processed, ingest, corpus)
+
+
+def file_name(name: str) -> str:
+    """Per-batch datasets are one file per partition; corpus datasets one part-0 file."""
+    return f"{SAMPLE_BATCH}.parquet" if name in ("raw_pages", "parsed_pages") else "part-0.parquet"
 
 
 @pytest.fixture(scope="module")
@@ -55,13 +72,27 @@ def read(processed: Path, name: str) -> pa.Table:
 
 
 def test_build_succeeds(build: Build):
-    assert build.result.success
-    materialized = {event.asset_key.to_user_string() for event in build.result.get_asset_materialization_events()}
-    assert materialized == set(DATASETS)
+    assert build.ingest.success and build.corpus.success
+    assert {m.asset_key.to_user_string() for m in build.materializations} == set(DATASETS)
+    assert {m.partition for m in build.materializations if m.asset_key.path[-1] in ("raw_pages", "parsed_pages")} == {
+        SAMPLE_BATCH
+    }
+
+
+def test_ingest_records_the_batch_fingerprint(build: Build, sample_raw_dir: Path):
+    from pipeline.core.batches import snapshot
+
+    fingerprint = build.materialization("parsed_pages").metadata["batch_fingerprint"].value
+    assert fingerprint == snapshot(sample_raw_dir / SAMPLE_BATCH).fingerprint
+
+
+def test_corpus_names_the_batches_it_read(build: Build):
+    assert build.materialization("consultations").metadata["batches"].value == [SAMPLE_BATCH]
 
 
 def test_every_check_ran_and_passed(build: Build):
-    evaluations = build.result.get_asset_check_evaluations()
+    assert build.ingest.get_asset_check_evaluations() == []
+    evaluations = build.corpus.get_asset_check_evaluations()
     assert {(e.asset_key.to_user_string(), e.check_name) for e in evaluations} == {
         (name, CHECK_NAME) for name in VALIDATED_DATASETS
     }
@@ -74,7 +105,7 @@ def test_every_check_ran_and_passed(build: Build):
 @pytest.mark.parametrize("name", sorted(DATASETS))
 def test_dataset_is_a_folder_readable_by_pandas_with_the_schema(build: Build, name: str):
     folder = build.processed / name
-    assert sorted(p.name for p in folder.iterdir()) == ["part-0.parquet"]
+    assert sorted(p.name for p in folder.iterdir()) == [file_name(name)]
     frame = pd.read_parquet(folder)
     assert list(frame.columns) == DATASETS[name].names
     assert read(build.processed, name).schema.equals(DATASETS[name], check_metadata=True)
@@ -86,7 +117,7 @@ def test_materialization_metadata(build: Build, name: str):
     assert metadata["dagster/row_count"].value == read(build.processed, name).num_rows
     assert [column.name for column in metadata["dagster/column_schema"].schema.columns] == DATASETS[name].names
     assert metadata["preview"].value.startswith("| " + " | ".join(DATASETS[name].names) + " |")
-    assert Path(metadata["path"].value) == build.processed / name / "part-0.parquet"
+    assert Path(metadata["path"].value) == build.processed / name / file_name(name)
 
 
 def test_counts_reconcile(build: Build, sample_raw_dir: Path):
@@ -94,8 +125,9 @@ def test_counts_reconcile(build: Build, sample_raw_dir: Path):
     files = [p for p in (sample_raw_dir / "sample").rglob("*") if p.is_file() and not p.name.startswith(".")]
     assert rows["raw_pages"] == len(files) > 0
     assert rows["parsed_pages"] == rows["raw_pages"]
-    assert rows["raw_pages"] == rows["consultations"] + rows["rejects"]
-    assert rows["consultations"] > 0
+    assert rows["raw_pages"] == rows["page_versions"] + rows["rejects"]
+    current = read(build.processed, "page_versions")["role"].to_pylist().count("current")
+    assert rows["consultations"] == current > 0
 
 
 def test_flat_tables_match_consultations(build: Build):
@@ -110,7 +142,7 @@ def test_flat_tables_match_consultations(build: Build):
 def test_two_builds_write_identical_datasets(build: Build, built_corpus: Path, name: str):
     # built_corpus came from run_build (another instance, another folder): same tables, same bytes.
     assert read(build.processed, name).equals(read(built_corpus, name))
-    assert (build.processed / name / "part-0.parquet").read_bytes() == (built_corpus / name / "part-0.parquet").read_bytes()
+    assert (build.processed / name / file_name(name)).read_bytes() == (built_corpus / name / file_name(name)).read_bytes()
 
 
 def broken_consultations(good: pa.Table) -> pa.Table:
@@ -124,16 +156,16 @@ def test_failing_blocking_check_stops_downstream_assets(build: Build, tmp_path: 
     consultations = broken_consultations(
         conform_table(read(build.processed, "consultations"), DATASETS["consultations"], dataset="consultations")
     )
-    rejects = read(build.processed, "rejects")
+    outputs = {name: read(build.processed, name) for name in SCREENED} | {"consultations": consultations}
 
     @dg.multi_asset(
         name="screen_pages",
-        outs={"consultations": asset_out("consultations"), "rejects": asset_out("rejects")},
-        check_specs=SCREENED_CHECK_SPECS,
+        outs={name: asset_out(name) for name in SCREENED},
+        check_specs=[expectation_check_spec(name) for name in SCREENED],
     )
     def broken_screen_pages(context):  # (no annotation: this module uses postponed annotations)
-        yield from emit(context, "consultations", consultations)
-        yield from emit(context, "rejects", rejects)
+        for name in SCREENED:
+            yield from emit(context, name, outputs[name])
 
     processed = tmp_path / "processed"
     with dg.instance_for_test() as instance:
@@ -146,7 +178,7 @@ def test_failing_blocking_check_stops_downstream_assets(build: Build, tmp_path: 
 
     assert not result.success
     evaluations = {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()}
-    assert set(evaluations) == {"consultations", "rejects"}  # the downstream checks never ran
+    assert set(evaluations) == set(SCREENED)  # the downstream checks never ran
     failed = evaluations["consultations"]
     assert not failed.passed
     assert failed.severity == dg.AssetCheckSeverity.ERROR
@@ -154,10 +186,10 @@ def test_failing_blocking_check_stops_downstream_assets(build: Build, tmp_path: 
     assert "expect_column_values_to_be_unique(page_id)" in names
     assert "expect_column_values_to_not_match_regex(answer, teaser_ending)" in names
     assert "expect_column_values_to_be_unique(page_id)" in failed.metadata["failed_expectations"].value
-    assert evaluations["rejects"].passed
+    assert evaluations["rejects"].passed and evaluations["page_versions"].passed
 
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert materialized == {"consultations", "rejects"}
+    assert materialized == set(SCREENED)
     started = {event.step_key for event in result.all_events if event.is_step_start}
     assert started == {"screen_pages"}  # sections and related_questions were never started
     assert result.get_failed_step_keys() == {"screen_pages"}

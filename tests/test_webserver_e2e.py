@@ -1,116 +1,67 @@
-"""The real thing: `dagster dev -m pipeline.defs` (webserver + daemon), a `build_corpus` run launched
-through the GraphQL client, Parquet outputs on disk."""
+"""The real thing: `dagster dev -m pipeline.defs` (webserver + daemon). The sample batch's partition is
+added through GraphQL (as "Add partition" in the UI does), an `ingest_batch` run for it and then a
+`build_corpus` run are launched through the GraphQL client, and the Parquet outputs land on disk."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 
 from pipeline.core.schemas import DATASETS
 
-from .conftest import copy_sample_raw, make_dagster_home
+from .conftest import SAMPLE_BATCH, copy_sample_raw, make_dagster_home
+from .dagster_dev import dagster_dev, graphql
 
-HOST = "127.0.0.1"
-STARTUP_TIMEOUT = 120  # seconds until the webserver answers and the code location is loaded
-RUN_TIMEOUT = 180  # seconds for the run to finish
-DAGSTER = Path(sys.executable).with_name("dagster")
-TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
+RUN_TIMEOUT = 180  # seconds for a run to finish
+LOCATION = "pipeline.defs"  # `dagster dev -m pipeline.defs` names the code location after the module
+REPOSITORY = "__repository__"  # the repository of a Definitions object
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def answers(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://{HOST}:{port}/server_info", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
-
-
-def log_tail(log: Path, lines: int = 60) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else ""
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Terminate the whole process group (webserver, daemon, code server, run workers)."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-    # children may outlive the leader briefly: make sure nothing of the group survives
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+ADD_PARTITION = """
+mutation ($selector: RepositorySelector!, $name: String!, $key: String!) {
+  addDynamicPartition(repositorySelector: $selector, partitionsDefName: $name, partitionKey: $key) {
+    __typename
+  }
+}
+"""
 
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Using variable_values and operation_name:DeprecationWarning")
-def test_dagster_dev_runs_build_corpus(repo_root: Path, tmp_path: Path):
+def test_dagster_dev_ingests_a_partition_then_builds_the_corpus(repo_root: Path, tmp_path: Path):
     raw = copy_sample_raw(repo_root, tmp_path / "raw")
     processed = tmp_path / "processed"
-    home = make_dagster_home(tmp_path / "dagster_home")
-    log = tmp_path / "dagster_dev.log"
-    port = free_port()
-    env = os.environ | {
-        "DAGSTER_HOME": str(home),
+    env = {
+        "DAGSTER_HOME": str(make_dagster_home(tmp_path / "dagster_home")),
         "PIPELINE_RAW_DIR": str(raw),
         "PIPELINE_PROCESSED_DIR": str(processed),
+        # The sample batch has no _SUCCESS marker: a long quiet period keeps the sensor off it, so the
+        # runs of this test are the ones it launches.
+        "PIPELINE_BATCH_QUIET_SECONDS": "1000000000",
     }
+    with dagster_dev(tmp_path, env) as server:
+        # Refused (UnauthorizedError: no such partitions definition) until the code location has loaded.
+        server.wait_for("the partition added", lambda: _add_partition(server.port), timeout=120)
 
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            [str(DAGSTER), "dev", "-m", "pipeline.defs", "-h", HOST, "-p", str(port)],
-            cwd=tmp_path,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so stop() reaches every child
-        )
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not answers(port):
-            assert process.poll() is None, f"dagster dev exited early:\n{log_tail(log)}"
-            assert time.monotonic() < deadline, f"dagster dev did not answer in {STARTUP_TIMEOUT}s:\n{log_tail(log)}"
-            time.sleep(0.5)
+        ingest = server.submit("ingest_batch", tags={"dagster/partition": SAMPLE_BATCH})
+        server.wait_for_run(ingest, RUN_TIMEOUT)
+        assert pq.read_table(processed / "parsed_pages" / f"{SAMPLE_BATCH}.parquet").num_rows > 0
 
-        client = DagsterGraphQLClient(HOST, port_number=port, timeout=30)
-        while True:  # the code location may still be loading after the webserver answers
-            try:
-                run_id = client.submit_job_execution("build_corpus")
-                break
-            except DagsterGraphQLClientError as error:
-                assert time.monotonic() < deadline, f"could not submit the run: {error}\n{log_tail(log)}"
-                time.sleep(1)
+        corpus = server.submit("build_corpus")
+        server.wait_for_run(corpus, RUN_TIMEOUT)
 
-        deadline = time.monotonic() + RUN_TIMEOUT
-        while (status := client.get_run_status(run_id).value) not in TERMINAL:
-            assert time.monotonic() < deadline, f"run {run_id} still {status} after {RUN_TIMEOUT}s:\n{log_tail(log)}"
-            time.sleep(1)
-        assert status == "SUCCESS", f"run {run_id} ended {status}:\n{log_tail(log)}"
+    for name in DATASETS:
+        assert pq.read_table(processed / name).num_rows > 0, name
+    versions, rejects = pq.read_table(processed / "page_versions"), pq.read_table(processed / "rejects")
+    assert pq.read_table(processed / "raw_pages").num_rows == versions.num_rows + rejects.num_rows
+    assert pq.read_table(processed / "consultations").num_rows == versions["role"].to_pylist().count("current")
 
-        for name in DATASETS:
-            table = pq.read_table(processed / name)
-            assert table.num_rows > 0, name
-        consultations, rejects = pq.read_table(processed / "consultations"), pq.read_table(processed / "rejects")
-        assert pq.read_table(processed / "raw_pages").num_rows == consultations.num_rows + rejects.num_rows
-    finally:
-        stop(process)
+
+def _add_partition(port: int) -> bool:
+    variables = {
+        "selector": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY},
+        "name": "scrape_batches",
+        "key": SAMPLE_BATCH,
+    }
+    return graphql(port, ADD_PARTITION, variables)["addDynamicPartition"]["__typename"] == "AddDynamicPartitionSuccess"

@@ -10,21 +10,28 @@ import os
 
 import dagster as dg
 
-from pipeline.defs.assets import CORPUS_ASSETS
+from pipeline.defs.assets import CORPUS_ASSETS, INGEST_ASSETS
 from pipeline.defs.io_manager import ParquetIOManager
-from pipeline.defs.jobs import build_corpus
+from pipeline.defs.jobs import build_corpus, ingest_batch
 from pipeline.defs.resources import CorpusPaths
+from pipeline.defs.schedules import make_corpus_schedule
+from pipeline.defs.sensors import make_corpus_after_ingest_sensor, make_scrape_batches_sensor
 
 
 def make_defs(raw_dir: str | os.PathLike | None = None, processed_dir: str | os.PathLike | None = None) -> dg.Definitions:
-    """The definitions, with the folders given or (when None) from the environment / defaults."""
+    """The definitions, with the folders given or (when None) from the environment / defaults.
+
+    Sensor and schedule settings are read from the environment here, too (see sensors.py, schedules.py).
+    """
     paths = CorpusPaths(
         **({"raw_dir": os.fspath(raw_dir)} if raw_dir is not None else {}),
         **({"processed_dir": os.fspath(processed_dir)} if processed_dir is not None else {}),
     )
     return dg.Definitions(
-        assets=CORPUS_ASSETS,
-        jobs=[build_corpus],
+        assets=[*INGEST_ASSETS, *CORPUS_ASSETS],
+        jobs=[ingest_batch, build_corpus],
+        sensors=[make_scrape_batches_sensor(), make_corpus_after_ingest_sensor()],
+        schedules=[make_corpus_schedule()],
         resources={"paths": paths, "io_manager": ParquetIOManager(base_path=paths.processed_dir)},
     )
 

@@ -16,7 +16,7 @@ import pyarrow as pa
 from pipeline.core import validation
 
 CHECK_NAME = "expectations"
-VALIDATED_DATASETS = ("consultations", "rejects", "sections", "related_questions")
+VALIDATED_DATASETS = ("consultations", "page_versions", "rejects", "sections", "related_questions")
 MAX_LISTED_ROWS = 20
 
 

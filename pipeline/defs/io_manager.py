@@ -6,14 +6,18 @@
 The base path is a local path or any fsspec/UPath URL (file://, memory://, s3://, ...). Every write is
 checked against the explicit schema in `pipeline.core.schemas.DATASETS` and refused when the table does
 not conform; writes are atomic (a hidden temp file in the target folder, flushed and fsynced, then
-renamed over the target), so readers never see a half-written file. Loads return `pa.Table` with
-the dataset's schema.
+renamed over the target), so readers never see a half-written file. A temp file is named after its
+writer (pid and host); one left behind by a writer that is gone (killed mid-write) is removed by the
+next write to its folder. Loads return `pa.Table` with the dataset's
+schema; an unpartitioned asset reading a partitioned one gets `{partition: pa.Table}`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import socket
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -35,6 +39,7 @@ COMPRESSION = "zstd"
 # "compliant" name "element" would read back as a different list type. Still standard 3-level lists.
 WRITE_OPTIONS = {"compression": COMPRESSION, "use_compliant_nested_type": False}
 _LOCAL_PROTOCOLS = ("", "file", "local")
+TEMP_WRITER = re.compile(r"\.[0-9a-f]{32}\.(?P<pid>\d+)@(?P<host>.+)\.tmp$")
 
 
 class SchemaMismatchError(ValueError):
@@ -83,7 +88,8 @@ def _is_local(path: UPath) -> bool:
 
 def write_parquet_atomic(table: pa.Table, path: UPath) -> None:
     """Write `table` to `path`: temp file in the same folder, flush + fsync, rename over the target."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    remove_stale_temp_files(path.parent)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.{os.getpid()}@{socket.gethostname()}.tmp")
     try:
         if _is_local(path):
             with open(tmp.path, "wb") as f:
@@ -102,6 +108,31 @@ def write_parquet_atomic(table: pa.Table, path: UPath) -> None:
             if tmp.exists():
                 tmp.unlink()
         raise
+
+
+def remove_stale_temp_files(folder: UPath) -> None:
+    """Delete the temp files in `folder` whose writer, a process on this host, no longer exists.
+
+    Not every temp file: other partitions of the folder (or the same file, from an overlapping run)
+    may be being written right now by another live process.
+    """
+    if not folder.exists():
+        return
+    for leftover in folder.glob(".*.tmp"):
+        writer = TEMP_WRITER.search(leftover.name)
+        if writer and writer["host"] == socket.gethostname() and not _process_exists(int(writer["pid"])):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, owned by someone else
+        return True
+    return True
 
 
 def _fsync_dir(directory: str) -> None:
@@ -149,6 +180,22 @@ class ParquetUPathIOManager(dg.UPathIOManager):
         dataset, schema = self.schema_for(context)
         table = conform_table(obj, schema, dataset=dataset)
         write_parquet_atomic(table, path)
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        if context.has_asset_key and context.has_asset_partitions and not context.has_partition_key:
+            return self.load_all_partitions(context)
+        return super().load_input(context)
+
+    def load_all_partitions(self, context: dg.InputContext) -> dict[str, pa.Table]:
+        """{partition: table} for an unpartitioned reader, whatever the number of partitions (the base
+        class hands over a bare table when there is one, and None when there are none)."""
+        keys = context.asset_partition_keys
+        if not keys:
+            return {}
+        loaded = self.load_partitions(context)
+        if len(keys) == 1:  # missing partitions may be allowed: then None
+            return {keys[0]: loaded} if loaded is not None else {}
+        return loaded
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pa.Table:
         # Conformed again: Parquet has no seconds unit, so timestamp[s] columns come back as [ms].

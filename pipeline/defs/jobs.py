@@ -1,13 +1,25 @@
-"""Jobs: `build_corpus` rebuilds every dataset (and runs every check) from raw/."""
+"""Jobs. One run cannot mix partitioned and unpartitioned assets, hence two:
+
+- `ingest_batch` (partitioned by scrape batch, inferred from its assets): raw_pages and parsed_pages of one batch;
+- `build_corpus` (unpartitioned): every corpus dataset from the parsed pages of all batches, with the
+  blocking expectation checks.
+"""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from pipeline.defs.assets import GROUP
+from pipeline.defs.assets import CORPUS_GROUP, INGEST_GROUP
+
+ingest_batch = dg.define_asset_job(
+    name="ingest_batch",
+    selection=dg.AssetSelection.groups(INGEST_GROUP),
+    description="List and parse the files of one scrape batch (one partition per folder under raw/).",
+)
 
 build_corpus = dg.define_asset_job(
     name="build_corpus",
-    selection=dg.AssetSelection.groups(GROUP),
-    description="Rebuild every corpus dataset from raw/ and run the blocking expectation checks.",
+    selection=dg.AssetSelection.groups(CORPUS_GROUP),
+    description="Rebuild every corpus dataset from the parsed pages of all batches and run the blocking "
+    "expectation checks. Parses nothing.",
 )

@@ -1,0 +1,64 @@
+"""The daemon end to end: `dagster dev` with the sensors on. A batch that lands in raw/ (files, then
+the scraper's _SUCCESS marker) is picked up by the sensor, ingested, and the corpus rebuilt after it,
+with no one launching anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pyarrow.parquet as pq
+import pytest
+
+from .conftest import make_dagster_home, write_batch
+from .dagster_dev import dagster_dev
+from .pages import make_page
+
+RUNS_TIMEOUT = 180  # seconds for the sensor's ingest run and the chained corpus run, per batch
+FIRST = {"a.txt": make_page(), "b.txt": make_page(category="労働問題", consultation="有給休暇の取得を会社に断られました。違法ではありませんか?")}
+SECOND = {"c.txt": make_page(category="債権回収", consultation="友人に貸したお金を返してもらうにはどうすればよいですか?")}
+
+
+def consultations(processed: Path) -> int | None:
+    path = processed / "consultations"
+    return pq.read_table(path).num_rows if path.is_dir() and list(path.glob("*.parquet")) else None
+
+
+@pytest.mark.slow
+def test_a_new_batch_folder_is_ingested_and_the_corpus_grows(tmp_path: Path):
+    raw, processed, home = tmp_path / "raw", tmp_path / "processed", make_dagster_home(tmp_path / "dagster_home")
+    write_batch(raw, "2026-11-01", FIRST)
+    env = {
+        "DAGSTER_HOME": str(home),
+        "PIPELINE_RAW_DIR": str(raw),
+        "PIPELINE_PROCESSED_DIR": str(processed),
+        "PIPELINE_SENSOR_INTERVAL_SECONDS": "1",
+    }
+    with dagster_dev(tmp_path, env) as server:
+        server.wait_for("the first corpus", lambda: consultations(processed) == 2, RUNS_TIMEOUT)
+
+        write_batch(raw, "2026-11-08", SECOND)  # files first, then the marker
+        server.wait_for("the grown corpus", lambda: consultations(processed) == 3, RUNS_TIMEOUT)
+        # the corpus run after the second ingest has finished writing every dataset
+        server.wait_for("the corpus run to finish", lambda: _finished_corpus_runs(home) >= 2, RUNS_TIMEOUT)
+
+    with dg.DagsterInstance.local_temp(tempdir=str(home)) as instance:
+        runs = list(reversed(instance.get_runs()))
+        partitions = instance.get_dynamic_partitions("scrape_batches")
+    ingests = [run for run in runs if run.job_name == "ingest_batch"]
+    assert [(run.tags["dagster/partition"], run.status) for run in ingests] == [
+        ("2026-11-01", dg.DagsterRunStatus.SUCCESS),
+        ("2026-11-08", dg.DagsterRunStatus.SUCCESS),
+    ]  # each batch exactly once
+    assert {run.tags["dagster/sensor_name"] for run in ingests} == {"scrape_batches_sensor"}
+    chained = [run for run in runs if run.tags.get("dagster/sensor_name") == "corpus_after_ingest"]
+    assert [(run.job_name, run.status) for run in chained] == [("build_corpus", dg.DagsterRunStatus.SUCCESS)] * 2
+    assert [run.tags["ingest_run"] for run in chained] == [run.run_id for run in ingests]  # one per ingest run
+    assert partitions == ["2026-11-01", "2026-11-08"]
+    assert pq.read_table(processed / "raw_pages").num_rows == 3
+
+
+def _finished_corpus_runs(home: Path) -> int:
+    with dg.DagsterInstance.local_temp(tempdir=str(home)) as instance:
+        runs = instance.get_runs(dg.RunsFilter(job_name="build_corpus", statuses=[dg.DagsterRunStatus.SUCCESS]))
+    return sum(run.tags.get("dagster/sensor_name") == "corpus_after_ingest" for run in runs)

@@ -1,0 +1,183 @@
+"""Reruns of `python -m pipeline build` on new scrapes (run_build, in process, one instance).
+
+A first build of one batch; a second scrape with a changed page, an unchanged re-scrape and a page
+missing; a rerun with nothing new; a forced rerun; a new file landing in an old batch. Each build must
+ingest only what changed, rebuild the corpus from every batch, and reconcile.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from unittest import mock
+
+import dagster as dg
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.build import run_build
+from pipeline.core.schemas import DATASETS
+
+from .conftest import make_dagster_home, write_batch
+from .pages import make_html, make_page
+from .test_build_cli import summary_value
+
+FIRST, SECOND = "2026-11-01", "2026-11-08"
+RENT_URL = "https://houritsu.example/fudosan/20240102030405-7"
+RENT = make_page(consultation="家賃の支払いが遅れたら、すぐに退去を求められますか?(背景)Uさんは今月の家賃を一週間遅れて払いました。")
+WAGES = make_page(category="労働問題", consultation="未払いの残業代は何年前の分まで請求できますか?(背景)Vさんは三年前から残業代を受け取っていません。")
+LOAN = make_page(category="債権回収", consultation="友人に貸したお金を返してもらうにはどうすればよいですか?(背景)Wさんは口約束で五十万円を貸しました。")
+LEAVE = make_page(category="労働問題", consultation="有給休暇の取得を会社に断られました。違法ではありませんか?(背景)Xさんは繁忙期に休暇を申請しました。")
+
+
+@dataclasses.dataclass(frozen=True)
+class Build:
+    code: int
+    output: str
+    parsed: list[str]  # partitions of parsed_pages materialised by this build
+    runs: list[str]  # jobs run by this build
+    hashes: dict[str, str]  # file under processed/ -> SHA-256 after this build
+
+    def value(self, label: str) -> str:
+        return summary_value(self.output, label)
+
+
+@dataclasses.dataclass(frozen=True)
+class History:
+    raw: Path
+    processed: Path
+    first: Build  # FIRST only
+    second: Build  # SECOND added
+    noop: Build  # nothing new
+    forced: Build  # --force
+    late_file: Build  # a file added to FIRST
+
+
+def build(raw: Path, processed: Path, *, force: bool = False) -> Build:
+    with dg.DagsterInstance.get() as instance:
+        runs_before = {run.run_id for run in instance.get_runs()}
+        seen = {r.storage_id for r in instance.fetch_materializations(dg.AssetKey("parsed_pages"), limit=1000).records}
+    out = io.StringIO()
+    code = run_build(raw, processed, force=force, out=out)
+    with dg.DagsterInstance.get() as instance:
+        new_runs = [run for run in reversed(instance.get_runs()) if run.run_id not in runs_before]
+        records = instance.fetch_materializations(dg.AssetKey("parsed_pages"), limit=1000, ascending=True).records
+    files = sorted(p for p in processed.rglob("*") if p.is_file())
+    return Build(
+        code=code,
+        output=out.getvalue(),
+        parsed=[r.asset_materialization.partition for r in records if r.storage_id not in seen],
+        runs=[run.job_name for run in new_runs],
+        hashes={p.relative_to(processed).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files},
+    )
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
+    root = tmp_path_factory.mktemp("reruns")
+    raw, processed = root / "raw", root / "processed"
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(root / "dagster_home"))}):
+        write_batch(raw, FIRST, {
+            "rent.html": make_html(RENT, url=RENT_URL),  # changes in the next scrape
+            "wages.txt": WAGES,  # re-scraped unchanged
+            "loan.txt": LOAN,  # missing from the next scrape
+            "empty.txt": b"",  # a parser reject
+        })  # fmt: skip
+        first = build(raw, processed)
+        write_batch(raw, SECOND, {
+            "rent.html": make_html(RENT.replace("少額訴訟なども検討してください。", "少額訴訟も選択肢になります。"), url=RENT_URL),
+            "wages.txt": WAGES.replace("\n", "\r\n"),  # same content, other bytes
+        })  # fmt: skip
+        second = build(raw, processed)
+        noop = build(raw, processed)
+        forced = build(raw, processed, force=True)
+        write_batch(raw, FIRST, {"leave.txt": LEAVE})
+        late_file = build(raw, processed)
+        yield History(raw, processed, first, second, noop, forced, late_file)
+
+
+def table(history: History, name: str) -> list[dict]:
+    return pq.read_table(history.processed / name).to_pylist()
+
+
+def test_every_build_succeeds_and_reconciles(history: History):
+    for build_ in (history.first, history.second, history.noop, history.forced, history.late_file):
+        assert build_.code == 0, build_.output
+        assert "Counts reconcile: raw_pages" in build_.output
+        assert "Build succeeded" in build_.output
+
+
+def test_first_build_ingests_its_batch_then_builds_the_corpus(history: History):
+    assert history.first.runs == ["ingest_batch", "build_corpus"]
+    assert history.first.parsed == [FIRST]
+    assert history.first.value("consultations out") == "3"
+
+
+def test_a_new_batch_parses_only_that_batch(history: History):
+    assert history.second.runs == ["ingest_batch", "build_corpus"]
+    assert history.second.parsed == [SECOND]
+    assert history.second.value("batches ingested now") == SECOND
+    # the corpus still counts every batch: 4 + 2 inputs, 1 reject, 5 versions of 3 pages
+    assert history.second.value("pages in (raw_pages)") == "6"
+    assert history.second.value("page versions") == "5"
+    assert history.second.value("  collapsed (not current)") == "2"
+    assert history.second.value("consultations out") == "3"
+
+
+def test_a_rerun_with_nothing_new_runs_nothing(history: History):
+    assert history.noop.runs == []
+    assert history.noop.parsed == []  # no parsed_pages materialisation at all
+    assert "nothing new" in history.noop.output
+    assert history.noop.value("batches ingested now") == "none"
+    assert history.noop.value("corpus rebuilt now") == "no"
+    # the summary still reads the counts from the datasets on disk
+    for label in ("pages in (raw_pages)", "consultations out", "page versions", "rejects", "sections"):
+        assert history.noop.value(label) == history.second.value(label)
+    assert history.noop.hashes == history.second.hashes
+
+
+def test_a_forced_rerun_reingests_everything_and_writes_identical_bytes(history: History):
+    assert history.forced.runs == ["ingest_batch", "ingest_batch", "build_corpus"]
+    assert sorted(history.forced.parsed) == [FIRST, SECOND]
+    assert history.forced.hashes == history.second.hashes
+    assert set(history.forced.hashes) == {
+        *(f"{name}/{batch}.parquet" for name in ("raw_pages", "parsed_pages") for batch in (FIRST, SECOND)),
+        *(f"{name}/part-0.parquet" for name in set(DATASETS) - {"raw_pages", "parsed_pages"}),
+    }
+
+
+def test_a_new_file_in_an_old_batch_reingests_only_that_batch(history: History):
+    assert history.late_file.parsed == [FIRST]
+    assert history.late_file.value("consultations out") == "4"
+    unchanged = f"parsed_pages/{SECOND}.parquet"
+    assert history.late_file.hashes[unchanged] == history.second.hashes[unchanged]
+
+
+def test_page_history_across_batches(history: History):
+    pages = {row["category"]: row for row in table(history, "consultations")}
+    rent = pages["不動産・賃貸"]
+    assert (rent["page_id"], rent["batch"], rent["first_seen"], rent["last_seen"], rent["n_versions"]) == (
+        "20240102030405-7", SECOND, FIRST, SECOND, 2
+    )
+    assert rent["answer"].endswith("少額訴訟も選択肢になります。")
+    loan = pages["債権回収"]  # missing from the newer scrape: still in the corpus
+    assert (loan["last_seen"], loan["n_versions"]) == (FIRST, 1)
+    wages = [row for row in table(history, "consultations") if row["question"].startswith("未払いの残業代")]
+    assert len(wages) == 1 and (wages[0]["last_seen"], wages[0]["n_versions"]) == (SECOND, 1)
+
+
+def test_page_versions_say_what_became_of_every_input(history: History):
+    roles = {(row["source"], row["role"]) for row in table(history, "page_versions")}
+    assert roles == {
+        (f"{FIRST}/rent.html", "superseded"),
+        (f"{SECOND}/rent.html", "current"),
+        (f"{FIRST}/wages.txt", "unchanged"),
+        (f"{SECOND}/wages.txt", "current"),
+        (f"{FIRST}/loan.txt", "current"),
+        (f"{FIRST}/leave.txt", "current"),
+    }
+    assert [(r["source"], r["stage"]) for r in table(history, "rejects")] == [(f"{FIRST}/empty.txt", "parse")]

@@ -1,0 +1,163 @@
+"""The sensors: new scrape batches become partitions and ingest runs (once per batch content, only
+when the batch is ready), and a successful ingest run requests a corpus rebuild."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from pipeline.core.batches import snapshot
+from pipeline.defs import make_defs
+from pipeline.defs.partitions import FINGERPRINT, scrape_batches
+from pipeline.defs.resources import CorpusPaths
+from pipeline.defs.sensors import make_corpus_after_ingest_sensor, make_scrape_batches_sensor
+
+from .conftest import write_batch
+from .pages import make_page
+
+PAGE = make_page()
+OTHER_PAGE = make_page(category="労働問題", consultation="有給休暇の取得を断られました。違法ではありませんか?")
+
+
+@pytest.fixture
+def raw(tmp_path: Path) -> Path:
+    return tmp_path / "raw"
+
+
+@pytest.fixture
+def instance():
+    return dg.DagsterInstance.ephemeral()
+
+
+def evaluate(raw: Path, instance: dg.DagsterInstance, cursor: str | None = None) -> dg.SensorResult:
+    """One tick of the sensor, with the partitions it asks for added to the instance (as the daemon does)."""
+    sensor = make_scrape_batches_sensor()
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"paths": CorpusPaths(raw_dir=str(raw))})
+    result = sensor(context)
+    for request in result.dynamic_partitions_requests:
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    return result
+
+
+def requested(result: dg.SensorResult) -> list[tuple[str, str]]:
+    return [(request.partition_key, request.run_key) for request in result.run_requests]
+
+
+def added(result: dg.SensorResult) -> list[str]:
+    return [key for request in result.dynamic_partitions_requests for key in request.partition_keys]
+
+
+def test_a_new_batch_becomes_a_partition_and_one_run(raw: Path, instance):
+    folder = write_batch(raw, "2026-11-01", {"a.txt": PAGE})
+    fingerprint = snapshot(folder).fingerprint
+
+    result = evaluate(raw, instance)
+
+    assert requested(result) == [("2026-11-01", f"2026-11-01:{fingerprint}")]
+    assert result.dynamic_partitions_requests[0].partitions_def_name == scrape_batches.name
+    assert added(result) == ["2026-11-01"]
+    assert json.loads(result.cursor) == {"2026-11-01": fingerprint}
+    assert instance.get_dynamic_partitions(scrape_batches.name) == ["2026-11-01"]
+
+
+def test_the_same_batch_is_not_requested_twice(raw: Path, instance):
+    write_batch(raw, "2026-11-01", {"a.txt": PAGE})
+    first = evaluate(raw, instance)
+    second = evaluate(raw, instance, cursor=first.cursor)
+    assert requested(second) == [] and added(second) == []
+    assert second.cursor == first.cursor
+
+
+def test_a_new_file_in_an_old_batch_requests_it_again_without_adding_a_partition(raw: Path, instance):
+    write_batch(raw, "2026-11-01", {"a.txt": PAGE})
+    first = evaluate(raw, instance)
+    folder = write_batch(raw, "2026-11-01", {"b.txt": OTHER_PAGE})
+
+    second = evaluate(raw, instance, cursor=first.cursor)
+
+    fingerprint = snapshot(folder).fingerprint
+    assert requested(second) == [("2026-11-01", f"2026-11-01:{fingerprint}")]
+    assert requested(second) != requested(first)
+    assert added(second) == []  # the partition exists already
+
+
+def test_only_the_new_batch_is_requested(raw: Path, instance):
+    write_batch(raw, "2026-11-01", {"a.txt": PAGE})
+    first = evaluate(raw, instance)
+    write_batch(raw, "2026-11-08", {"a.txt": OTHER_PAGE})
+    second = evaluate(raw, instance, cursor=first.cursor)
+    assert [partition for partition, _ in requested(second)] == ["2026-11-08"]
+    assert added(second) == ["2026-11-08"]
+    assert set(json.loads(second.cursor)) == {"2026-11-01", "2026-11-08"}
+
+
+def test_a_half_written_batch_is_ignored(raw: Path, instance):
+    write_batch(raw, "2026-11-01", {"a.txt": PAGE}, marker=False)  # no marker, files just written
+    result = evaluate(raw, instance)
+    assert requested(result) == [] and added(result) == []
+    assert json.loads(result.cursor) == {}
+    assert instance.get_dynamic_partitions(scrape_batches.name) == []
+
+
+def test_a_batch_quiet_for_the_quiet_period_is_ready_without_marker(raw: Path, instance, monkeypatch):
+    monkeypatch.setenv("PIPELINE_BATCH_QUIET_SECONDS", "60")
+    write_batch(raw, "old", {"a.txt": PAGE}, marker=False, age_seconds=61)
+    write_batch(raw, "fresh", {"a.txt": PAGE}, marker=False, age_seconds=30)
+    result = evaluate(raw, instance)
+    assert [partition for partition, _ in requested(result)] == ["old"]
+
+
+def test_the_default_quiet_period_is_five_minutes(raw: Path, instance, monkeypatch):
+    monkeypatch.delenv("PIPELINE_BATCH_QUIET_SECONDS", raising=False)
+    write_batch(raw, "old", {"a.txt": PAGE}, marker=False, age_seconds=301)
+    write_batch(raw, "fresh", {"a.txt": PAGE}, marker=False, age_seconds=200)
+    assert [partition for partition, _ in requested(evaluate(raw, instance))] == ["old"]
+
+
+def test_a_batch_already_ingested_with_these_files_is_not_run_again(raw: Path, instance):
+    # e.g. by `python -m pipeline build` before the daemon started: no cursor, but the instance knows.
+    folder = write_batch(raw, "2026-11-01", {"a.txt": PAGE})
+    instance.add_dynamic_partitions(scrape_batches.name, ["2026-11-01"])
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization("parsed_pages", partition="2026-11-01", metadata={FINGERPRINT: snapshot(folder).fingerprint})
+    )
+    result = evaluate(raw, instance)
+    assert requested(result) == [] and added(result) == []
+    assert json.loads(result.cursor) == {"2026-11-01": snapshot(folder).fingerprint}
+
+
+def test_a_missing_raw_folder_is_a_skip(raw: Path, instance):
+    sensor = make_scrape_batches_sensor()
+    context = dg.build_sensor_context(instance=instance, resources={"paths": CorpusPaths(raw_dir=str(raw))})
+    assert isinstance(sensor(context), dg.SkipReason)
+
+
+def test_interval_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv("PIPELINE_SENSOR_INTERVAL_SECONDS", raising=False)
+    assert make_scrape_batches_sensor().minimum_interval_seconds == 30
+    monkeypatch.setenv("PIPELINE_SENSOR_INTERVAL_SECONDS", "5")
+    defs = make_defs()
+    for name in ("scrape_batches_sensor", "corpus_after_ingest"):
+        assert defs.resolve_sensor_def(name).minimum_interval_seconds == 5
+
+
+def test_a_successful_ingest_run_requests_the_corpus(tmp_path: Path, raw: Path):
+    write_batch(raw, "2026-11-01", {"a.txt": PAGE})
+    defs = make_defs(raw_dir=raw, processed_dir=tmp_path / "processed")
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(scrape_batches.name, ["2026-11-01"])
+        result = defs.resolve_job_def("ingest_batch").execute_in_process(instance=instance, partition_key="2026-11-01")
+        context = dg.build_run_status_sensor_context(
+            sensor_name="corpus_after_ingest",
+            dagster_event=result.get_run_success_event(),
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+        )
+        request = make_corpus_after_ingest_sensor()(context)
+    assert isinstance(request, dg.RunRequest)
+    assert request.run_key == f"after-ingest:{result.run_id}"  # one corpus run per ingest run
+    sensor = defs.resolve_sensor_def("corpus_after_ingest")
+    assert [target.job_name for target in sensor.targets] == ["build_corpus"]
