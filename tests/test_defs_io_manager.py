@@ -60,6 +60,11 @@ def consultation_row() -> dict:
         "encoding": "utf-8",
         "format": "text",
         "parser_version": "1.0.0",
+        "question_key": "残業代は請求できますか",
+        "answer_key": "できます",
+        **dict.fromkeys(["question_chars", "answer_chars", "n_headings", "n_sections", "n_related", "n_warnings"], 1),
+        **dict.fromkeys(["kana_share", "kanji_share", "ascii_share"], 0.5),
+        **dict.fromkeys(["pii_email", "pii_phone", "pii_postal", "pii_url"], 0),
     }
 
 
@@ -168,6 +173,8 @@ def test_columns_are_reordered_and_safely_cast(tmp_path):
             "position": pa.array([0], type=pa.int64()),
             "page_id": ["20240101120000-1"],
             "url": pa.array([None], type=pa.string()),
+            "link_method": pa.array([None], type=pa.string()),
+            "target_page_id": pa.array([None], type=pa.string()),
         }
     )
     write(manager, "related_questions", loose)

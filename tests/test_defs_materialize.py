@@ -73,7 +73,7 @@ def read(processed: Path, name: str) -> pa.Table:
 
 def test_build_succeeds(build: Build):
     assert build.ingest.success and build.corpus.success
-    assert {m.asset_key.to_user_string() for m in build.materializations} == set(DATASETS)
+    assert {m.asset_key.to_user_string() for m in build.materializations} == {*DATASETS, "dataset_card"}
     assert {m.partition for m in build.materializations if m.asset_key.path[-1] in ("raw_pages", "parsed_pages")} == {
         SAMPLE_BATCH
     }

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.core.batches import batch_dirs, batch_files
 from pipeline.core.page import parse_file
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "raw" / "sample"
-GOLDEN = ROOT / "tests" / "golden" / "sample"
-SAMPLE_FILES = sorted(p for p in SAMPLES.iterdir() if p.is_file() and not p.name.startswith("."))
+RAW = ROOT / "raw"
+GOLDEN = ROOT / "tests" / "golden"
+SAMPLE_FILES = [path for batch in batch_dirs(RAW) for path in batch_files(batch)]
 
 
 def actual_record(sample: Path) -> dict:
@@ -22,15 +23,15 @@ def actual_record(sample: Path) -> dict:
 
 
 def golden_path(sample: Path) -> Path:
-    return GOLDEN / f"{sample.name}.json"
+    return GOLDEN / sample.parent.relative_to(RAW) / f"{sample.name}.json"
 
 
 def test_every_sample_has_a_golden_and_no_golden_is_orphaned():
     assert len(SAMPLE_FILES) >= 26
-    assert sorted(p.name for p in GOLDEN.glob("*.json")) == sorted(golden_path(s).name for s in SAMPLE_FILES)
+    assert sorted(GOLDEN.rglob("*.json")) == sorted(golden_path(s) for s in SAMPLE_FILES)
 
 
-@pytest.mark.parametrize("sample", SAMPLE_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("sample", SAMPLE_FILES, ids=lambda p: p.relative_to(RAW).as_posix())
 def test_sample_matches_golden(sample):
     expected = json.loads(golden_path(sample).read_text("utf-8"))
     actual = actual_record(sample)
@@ -54,11 +55,11 @@ def test_samples_cover_every_shape():
 
 
 def write_goldens() -> None:
-    GOLDEN.mkdir(parents=True, exist_ok=True)
-    for stale in GOLDEN.glob("*.json"):
+    for stale in GOLDEN.rglob("*.json"):
         stale.unlink()
     for sample in SAMPLE_FILES:
         text = json.dumps(actual_record(sample), ensure_ascii=False, indent=2) + "\n"
+        golden_path(sample).parent.mkdir(parents=True, exist_ok=True)
         golden_path(sample).write_text(text, encoding="utf-8")
     print(f"wrote {len(SAMPLE_FILES)} goldens to {GOLDEN}")
 

@@ -147,6 +147,10 @@ def test_a_forced_rerun_reingests_everything_and_writes_identical_bytes(history:
     assert set(history.forced.hashes) == {
         *(f"{name}/{batch}.parquet" for name in ("raw_pages", "parsed_pages") for batch in (FIRST, SECOND)),
         *(f"{name}/part-0.parquet" for name in set(DATASETS) - {"raw_pages", "parsed_pages"}),
+        "README.md",  # the dataset card
+        "missing_pages.csv",  # the crawl frontier as a list
+        "_near_duplicate_index/index.pkl",  # the persistent MinHash index, untouched when nothing is new
+        "_near_duplicate_index/manifest.json",
     }
 
 

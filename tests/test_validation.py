@@ -35,6 +35,8 @@ def _default(field: pa.Field) -> Any:
         return f"{field.name}-value"
     if pa.types.is_integer(field.type):
         return 0
+    if pa.types.is_floating(field.type):
+        return 0.5
     if pa.types.is_boolean(field.type):
         return False
     raise TypeError(f"add a default for {field.name}: {field.type}")

@@ -75,7 +75,24 @@ CONSULTATIONS = _schema(
     ("encoding", pa.string(), False),
     ("format", pa.string(), False),
     ("parser_version", pa.string(), False),
-    doc="One row per page (page_id), its current version, across every scrape batch so far.",
+    # Signals, not destruction (quality.signals): matching keys and measures for consumers' thresholds.
+    ("question_key", pa.string(), False),  # NFKC, no whitespace, no punctuation
+    ("answer_key", pa.string(), False),
+    ("question_chars", pa.int32(), False),
+    ("answer_chars", pa.int32(), False),
+    ("n_headings", pa.int32(), False),
+    ("n_sections", pa.int32(), False),
+    ("n_related", pa.int32(), False),
+    ("kana_share", pa.float64(), False),  # of the answer's non-whitespace characters
+    ("kanji_share", pa.float64(), False),
+    ("ascii_share", pa.float64(), False),
+    ("n_warnings", pa.int32(), False),
+    # PII found and redacted in title, question, background and answer (quality.pii).
+    ("pii_email", pa.int32(), False),
+    ("pii_phone", pa.int32(), False),
+    ("pii_postal", pa.int32(), False),
+    ("pii_url", pa.int32(), False),
+    doc="One row per page (page_id), its current version across every scrape batch so far, PII redacted.",
 )
 
 SECTIONS = _schema(
@@ -93,7 +110,37 @@ RELATED_QUESTIONS = _schema(
     ("preview", pa.string(), False),
     ("truncated", pa.bool_(), False),
     ("url", pa.string(), True),
-    doc="One row per recommendation teaser, with the page it was shown on.",
+    ("target_page_id", pa.string(), True),  # the corpus page the teaser points to; null when not in the corpus
+    ("link_method", pa.string(), True),  # url | question | preview; null when unlinked
+    doc="One row per recommendation teaser, with the page it was shown on and the corpus page it points to.",
+)
+
+MISSING_PAGES = _schema(
+    ("key", pa.string(), False),  # the url when known, else the question's matching key
+    ("url", pa.string(), True),
+    ("question", pa.string(), False),
+    ("preview", pa.string(), False),
+    ("n_referrers", pa.int32(), False),
+    ("referrers", pa.list_(pa.string()), False),
+    doc="The crawl frontier: pages recommended by corpus pages but not in the corpus, one row per page.",
+)
+
+NEAR_DUPLICATES = _schema(
+    ("page_id", pa.string(), False),
+    ("content_hash", pa.string(), False),
+    ("dup_cluster", pa.string(), False),  # smallest page_id of the connected group; the page itself when alone
+    ("dup_cluster_size", pa.int32(), False),
+    ("dup_similarity", pa.float64(), True),  # max estimated Jaccard with a member; null when alone
+    doc="One row per consultation: its near-duplicate cluster (MinHash LSH over character n-grams).",
+)
+
+PII_ORIGINALS = _schema(
+    ("page_id", pa.string(), False),
+    ("title", pa.string(), True),
+    ("question", pa.string(), False),
+    ("background", pa.string(), True),
+    ("answer", pa.string(), False),
+    doc="PRIVATE: the text as scraped of pages where PII was redacted; empty unless originals are kept.",
 )
 
 PAGE_VERSIONS = _schema(
@@ -116,7 +163,7 @@ REJECTS = _schema(
     ("reject_detail", pa.string(), False),
     ("page_id", pa.string(), True),
     ("sha256", pa.string(), True),
-    doc="Every raw input that did not become a consultation, with the stage and reason.",
+    doc="Every raw input that was not accepted (parse failures, rows failing an expectation), with stage and reason.",
 )
 
 DATASETS: dict[str, pa.Schema] = {
@@ -127,4 +174,13 @@ DATASETS: dict[str, pa.Schema] = {
     "related_questions": RELATED_QUESTIONS,
     "page_versions": PAGE_VERSIONS,
     "rejects": REJECTS,
+    "missing_pages": MISSING_PAGES,
+    "near_duplicates": NEAR_DUPLICATES,
+    "pii_originals": PII_ORIGINALS,
 }
+PRIVATE_DATASETS = frozenset({"pii_originals"})  # never part of a publication (dataset card, loaders)
+PII_KINDS = ("email", "phone", "postal", "url")
+PII_TEXT_COLUMNS = ("title", "question", "background", "answer")
+SIGNAL_COLUMNS = CONSULTATIONS.names[CONSULTATIONS.get_field_index("question_key") : CONSULTATIONS.get_field_index("pii_email")]
+# Consultations as screening makes them, before PII redaction and signals add their columns.
+SCREENED_CONSULTATIONS = pa.schema(list(CONSULTATIONS)[: CONSULTATIONS.get_field_index("question_key")])

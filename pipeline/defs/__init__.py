@@ -13,7 +13,7 @@ import dagster as dg
 from pipeline.defs.assets import CORPUS_ASSETS, INGEST_ASSETS
 from pipeline.defs.io_manager import ParquetIOManager
 from pipeline.defs.jobs import build_corpus, ingest_batch
-from pipeline.defs.resources import CorpusPaths
+from pipeline.defs.resources import CorpusPaths, QualitySettings
 from pipeline.defs.schedules import make_corpus_schedule
 from pipeline.defs.sensors import make_corpus_after_ingest_sensor, make_scrape_batches_sensor
 
@@ -32,7 +32,11 @@ def make_defs(raw_dir: str | os.PathLike | None = None, processed_dir: str | os.
         jobs=[ingest_batch, build_corpus],
         sensors=[make_scrape_batches_sensor(), make_corpus_after_ingest_sensor()],
         schedules=[make_corpus_schedule()],
-        resources={"paths": paths, "io_manager": ParquetIOManager(base_path=paths.processed_dir)},
+        resources={
+            "paths": paths,
+            "quality": QualitySettings(),
+            "io_manager": ParquetIOManager(base_path=paths.processed_dir),
+        },
     )
 
 

@@ -15,10 +15,14 @@ import dagster as dg
 import pyarrow as pa
 
 from pipeline.core import batches, tables
+from pipeline.core.quality import card, frontier
+from pipeline.core.quality import near_duplicates as near_dups
+from pipeline.core.quality.links import link_coverage
+from pipeline.core.quality.pii import pii_totals
 from pipeline.defs.checks import VALIDATED_DATASETS, expectation_check_result, expectation_check_spec
 from pipeline.defs.metadata import definition_metadata, describe, table_metadata
 from pipeline.defs.partitions import FINGERPRINT, scrape_batches
-from pipeline.defs.resources import CorpusPaths
+from pipeline.defs.resources import CorpusPaths, QualitySettings
 
 INGEST_GROUP = "ingest"
 CORPUS_GROUP = "corpus"
@@ -87,7 +91,7 @@ def listed_fingerprint(raw_dir: Path, batch: str, manifest: pa.Table) -> str:
     return snapshot.fingerprint if listed == manifest["source"].to_pylist() else ""
 
 
-SCREENED = ("consultations", "page_versions", "rejects")
+SCREENED = ("consultations", "page_versions", "rejects", "pii_originals")
 
 
 @dg.multi_asset(
@@ -100,11 +104,12 @@ SCREENED = ("consultations", "page_versions", "rejects")
     description="Folds the parsed pages of every batch into consultations (one row per page, its "
     "current version), page_versions (what became of every accepted input) and rejects.",
 )
-def screen_pages(context: dg.AssetExecutionContext, parsed_pages: dict[str, pa.Table]):
-    screened = tables.screen_pages(tables.concat_batches(parsed_pages))
+def screen_pages(context: dg.AssetExecutionContext, quality: QualitySettings, parsed_pages: dict[str, pa.Table]):
+    screened = tables.screen_pages(tables.concat_batches(parsed_pages), keep_pii_originals=quality.keep_pii_originals)
     included = {"batches": dg.MetadataValue.json(sorted(parsed_pages))}
+    pii_found = {f"pii/{kind}": n for kind, n in pii_totals(screened.consultations).items()}
     for dataset in SCREENED:
-        yield from emit(context, dataset, getattr(screened, dataset), included)
+        yield from emit(context, dataset, getattr(screened, dataset), included | pii_found)
 
 
 @dg.asset(**_asset_kwargs("sections"))
@@ -114,8 +119,50 @@ def sections(context: dg.AssetExecutionContext, consultations: pa.Table):
 
 @dg.asset(**_asset_kwargs("related_questions"))
 def related_questions(context: dg.AssetExecutionContext, consultations: pa.Table):
-    yield from emit(context, "related_questions", tables.related_questions_table(consultations))
+    linked = tables.related_questions_table(consultations)
+    coverage = {f"links/{name}": value for name, value in link_coverage(linked).items()}
+    yield from emit(context, "related_questions", linked, coverage)
+
+
+FRONTIER_CSV = "missing_pages.csv"
+
+
+@dg.asset(**_asset_kwargs("missing_pages"))
+def missing_pages(context: dg.AssetExecutionContext, paths: CorpusPaths, related_questions: pa.Table):
+    """The crawl frontier, also written as processed/missing_pages.csv for the scraper."""
+    missing = frontier.missing_pages(related_questions)
+    csv_path = paths.processed_path / FRONTIER_CSV
+    csv_path.write_text(frontier.frontier_csv(missing), encoding="utf-8")
+    yield from emit(context, "missing_pages", missing, {"csv": dg.MetadataValue.path(str(csv_path))})
+
+
+@dg.asset(**_asset_kwargs("near_duplicates"))
+def near_duplicates(
+    context: dg.AssetExecutionContext, paths: CorpusPaths, quality: QualitySettings, consultations: pa.Table
+):
+    """Near-duplicate clusters; the MinHash index persists, so a new batch hashes only its new pages."""
+    result = near_dups.update_index(quality.index_dir(paths), consultations, quality.duplicate_config())
+    summary = {f"duplicates/{name}": value for name, value in near_dups.duplicate_summary(result.table).items()}
+    metadata = summary | {"pages_hashed_now": len(result.inserted), "pages_indexed": result.n_indexed}
+    yield from emit(context, "near_duplicates", result.table, metadata)
+
+
+CARD_INPUTS = ("consultations", "sections", "related_questions", "page_versions", "rejects", "missing_pages", "near_duplicates")
+
+
+@dg.asset(
+    group_name=CORPUS_GROUP,
+    kinds={"markdown"},
+    ins={name: dg.AssetIn(name) for name in CARD_INPUTS},
+    description="processed/README.md: the dataset card, generated from the datasets (counts, categories, "
+    "rejects, link coverage, duplicate rate, PII, schemas, how to load).",
+)
+def dataset_card(paths: CorpusPaths, quality: QualitySettings, **datasets: pa.Table) -> dg.MaterializeResult:
+    text = card.render_dataset_card(datasets, stats=card.card_stats(datasets, quality.duplicate_config()))
+    path = paths.processed_path / "README.md"
+    path.write_text(text, encoding="utf-8")
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "card": dg.MetadataValue.md(text)})
 
 
 INGEST_ASSETS = [raw_pages, parsed_pages]
-CORPUS_ASSETS = [screen_pages, sections, related_questions]
+CORPUS_ASSETS = [screen_pages, sections, related_questions, missing_pages, near_duplicates, dataset_card]

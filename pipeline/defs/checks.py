@@ -16,7 +16,10 @@ import pyarrow as pa
 from pipeline.core import validation
 
 CHECK_NAME = "expectations"
-VALIDATED_DATASETS = ("consultations", "page_versions", "rejects", "sections", "related_questions")
+VALIDATED_DATASETS = (
+    "consultations", "page_versions", "rejects", "pii_originals", "sections", "related_questions",
+    "missing_pages", "near_duplicates",
+)  # fmt: skip
 MAX_LISTED_ROWS = 20
 
 

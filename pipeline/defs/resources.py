@@ -12,6 +12,9 @@ from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
+from upath import UPath
+
+from pipeline.core.quality.near_duplicates import DuplicateConfig
 
 RAW_DIR_ENV = "PIPELINE_RAW_DIR"
 PROCESSED_DIR_ENV = "PIPELINE_PROCESSED_DIR"
@@ -40,3 +43,35 @@ class CorpusPaths(dg.ConfigurableResource):
     @property
     def raw_path(self) -> Path:
         return Path(self.raw_dir)
+
+    @property
+    def processed_path(self) -> UPath:
+        return UPath(self.processed_dir)
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes"}
+
+
+class QualitySettings(dg.ConfigurableResource):
+    """Corpus-quality knobs: PII originals and near-duplicate detection (thresholds are the consumer's)."""
+
+    keep_pii_originals: bool = Field(
+        default_factory=lambda: _env_flag("PIPELINE_KEEP_PII_ORIGINALS"),
+        description="Write the scraped text of redacted pages to the private dataset pii_originals "
+        "(default off: $PIPELINE_KEEP_PII_ORIGINALS).",
+    )
+    near_duplicate_threshold: float = Field(
+        default_factory=lambda: float(os.environ.get("PIPELINE_NEAR_DUPLICATE_THRESHOLD") or 0.8),
+        description="Estimated Jaccard of character 5-gram sets for two pages to be near-duplicates.",
+    )
+    near_duplicate_index_dir: str = Field(
+        default_factory=lambda: os.environ.get("PIPELINE_NEAR_DUPLICATE_INDEX_DIR") or "",
+        description="Folder of the persistent MinHash LSH index (a local path); default <processed>/_near_duplicate_index.",
+    )
+
+    def duplicate_config(self) -> DuplicateConfig:
+        return DuplicateConfig(threshold=self.near_duplicate_threshold)
+
+    def index_dir(self, paths: CorpusPaths) -> Path:
+        return Path(self.near_duplicate_index_dir or Path(paths.processed_dir) / "_near_duplicate_index")

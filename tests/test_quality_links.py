@@ -1,0 +1,200 @@
+"""Related-question graph and crawl frontier: each linking rule, its precedence, and the frontier."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pyarrow as pa
+import pytest
+
+from pipeline.core import tables
+from pipeline.core.quality import frontier, links
+from pipeline.core.quality.normalise import matching_key
+from pipeline.core.schemas import MISSING_PAGES
+from pipeline.core.schemas import RELATED_QUESTIONS as RELATED_QUESTIONS_LINKED
+from tests.test_quality_support import answer, consultation, table, teaser
+
+SITE = "https://houritsu.example/saiken"
+LOAN_ANSWER = answer(
+    "個人間の金銭の貸し借りでも、返済の約束があれば消費貸借契約が成立しています。",
+    "借用書がなくても、振込記録やメッセージのやり取りが証拠になります。",
+)
+LOAN = consultation(
+    "20240305060708-9",
+    question="貸したお金を返してもらうにはどうすればよいですか?",
+    background="Kさんは同僚に三十万円を貸しましたが、期限を過ぎても返済がありません。",
+    answer_text=LOAN_ANSWER,
+    aliases=["20240305060708-8"],  # the same content under a second site id
+)
+DEPOSIT = consultation(
+    "h1a2b3c4d5e6f7a8b",
+    title="敷金の返還について",
+    question="敷金はいつまでに返してもらえるのでしょうか?",
+    background="Lさんは先月アパートを退去しました。",
+    answer_text=answer("敷金は、明渡しが完了した時点で返還請求権が発生すると考えられています。", "差し引かれる費用の内訳を確認しましょう。"),
+    category="不動産・賃貸",
+)
+SHORT_QUESTION = consultation(
+    "20240101000000-3",
+    question="どうすればよいですか?",
+    background="Mさんは隣家の木の枝が自宅の敷地に伸びてきて困っています。",
+    answer_text=answer("ﾊﾞｲｸの駐輪場所をめぐる争いでも、まずは管理規約を確認することが出発点になります。", "次に話し合いを試みましょう。"),
+    category="不動産・賃貸",
+)
+
+
+def link(*pages: dict, shown_on: str = "h9999999999999999", teasers: list[dict]) -> pa.Table:
+    """Link the teasers shown on one referring page (with no content of its own in the corpus)."""
+    referrer = consultation(shown_on, question="別の相談です。どうなりますか?", related=teasers)
+    corpus = table([*pages, referrer])
+    return tables.related_questions_table(corpus)
+
+
+def targets(linked: pa.Table) -> list[tuple]:
+    return list(zip(linked["target_page_id"].to_pylist(), linked["link_method"].to_pylist()))
+
+
+def test_url_names_the_page_or_its_alias():
+    linked = link(LOAN, teasers=[
+        teaser("何か別の文言", "何か", url=f"{SITE}/20240305060708-9"),
+        teaser("何か別の文言", "何か", url=f"{SITE}/20240305060708-9/?from=rec"),
+    ])  # fmt: skip
+    assert targets(linked) == [("20240305060708-9", "url")] * 2
+
+
+def test_alias_id_in_url_resolves_to_the_kept_page():
+    linked = link(LOAN, teasers=[teaser("何か別の文言", "何か", url=f"{SITE}/20240305060708-8")])
+    assert targets(linked) == [("20240305060708-9", "url")]
+
+
+def test_teaser_question_is_the_whole_consultation_in_either_order():
+    background_first = "Kさんは同僚に30万円を貸しましたが、期限を過ぎても返済がありません。貸したお金を返してもらうにはどうすればよいですか？"
+    question_first = "貸したお金を 返してもらうには どうすればよいですか? Kさんは同僚に三十万円を貸しましたが、期限を過ぎても返済がありません。"
+    linked = link(LOAN, teasers=[teaser(background_first, "x"), teaser(question_first, "x")])
+    # "30万円" is not "三十万円": the first only matches by containing the (long) question.
+    assert targets(linked) == [("20240305060708-9", "question")] * 2
+
+
+def test_title_leads_the_consultation_text():
+    linked = link(DEPOSIT, teasers=[teaser("敷金の返還について Lさんは先月アパートを退去しました。敷金はいつまでに返してもらえるのでしょうか。", "x")])
+    assert targets(linked) == [("h1a2b3c4d5e6f7a8b", "question")]
+
+
+def test_short_question_is_not_matched_by_containment_but_by_preview():
+    # "どうすればよいですか" is in countless teasers: containment alone must not name this page.
+    unrelated = teaser("Nさんは車をぶつけられました。どうすればよいですか?", "保険会社への連絡を先に")
+    by_preview = teaser("Nさんは枝の越境に悩んでいます。どうすればよいですか?", "ﾊﾞｲｸの駐輪場所をめぐる争いでも、まずは管理規約を確認することが出発点にな")
+    assert targets(link(SHORT_QUESTION, teasers=[unrelated, by_preview])) == [(None, None), ("20240101000000-3", "preview")]
+
+
+def test_preview_cut_inside_a_half_width_voiced_kana_still_links():
+    head = "駐輪場の使い方をめぐる争いでは、管理規約と使用細則の定めを確かめたうえで、各"
+    assert len(head) == 38
+    text = head + "ﾃﾞｰﾀや写真で状況を記録しましょう。\n\n" + answer()
+    page = consultation("20240101000000-4", question="自転車の置き場所で揉めています。", answer_text=text)
+    preview = text[:39]  # the site's cut: ﾃ without its ﾞ, which NFKC would have joined into デ
+    assert not matching_key(text).startswith(matching_key(preview))
+    assert targets(link(page, teasers=[teaser("言い換えた質問", preview), teaser("言い換えた質問", "駐輪場")])) == [
+        ("20240101000000-4", "preview"),
+        (None, None),  # too short to name a page
+    ]
+
+
+def test_url_outside_the_corpus_falls_back_to_the_text():
+    linked = link(LOAN, teasers=[teaser("貸したお金を返してもらうにはどうすればよいですか?", "x", url=f"{SITE}/20990101000000-1")])
+    assert targets(linked) == [("20240305060708-9", "question")]
+
+
+def test_a_page_never_links_to_itself():
+    own = consultation("20240305060708-9", question=LOAN["question"], background=LOAN["background"], answer_text=LOAN_ANSWER,
+                       related=[teaser(LOAN["question"], LOAN_ANSWER[:39])])  # fmt: skip
+    corpus = table([own])
+    linked = tables.related_questions_table(corpus)
+    assert targets(linked) == [(None, None)]
+
+
+def test_same_question_on_two_pages_prefers_the_one_the_preview_confirms():
+    twin = consultation("20240305060708-1", question=LOAN["question"], background=LOAN["background"], answer_text=answer())
+    linked = link(twin, LOAN, teasers=[
+        teaser(LOAN["background"] + LOAN["question"], LOAN_ANSWER[:39]),
+        teaser(LOAN["background"] + LOAN["question"], "どちらの回答とも違う書き出しの文章です。"),
+    ])  # fmt: skip
+    assert targets(linked) == [("20240305060708-9", "question"), ("20240305060708-1", "question")]
+
+
+def test_output_keeps_the_rows_and_reports_coverage():
+    teasers = [
+        teaser("何か別の文言", "何か", url=f"{SITE}/20240305060708-9"),
+        teaser(DEPOSIT["question"], "x"),
+        teaser("言い換えた質問", LOAN_ANSWER[:39]),
+        teaser("コーパスにない相談です。", "どこにもない回答の書き出しです。"),
+    ]
+    referrer = consultation("h9999999999999999", question="別の相談です。どうなりますか?", related=teasers)
+    corpus = table([LOAN, DEPOSIT, referrer])
+    related = tables.related_questions_table(corpus)
+    result = links.link_related(related, corpus)
+    assert result.table.schema.equals(RELATED_QUESTIONS_LINKED)
+    assert result.table.select(related.column_names).equals(related)
+    assert result.table["link_method"].to_pylist() == ["url", "question", "preview", None]
+    assert result.coverage == {
+        "teasers": 4, "linked": 3, "linked_share": 0.75, "url_share": 0.25, "question_share": 0.25, "preview_share": 0.25,
+    }  # fmt: skip
+
+
+def test_matching_key_folds_width_space_and_punctuation():
+    assert matching_key("Ｋさんは、 ３０万円を\n貸しました！「返して」…") == "Kさんは30万円を貸しました返して"
+
+
+# --- frontier ----------------------------------------------------------------------------------
+
+MISSING_URL = f"{SITE}/20231111111111-2"
+MISSING_QUESTION = "Pさんは友人の保証人になりました。責任を負うのでしょうか?"
+
+
+def frontier_of(pages: dict[str, list[dict]]) -> pa.Table:
+    corpus = table([consultation(page, question=f"{page}の相談です。どうなりますか?", related=items) for page, items in pages.items()])
+    return frontier.missing_pages(tables.related_questions_table(corpus))
+
+
+def test_frontier_groups_by_url_and_joins_text_dumps_by_question():
+    missing = frontier_of({
+        "h2000000000000000": [teaser(MISSING_QUESTION, "保証人は、主たる債務者が", url=MISSING_URL)],
+        "h1000000000000000": [teaser("Pさんは友人の保証人になりました。責任を負うのでしょうか？", "保証人は")],  # text dump
+        "h3000000000000000": [teaser("Qさんの退職金の相談です。", "退職金は"), teaser(MISSING_QUESTION, "保証人は", url=MISSING_URL)],
+    })  # fmt: skip
+    assert missing.schema.equals(MISSING_PAGES)
+    rows = missing.to_pylist()
+    assert [(r["key"], r["url"], r["n_referrers"], r["referrers"]) for r in rows] == [
+        (MISSING_URL, MISSING_URL, 3, ["h1000000000000000", "h2000000000000000", "h3000000000000000"]),
+        ("Qさんの退職金の相談です", None, 1, ["h3000000000000000"]),
+    ]
+    # The representative texts come from the first referrer in (page_id, position) order.
+    assert rows[0]["question"].endswith("？") and rows[0]["preview"] == "保証人は"
+
+
+def test_frontier_leaves_out_linked_teasers_and_orders_ties_by_key():
+    missing = frontier_of({
+        "h1000000000000000": [teaser("Rさんの相談です。", "r"), teaser("h2000000000000000の相談です。どうなりますか?", "x")],
+        "h2000000000000000": [teaser("Sさんの相談です。", "s")],
+    })  # fmt: skip
+    assert missing["key"].to_pylist() == ["Rさんの相談です", "Sさんの相談です"]
+
+
+def test_frontier_csv_lists_url_or_question_with_counts(tmp_path):
+    missing = frontier_of({
+        "h1000000000000000": [teaser(MISSING_QUESTION, "p", url=MISSING_URL), teaser("Tさんは、家を買いました。", "t")],
+        "h2000000000000000": [teaser(MISSING_QUESTION, "p", url=MISSING_URL)],
+    })  # fmt: skip
+    text = frontier.frontier_csv(missing)
+    assert list(csv.reader(io.StringIO(text, newline=""))) == [
+        ["target", "n_referrers"], [MISSING_URL, "2"], ["Tさんは、家を買いました。", "1"],
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("rows", [[]])
+def test_empty_inputs_give_empty_tables(rows):
+    corpus = table(rows)
+    linked = tables.related_questions_table(corpus)
+    assert linked.num_rows == 0 and links.link_coverage(linked)["linked_share"] == 0.0
+    assert frontier.missing_pages(linked).schema.equals(MISSING_PAGES)

@@ -1,0 +1,140 @@
+"""Near-duplicates: what clusters at the default threshold, what does not, and the on-disk index."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pytest
+
+from pipeline.core.quality import near_duplicates as nd
+from pipeline.core.quality.normalise import matching_key
+from pipeline.core.schemas import NEAR_DUPLICATES
+from tests.test_quality_support import answer, consultation, table
+
+# An answer long enough (about 600 characters) for n-gram statistics to mean what they do on real pages.
+STORY = "{who}さんは、知人に頼まれて車を貸したところ、その知人が事故を起こしました。{who}さんにも責任があるのでしょうか。"
+ANSWER = answer(
+    "車を貸した人も、運行供用者として責任を問われることがあります。",
+    "自動車損害賠償保障法は、自己のために自動車を運行の用に供する者に、人身事故の損害を賠償する責任を負わせています。",
+    "貸した相手との関係や貸した期間、車の管理の状況などから、貸主が運行を支配していたといえるかが判断されます。",
+    "たとえば、家族や親しい友人に短い期間だけ貸した場合には、貸主も責任を負うとされやすい傾向があります。",
+    "一方で、無断で持ち出された場合や、長期間にわたって貸し出していた場合には、責任が否定されることもあります。",
+    "物損事故については、この法律ではなく民法の不法行為の規定によって判断されます。",
+    "任意保険の補償範囲に運転者の限定がある場合、借りた人の運転では保険金が支払われないこともあるため注意が必要です。",
+    "事故の相手方から請求を受けたときは、まず加入している保険会社に連絡し、事故の状況を詳しく伝えましょう。",
+    "責任の有無や割合に争いがあるときは、交通事故に詳しい弁護士に相談することをおすすめします。",
+)
+OTHER_ANSWER = answer(
+    "相続放棄は、自分が相続人になったことを知った時から三か月以内に、家庭裁判所へ申述する必要があります。",
+    "期間内に財産の調査が終わらないときは、期間の伸長を申し立てることができます。",
+    "放棄をすると、初めから相続人でなかったものとみなされ、預貯金も借金も引き継ぎません。",
+    "財産の一部を処分してしまうと、単純承認をしたものとみなされ、放棄ができなくなるおそれがあります。",
+    "遺品の整理を始める前に、何が処分にあたるのかを専門家に確認しておくと安心です。",
+)
+
+
+def page(page_id: str, who: str = "A", text: str = ANSWER, **fields) -> dict:
+    return consultation(page_id, question=STORY.format(who=who), answer_text=text, category="交通事故", **fields)
+
+
+def clusters(index_dir, *pages: dict) -> dict[str, tuple]:
+    result = nd.update_index(index_dir, table(list(pages)))
+    return {row["page_id"]: (row["dup_cluster"], row["dup_similarity"]) for row in result.table.to_pylist()}
+
+
+def test_person_letter_only_differs(tmp_path):
+    found = clusters(tmp_path, page("20240101000000-2", "A"), page("20240101000000-1", "B"))
+    assert found["20240101000000-2"][0] == found["20240101000000-1"][0] == "20240101000000-1"
+    assert nd.DuplicateConfig().threshold <= found["20240101000000-2"][1] < 1.0
+
+
+def test_whitespace_width_and_punctuation_only_differ(tmp_path):
+    respaced = ANSWER.replace("。", "。\n").replace("、", "，").replace("三か月", "３か月") + "\n\n"
+    found = clusters(tmp_path, page("h0000000000000001"), page("h0000000000000002", text=respaced))
+    assert found["h0000000000000001"] == found["h0000000000000002"] == ("h0000000000000001", 1.0)
+
+
+def test_one_sentence_rewritten_still_clusters(tmp_path):
+    rewritten = ANSWER.replace(
+        "物損事故については、この法律ではなく民法の不法行為の規定によって判断されます。",
+        "車が壊れただけの事故では、民法の一般的なルールに従って責任の有無が決まります。",
+    )
+    assert rewritten != ANSWER
+    found = clusters(tmp_path, page("h0000000000000001"), page("h0000000000000002", text=rewritten))
+    assert found["h0000000000000002"][0] == "h0000000000000001"
+
+
+def test_different_pages_do_not_cluster(tmp_path):
+    inheritance = consultation("h0000000000000002", question="亡くなった父に借金がありました。相続放棄はできますか?", answer_text=OTHER_ANSWER)
+    # Same opening and closing advice, different substance: shared boilerplate must not make a duplicate.
+    same_frame = page("h0000000000000003", text=answer(*ANSWER.split("\n\n")[:2], *OTHER_ANSWER.split("\n\n")))
+    result = nd.update_index(tmp_path, table([page("h0000000000000001"), inheritance, same_frame]))
+    assert result.table["dup_cluster"].to_pylist() == ["h0000000000000001", "h0000000000000002", "h0000000000000003"]
+    assert result.table["dup_similarity"].to_pylist() == [None, None, None]
+    assert nd.duplicate_summary(result.table) == {"pages": 3, "pages_in_clusters": 0, "clusters": 0, "duplicate_rate": 0.0}
+
+
+def test_incremental_update_inserts_only_new_pages_and_clusters_across_batches(tmp_path):
+    inheritance = consultation("h0000000000000009", question="相続の相談です。", answer_text=OTHER_ANSWER)
+    first = nd.update_index(tmp_path, table([page("20240101000000-5", "C"), inheritance]))
+    assert first.inserted == ("20240101000000-5", "h0000000000000009")
+    second = nd.update_index(tmp_path, table([page("20240202000000-1", "D"), page("20240101000000-5", "C")]))
+    assert second.inserted == ("20240202000000-1",)  # the batch-1 page is unchanged: not hashed again
+    assert second.n_indexed == 3
+    assert second.table.schema.equals(NEAR_DUPLICATES)
+    assert second.table.select(["page_id", "dup_cluster", "dup_cluster_size"]).to_pylist() == [
+        {"page_id": "20240101000000-5", "dup_cluster": "20240101000000-5", "dup_cluster_size": 2},
+        {"page_id": "20240202000000-1", "dup_cluster": "20240101000000-5", "dup_cluster_size": 2},
+    ]
+    assert nd.update_index(tmp_path, table([page("20240202000000-1", "D")])).inserted == ()
+
+
+def test_changed_content_is_reindexed_and_leaves_its_cluster(tmp_path):
+    nd.update_index(tmp_path, table([page("h0000000000000001", "E"), page("h0000000000000002", "F")]))
+    changed = consultation("h0000000000000002", question="相続放棄の期限はいつまでですか?", answer_text=OTHER_ANSWER)
+    result = nd.update_index(tmp_path, table([page("h0000000000000001", "E"), changed]))
+    assert result.inserted == ("h0000000000000002",)
+    assert result.table["dup_cluster_size"].to_pylist() == [1, 1]
+    manifest = json.loads((tmp_path / nd.MANIFEST_FILE).read_text(encoding="utf-8"))
+    assert manifest["pages"] == {
+        "h0000000000000001": page("h0000000000000001", "E")["content_hash"],
+        "h0000000000000002": changed["content_hash"],
+    }
+
+
+def test_clusters_chain_through_a_middle_page_and_are_named_by_the_smallest_id(tmp_path):
+    sentences = ANSWER.split("\n\n")
+    ending = "新しい最後の段落として、示談の前に必ず専門家の意見を聞くようにしてください。"
+    middle = answer(*sentences[:-1], ending)
+    far = answer(*sentences[:-2], ending, "交渉の記録は、あとで紛争になったときの重要な証拠になります。")
+    first, last = page("h0000000000000003"), page("h0000000000000001", text=far)
+    config = nd.DuplicateConfig()
+    keys = [matching_key(row["question"] + row["answer"]) for row in (first, last)]
+    # The two ends are too far apart to be linked directly: only the middle page joins them.
+    assert nd.minhash(keys[0], config).jaccard(nd.minhash(keys[1], config)) < config.threshold
+    result = nd.update_index(tmp_path, table([first, page("h0000000000000002", text=middle), last]))
+    assert result.table["dup_cluster"].to_pylist() == ["h0000000000000001"] * 3
+    assert result.table["dup_cluster_size"].to_pylist() == [3, 3, 3]
+
+
+def test_same_input_gives_the_same_result_in_a_fresh_index(tmp_path):
+    pages = table([page("h0000000000000001", "G"), page("h0000000000000002", "H")])
+    assert nd.update_index(tmp_path / "one", pages).table.equals(nd.update_index(tmp_path / "two", pages).table)
+
+
+def test_an_index_built_with_other_settings_is_refused(tmp_path):
+    nd.update_index(tmp_path, table([page("h0000000000000001")]))
+    with pytest.raises(ValueError, match="use a new index folder"):
+        nd.update_index(tmp_path, table([page("h0000000000000002")]), nd.DuplicateConfig(ngram=3))
+
+
+def test_shingles_are_character_ngrams():
+    assert nd.shingles("相続放棄", 3) == {"相続放", "続放棄"}
+    assert nd.shingles("相続", 3) == {"相続"}
+
+
+def test_empty_table(tmp_path):
+    result = nd.update_index(tmp_path, table([]))
+    assert result.table.num_rows == 0 and result.table.schema.equals(NEAR_DUPLICATES)
+    assert isinstance(result.table, pa.Table)
