@@ -11,6 +11,7 @@ import os
 import dagster as dg
 
 from pipeline.defs.assets import CORPUS_ASSETS, INGEST_ASSETS
+from pipeline.defs.executors import executor_from_env
 from pipeline.defs.io_manager import ParquetIOManager
 from pipeline.defs.jobs import build_corpus, ingest_batch
 from pipeline.defs.resources import CorpusPaths, QualitySettings
@@ -37,9 +38,16 @@ def make_defs(raw_dir: str | os.PathLike | None = None, processed_dir: str | os.
             "quality": QualitySettings(),
             "io_manager": ParquetIOManager(base_path=paths.processed_dir),
         },
+        executor=executor_from_env(),
     )
+
+
+def job(name: str) -> dg.JobDefinition:
+    """A job of this code location, rebuilt by name: what executors that run steps in other processes
+    (Dask workers) import, via `dg.build_reconstructable_job("pipeline.defs", "job", (name,))`."""
+    return make_defs().resolve_job_def(name)
 
 
 defs = make_defs()
 
-__all__ = ["defs", "make_defs"]
+__all__ = ["defs", "job", "make_defs"]

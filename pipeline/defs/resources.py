@@ -41,8 +41,9 @@ class CorpusPaths(dg.ConfigurableResource):
     )
 
     @property
-    def raw_path(self) -> Path:
-        return Path(self.raw_dir)
+    def raw_path(self) -> UPath:
+        """A local folder or an fsspec URL (s3://, gs://, memory://): the core reads it through UPath."""
+        return UPath(self.raw_dir)
 
     @property
     def processed_path(self) -> UPath:
@@ -74,4 +75,12 @@ class QualitySettings(dg.ConfigurableResource):
         return DuplicateConfig(threshold=self.near_duplicate_threshold)
 
     def index_dir(self, paths: CorpusPaths) -> Path:
-        return Path(self.near_duplicate_index_dir or Path(paths.processed_dir) / "_near_duplicate_index")
+        """The MinHash index needs a local (or mounted) folder, whatever storage processed/ is on."""
+        if self.near_duplicate_index_dir:
+            return Path(self.near_duplicate_index_dir)
+        processed = paths.processed_path
+        if processed.protocol not in ("", "file", "local"):
+            raise ValueError(
+                f"processed/ is on {processed.protocol}://: set PIPELINE_NEAR_DUPLICATE_INDEX_DIR to a local folder"
+            )
+        return Path(processed.path) / "_near_duplicate_index"
