@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DAGSTER_HOME_DIR := $(CURDIR)/.dagster_home
 
-.PHONY: setup run test ui
+.PHONY: setup run test ui bench
 
 setup: $(STAMP)
 
@@ -33,3 +33,8 @@ ui: setup $(DAGSTER_HOME_DIR)/dagster.yaml
 $(DAGSTER_HOME_DIR)/dagster.yaml:
 	mkdir -p $(DAGSTER_HOME_DIR)
 	printf 'telemetry:\n  enabled: false\n' > $@
+
+# Benchmarks need the bench extra (trafilatura as the reference); writes docs/benchmarks.md and its plot.
+bench: setup
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,bench]"
+	$(BIN)/python benchmarks/run.py

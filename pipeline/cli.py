@@ -1,4 +1,4 @@
-"""Command line: `python -m pipeline parse PATH...` and `python -m pipeline build`.
+"""Command line: `python -m pipeline parse PATH...`, `python -m pipeline build` and `python -m pipeline synth`.
 
 `parse` is the pure core's stable interface: one JSON object per input, one per line, in input order.
 Exit codes: 0 when it ran (whether or not inputs were rejected), 1 when a build's blocking check
@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pipeline import synth
 from pipeline.core.page import DEFAULT_MAX_BYTES, parse_file
 
 
@@ -35,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--processed", type=Path, default=Path("processed"), help="output folder")
     build.add_argument("--force", action="store_true", help="re-ingest every batch and rebuild the corpus")
     build.set_defaults(command=_build_command)
+
+    generate = commands.add_parser("synth", help="write a synthetic corpus of our own pages (benchmarks)")
+    synth.add_arguments(generate)
+    generate.set_defaults(command=synth.run)
     return parser
 
 

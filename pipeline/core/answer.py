@@ -30,7 +30,9 @@ _MARKERS = (
     _Marker("circle", 2, re.compile(r"^[●](?P<number>)\s*(?P<text>.+)$")),
     _Marker("bracket", 1, re.compile(r"^【(?P<number>)(?P<text>[^】]+)】$")),
 )
-_BULLET = re.compile(r"^[・\-‐－―*•◦▪]")
+# Every marker pattern starts with one of these: other lines skip the seven regexes.
+_MARKER_FIRST_CHARS = frozenset("0123456789０１２３４５６７８９(（第■◆□◇●【" + "".join(map(chr, range(ord("①"), ord("⑳") + 1))))
+_BULLET_CHARS = frozenset("・-‐－―*•◦▪")  # a line starting with one is a list item
 _SENTENCE_PUNCTUATION = re.compile(r"[。．.!！?？、,：:…]$|。")
 _MAX_HEADING_CHARS = 40  # a numbered line longer than this is a list item written as a sentence
 _MAX_TITLE_CHARS = 30  # an unnumbered heading is a short title line
@@ -66,9 +68,9 @@ def structure_answer(paragraphs: Sequence[str]) -> Answer:
 
 def _heading_candidate(line: str) -> tuple[str, Heading] | None:
     """(style, heading) when the line looks like a heading on its own; None for body text and bullets."""
-    if _BULLET.match(line):
+    if line[:1] in _BULLET_CHARS:
         return None
-    for marker in _MARKERS:
+    for marker in _MARKERS if line[:1] in _MARKER_FIRST_CHARS else ():
         if match := marker.pattern.match(line):
             text = match["text"].strip()
             if len(text) > _MAX_HEADING_CHARS or _SENTENCE_PUNCTUATION.search(text):

@@ -1,18 +1,24 @@
-"""HTML to the text dumps' line structure: main content only, one block element per line."""
+"""HTML to the text dumps' line structure: main content only, one block element per line.
+
+The page is parsed with lxml (libxml2's HTML parser) and walked once in Python. The same rules used to
+run over a beautifulsoup4 tree built from the same libxml2 parser; bs4's tree building and `find_all`
+were 90% of an HTML page's parse time (docs/benchmarks.md), so they now run on lxml's tree directly,
+with identical output (the golden tests, and differential checks against the bs4 version kept in
+benchmarks/bs4_reference.py).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 
-from bs4 import BeautifulSoup, NavigableString, Tag
-from bs4.element import PreformattedString
+from lxml import etree
 
 # Page chrome: never part of a consultation, wherever it sits in the tree.
-_CHROME_TAGS = (
-    "head", "script", "style", "noscript", "template", "header", "nav", "footer",
-    "aside", "form", "button", "iframe", "svg", "dialog", "select", "input",
-)  # fmt: skip
+_CHROME_TAGS = frozenset(
+    "head script style noscript template header nav footer aside form button iframe svg dialog select input".split()
+)
 _CHROME_NAMES = re.compile(
     r"(?:^|[\s_-])(?:breadcrumbs?|topicpath|pankuzu|cookies?|consent|share|sns|social|banner|ads?|advert\w*|"
     r"pagination|gnav|global-nav|site-header|site-footer)(?:$|[\s_-])",
@@ -23,6 +29,7 @@ _BLOCK_TAGS = frozenset(
     "ol p pre section summary table tbody thead tfoot tr td th ul".split()
 )
 _HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
+_MAIN_CONTENT = ("main", "article", "body")  # the first of these (outside chrome) holds the content
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -33,60 +40,134 @@ class HtmlPage:
 
 
 def html_to_text(html: str) -> HtmlPage:
-    soup = BeautifulSoup(html, "lxml")
-    url = _page_url(soup)
-    _drop_chrome(soup)
-    root = soup.find("main") or soup.find("article") or soup.body or soup
+    top = _parse(html)
+    url = _page_url(top)
+    root = _content_root(top)
     pieces: list[str] = []
-    _collect_text(root, pieces)
-    lines = (line.strip() for line in "".join(pieces).split("\n"))
-    return HtmlPage(text="\n".join(line for line in lines if line), url=url, link_targets=_link_targets(root))
+    anchors: list[list] = []  # [href, first piece, end piece] of every link in the content, in document order
+    if root is None:  # no main, article or body: the whole document
+        _collect_children(None, top, pieces, anchors)
+    else:
+        _collect_children(root.text, root, pieces, anchors)
+    lines = map(str.strip, "".join(pieces).split("\n"))
+    return HtmlPage(text="\n".join(filter(None, lines)), url=url, link_targets=_link_targets(pieces, anchors))
 
 
-def _page_url(soup: BeautifulSoup) -> str | None:
-    canonical = soup.find("link", rel="canonical", href=True)
-    if canonical:
-        return canonical["href"].strip() or None
-    og_url = soup.find("meta", attrs={"property": "og:url", "content": True})
-    return (og_url["content"].strip() or None) if og_url else None
+def _parse(html: str) -> list[etree._Element]:
+    """The document's top-level nodes (lenient, like a browser).
+
+    Usually one `<html>` element with comments around it, but content after `</html>` becomes a second
+    top-level `<html>` element: it is part of the document.
+    """
+    html = html.removeprefix("\ufeff")
+    for as_bytes in (False, True):  # lxml may refuse str input (an XML declaration); then UTF-8 bytes
+        parser = etree.HTMLParser(encoding="utf-8" if as_bytes else None, collect_ids=False)  # no id index: faster
+        try:
+            parser.feed(html.encode("utf-8") if as_bytes else html)
+            root = parser.close()
+        except (etree.ParserError, etree.XMLSyntaxError, UnicodeDecodeError, LookupError, ValueError):
+            continue
+        if root is None:
+            return []
+        first = root
+        while (previous := first.getprevious()) is not None:
+            first = previous
+        return [first, *first.itersiblings()]
+    return []
 
 
-def _link_targets(root: Tag) -> dict[str, str]:
-    """Each line of text inside a link, mapped to the link's target (the first link wins)."""
-    targets: dict[str, str] = {}
-    for anchor in root.find_all("a", href=True):
-        pieces: list[str] = []
-        _collect_text(anchor, pieces)
-        for line in "".join(pieces).split("\n"):
-            if line := line.strip():
-                targets.setdefault(line, anchor["href"].strip())
-    return targets
+def _page_url(top: list[etree._Element]) -> str | None:
+    """The canonical link (even when empty: then no URL), else og:url."""
+    for link in _iter_tags(top, "link"):
+        if (href := link.get("href")) is not None and "canonical" in (link.get("rel") or "").split():
+            return href.strip() or None
+    for meta in _iter_tags(top, "meta"):
+        if meta.get("property") == "og:url" and (content := meta.get("content")) is not None:
+            return content.strip() or None
+    return None
 
 
-def _drop_chrome(soup: BeautifulSoup) -> None:
-    for tag in soup.find_all(_CHROME_TAGS):
-        tag.decompose()
-    for tag in soup.find_all(_is_chrome_block):
-        if not tag.decomposed:  # already gone with a chrome ancestor
-            tag.decompose()
+def _iter_tags(top: list[etree._Element], tag: str):
+    for node in top:
+        if isinstance(node.tag, str):
+            yield from node.iter(tag)
 
 
-def _is_chrome_block(tag: Tag) -> bool:
-    names = " ".join([*tag.get("class", ()), tag.get("id", "")])
+def _is_chrome(element: etree._Element) -> bool:
+    if element.tag in _CHROME_TAGS:
+        return True
+    classes, element_id = element.get("class"), element.get("id")
+    if classes is None and element_id is None:  # most elements: no regex
+        return False
+    return _chrome_names(classes or "", element_id or "")
+
+
+@functools.lru_cache(maxsize=4096)  # a site repeats its class names on every page
+def _chrome_names(classes: str, element_id: str) -> bool:
+    names = " ".join([*classes.split(), element_id])
     return bool(names) and _CHROME_NAMES.search(names) is not None
 
 
-def _collect_text(node: Tag, pieces: list[str]) -> None:
-    """Inline text joins up; block elements and <br> start new lines."""
-    for child in node.children:
-        if isinstance(child, NavigableString):
-            if not isinstance(child, PreformattedString):  # comments, doctype, CDATA
-                pieces.append(_HTML_SPACE.sub(" ", child))
-        elif child.name == "br":
-            pieces.append("\n")
-        elif child.name in _BLOCK_TAGS:
-            pieces.append("\n")
-            _collect_text(child, pieces)
-            pieces.append("\n")
-        else:
-            _collect_text(child, pieces)
+def _content_root(top: list[etree._Element]) -> etree._Element | None:
+    """The first `<main>`, else `<article>`, else `<body>` outside chrome; None: the whole document."""
+    found: dict[str, etree._Element] = {}
+    stack = [node for node in reversed(top) if isinstance(node.tag, str) and not _is_chrome(node)]
+    while stack:  # pre-order: document order, skipping chrome subtrees
+        element = stack.pop()
+        if element.tag in _MAIN_CONTENT:
+            found.setdefault(element.tag, element)
+            if element.tag == "main":
+                break
+        stack.extend(child for child in reversed(element) if isinstance(child.tag, str) and not _is_chrome(child))
+    return next((found[name] for name in _MAIN_CONTENT if name in found), None)
+
+
+def _collect_children(text: str | None, children, pieces: list[str], anchors: list[list]) -> None:
+    """Inline text joins up; block elements and <br> start new lines; chrome, comments and PIs are not text.
+
+    Each text node's runs of HTML whitespace become one space, node by node (so "a " + " b" keeps two).
+    """
+    append = pieces.append
+    if text:
+        append(_collapse_space(text))
+    for child in children:
+        tag = child.tag
+        if tag.__class__ is str and tag not in _CHROME_TAGS:  # not a comment or processing instruction
+            classes, element_id = child.get("class"), child.get("id")  # _is_chrome, inlined: the hot loop
+            if (classes is not None or element_id is not None) and _chrome_names(classes or "", element_id or ""):
+                pass  # chrome: dropped with everything inside it (its tail stays)
+            elif tag == "br":
+                append("\n")
+            elif tag in _BLOCK_TAGS:
+                append("\n")
+                _collect_children(child.text, child, pieces, anchors)
+                append("\n")
+            elif tag == "a" and (href := child.get("href")) is not None:
+                anchor = [href, len(pieces), 0]
+                anchors.append(anchor)
+                _collect_children(child.text, child, pieces, anchors)
+                anchor[2] = len(pieces)
+            else:
+                _collect_children(child.text, child, pieces, anchors)
+        if tail := child.tail:
+            if "\n" in tail or "  " in tail or "\t" in tail or "\r" in tail or "\f" in tail:  # _collapse_space
+                tail = _HTML_SPACE.sub(" ", tail)
+            append(tail)
+
+
+def _collapse_space(text: str) -> str:
+    """_HTML_SPACE runs to one space; the substring tests skip the regex (slow on long text) when there are none."""
+    if "\n" in text or "  " in text or "\t" in text or "\r" in text or "\f" in text:
+        return _HTML_SPACE.sub(" ", text)
+    return text
+
+
+def _link_targets(pieces: list[str], anchors: list[list]) -> dict[str, str]:
+    """Each line of text inside a link, mapped to the link's target (the first link wins)."""
+    targets: dict[str, str] = {}
+    for href, start, end in anchors:
+        href = href.strip()
+        for line in map(str.strip, "".join(pieces[start:end]).split("\n")):
+            if line and line not in targets:
+                targets[line] = href
+    return targets

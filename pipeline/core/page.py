@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.core.answer import structure_answer
@@ -12,15 +13,14 @@ from pipeline.core.consultation import BACKGROUND_MARKER, TITLE_LINE, is_questio
 from pipeline.core.decode import decode_page
 from pipeline.core.html_text import html_to_text
 from pipeline.core.record import PageResult, PageWarning, RejectError, RejectReason, rejected
-from pipeline.core.related import BLOCK_HEADER, ELLIPSIS_LINE, parse_related
+from pipeline.core.related import BLOCK_HEADER, content_lines, parse_related
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 SITE_PAGE_ID = re.compile(r"(\d{14}-\d+)/?(?:[?#].*)?$")
 _CATEGORY = re.compile(r"^[^。？?！!]{1,40}$")
 # Decoration around the block header ("【おすすめ法律相談】", "■おすすめ法律相談") left on either side of the cut.
-_HEADER_DECORATION_BEFORE = re.compile(r"[\s【\[(（■●◆▼★☆<《]*$")
+_HEADER_DECORATION_BEFORE_CHARS = "【[(（■●◆▼★☆<《"  # and whitespace
 _HEADER_DECORATION_AFTER = re.compile(r"^[\s】\])）>》]*")
-_WHITESPACE = re.compile(r"\s+")
 
 
 def parse_file(path: Path, *, source: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> PageResult:
@@ -72,7 +72,7 @@ def _parse(data: bytes, source: str, sha256: str) -> PageResult:
     return PageResult(
         source=source,
         status="ok",
-        page_id=page_id(url, content_hash(parts.title, parts.question, parts.background, answer.text)),
+        page_id=page_id(url, lambda: content_hash(parts.title, parts.question, parts.background, answer.text)),
         url=url,
         category=category,
         title=parts.title,
@@ -97,29 +97,43 @@ def split_recommendations(text: str) -> tuple[str, str | None]:
     cut = text.find(BLOCK_HEADER)
     if cut < 0:
         return text, None
-    before = _HEADER_DECORATION_BEFORE.sub("", text[:cut])
+    before = _strip_header_decoration_before(text[:cut])
     after = _HEADER_DECORATION_AFTER.sub("", text[cut + len(BLOCK_HEADER) :])
     return before, after
 
 
-def content_lines(text: str) -> list[str]:
-    """Non-empty lines, stripped of surrounding spaces, without the lone "..." lines."""
-    stripped = (line.strip() for line in text.split("\n"))
-    return [line for line in stripped if line and not ELLIPSIS_LINE.match(line)]
+def _strip_header_decoration_before(text: str) -> str:
+    """The text without its trailing run of whitespace and decoration characters.
+
+    Same as re.sub(r"[\\s【\\[(（■●◆▼★☆<《]*$", "", text) (str.isspace is exactly regex \\s), without the
+    regex's attempt at every position of the page.
+    """
+    end = len(text)
+    while end and (text[end - 1].isspace() or text[end - 1] in _HEADER_DECORATION_BEFORE_CHARS):
+        end -= 1
+    return text[:end]
 
 
-def page_id(url: str | None, text_hash: str) -> str:
-    """The site's <14 digits>-<n> id when the URL is known, else "h" + the content hash."""
+def page_id(url: str | None, text_hash: Callable[[], str]) -> str:
+    """The site's <14 digits>-<n> id when the URL is known, else "h" + the content hash (computed only then)."""
     if url and (site_id := SITE_PAGE_ID.search(url)):
         return site_id[1]
-    return "h" + text_hash
+    return "h" + text_hash()
 
 
 def content_hash(title: str | None, question: str, background: str | None, answer: str) -> str:
     """16 hex digits identifying the consultation and answer, blind to width and whitespace (NFKC)."""
     text = "\x1f".join(part or "" for part in (title, question, background, answer))
-    key = _WHITESPACE.sub("", unicodedata.normalize("NFKC", text))
+    key = "".join(_nfkc(text).split())  # str.split() splits at exactly the characters regex \s matches
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def _nfkc(text: str) -> str:
+    """NFKC line by line: the same result (a line break is a stable starter: nothing composes or reorders
+    across it), but only the lines with something to normalise take the slow path instead of the whole text."""
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    return "\n".join(unicodedata.normalize("NFKC", line) for line in text.split("\n"))
 
 
 def _category(lines: list[str]) -> str:

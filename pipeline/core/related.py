@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from pipeline.core.record import Related
 
 BLOCK_HEADER = "おすすめ法律相談"
-TEASER_ELLIPSIS = re.compile(r"(?:\.{3}|…+)$")
 ELLIPSIS_LINE = re.compile(r"^(?:\.{2,}|…+|・{3,})$")
+TEASER_ENDINGS = ("...", "…")  # how the site cuts a teaser
 
 
 def parse_related(block: str, link_targets: Mapping[str, str] | None = None) -> tuple[tuple[Related, ...], int]:
@@ -21,12 +21,12 @@ def parse_related(block: str, link_targets: Mapping[str, str] | None = None) -> 
     items: list[Related] = []
     unpaired = 0
     pending_question: str | None = None
-    for line in _lines(block):
-        if TEASER_ELLIPSIS.search(line):
+    for line in content_lines(block):
+        if line.endswith(TEASER_ENDINGS):
             if pending_question is None:
                 unpaired += 1  # a teaser whose question was lost
                 continue
-            preview = TEASER_ELLIPSIS.sub("", line).rstrip()
+            preview = _strip_teaser_ellipsis(line).rstrip()
             items.append(Related(pending_question, preview, True, links.get(pending_question)))
             pending_question = None
         elif pending_question is None:
@@ -39,6 +39,12 @@ def parse_related(block: str, link_targets: Mapping[str, str] | None = None) -> 
     return tuple(items), unpaired
 
 
-def _lines(block: str) -> list[str]:
-    stripped = (line.strip() for line in block.split("\n"))
-    return [line for line in stripped if line and not ELLIPSIS_LINE.match(line)]
+def _strip_teaser_ellipsis(line: str) -> str:
+    """The teaser without its cut mark: the last "..." or the run of "…"."""
+    return line[:-3] if line.endswith("...") else line.rstrip("…")
+
+
+def content_lines(text: str) -> list[str]:
+    """Non-empty lines, stripped of surrounding spaces, without the lone "..." lines."""
+    # The first-character test spares the regex on most lines (ELLIPSIS_LINE starts with one of ".…・").
+    return [line for line in map(str.strip, text.split("\n")) if line and not (line[0] in ".…・" and ELLIPSIS_LINE.match(line))]

@@ -70,12 +70,15 @@ def parse_manifest(
 ) -> pa.Table:
     """Parse every file of the manifest; rejected inputs are rows too.
 
-    Uses `workers` processes (default: every core) when there are at least PARALLEL_MIN_FILES files;
-    the rows come out in manifest order either way, and the table is the same.
+    Uses `workers` processes (default: every core) when there are at least PARALLEL_MIN_FILES files on
+    the local file system (other storage, e.g. memory:// or s3:// through UPath, is read serially: a
+    worker process may not see the parent's file system object); the rows come out in manifest order
+    either way, and the table is the same.
     """
     batches, sources = manifest["batch"].to_pylist(), manifest["source"].to_pylist()
     workers = (os.cpu_count() or 1) if workers is None else workers
-    if workers <= 1 or len(sources) < PARALLEL_MIN_FILES:
+    local = getattr(raw_dir, "protocol", "") in ("", "file", "local")
+    if workers <= 1 or len(sources) < PARALLEL_MIN_FILES or not local:
         return _parse_chunk(raw_dir, batches, sources, max_bytes)
     starts = range(0, len(sources), _CHUNK_FILES)
     with concurrent.futures.ProcessPoolExecutor(min(workers, len(starts)), mp_context=_pool_context()) as pool:

@@ -1,0 +1,158 @@
+"""The synthetic corpus: every page parses, in the site's shapes and sizes, deterministic, with versions."""
+
+from __future__ import annotations
+
+import collections
+from pathlib import Path
+
+import pytest
+
+from pipeline import cli, synth
+from pipeline.core.batches import SUCCESS_MARKER, batch_dirs, batch_files
+from pipeline.core.page import parse_file, parse_page
+
+PAGES = 400
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> tuple[Path, synth.Summary]:
+    out = tmp_path_factory.mktemp("synth")
+    summary = synth.generate(out, PAGES, 4, html_share=0.3, rescrape_share=0.05, changed_share=0.02, seed=7)
+    return out, summary
+
+
+@pytest.fixture(scope="module")
+def parsed(corpus) -> dict[Path, object]:
+    out, _ = corpus
+    return {path: parse_file(path) for batch in batch_dirs(out) for path in batch_files(batch)}
+
+
+def test_batches_sort_in_order_and_are_finished(corpus):
+    out, summary = corpus
+    names = [d.name for d in batch_dirs(out)]
+    assert names == sorted(names) == list(summary.batches) and len(names) == 4
+    assert all((out / name / SUCCESS_MARKER).is_file() for name in names)
+    assert sum(len(batch_files(out / name)) for name in names) == summary.files == PAGES
+
+
+def test_every_page_parses_ok_in_shape(parsed):
+    assert len(parsed) == PAGES
+    for path, result in parsed.items():
+        assert result.status == "ok", (path, result.reject_reason, result.reject_detail)
+        assert 3 <= len(result.headings) <= 8, path
+        assert len(result.related) == synth.RELATED_COUNT, path
+        assert all(r.truncated and len(r.preview) == synth.TEASER_CHARS for r in result.related), path
+        assert "おすすめ法律相談" not in result.answer
+
+
+def test_sizes_are_realistic(corpus, parsed):
+    out, _ = corpus
+    for path, result in parsed.items():
+        size = path.stat().st_size
+        if result.format == "text":
+            assert synth.MIN_TEXT_BYTES <= size <= synth.MAX_TEXT_BYTES, path
+        else:  # the same page as a text dump is in range; the HTML adds its chrome
+            serial = int(path.stem)
+            text = synth.render_text(synth.make_page(7, serial, 0, "text")).encode("utf-8")
+            assert synth.MIN_TEXT_BYTES <= len(text) <= synth.MAX_TEXT_BYTES, path
+            assert 5_000 < size < 20_000, path
+
+
+def test_the_mix_of_formats_shapes_and_categories(parsed):
+    results = list(parsed.values())
+    formats = collections.Counter(r.format for r in results)
+    assert 0.2 < formats["html"] / len(results) < 0.4
+    assert {r.category for r in results} == {c.label for c in synth.CATEGORIES}
+    assert any(r.title for r in results) and any(r.background for r in results)
+    assert any(r.background is None for r in results)  # quoted and topic-only consultations
+    assert any("no_question_sentence" in r.warnings for r in results)  # topic-only
+    assert {h.level for r in results for h in r.headings} == {1, 2, 3}
+    html = [r for r in results if r.format == "html"]
+    assert all(r.url and r.page_id == r.url.rsplit("/", 1)[1] for r in html)
+    assert all(all(item.url for item in r.related) for r in html)
+
+
+def test_html_pages_carry_the_usual_chrome(corpus):
+    out, _ = corpus
+    page = next(p for p in out.rglob("*.html")).read_text("utf-8")
+    for chrome in ("<head>", "<script>", "<style>", "<header", "<nav", 'class="breadcrumb"', "<footer", "cookie-banner",
+                   "share-buttons", 'rel="canonical"'):  # fmt: skip
+        assert chrome in page
+
+
+def test_rescrapes_are_identical_and_changed_pages_keep_their_id(corpus, parsed):
+    out, summary = corpus
+    assert summary.rescrapes == round(PAGES * 0.05) and summary.changed == round(PAGES * 0.02)
+    by_name = collections.defaultdict(list)  # the same page has the same file name in every batch
+    for path in parsed:
+        by_name[path.name].append(path)
+    repeated = [sorted(paths) for paths in by_name.values() if len(paths) > 1]
+    assert len(repeated) >= (summary.rescrapes + summary.changed) * 0.9
+    identical = changed = 0
+    for paths in repeated:
+        results = [parsed[p] for p in paths]
+        assert len({r.page_id for r in results}) == 1  # a version of the same page, never a new one
+        for before, after in zip(paths, paths[1:]):
+            if before.read_bytes() == after.read_bytes():
+                identical += 1
+            else:
+                changed += 1
+                assert parsed[before].format == "html" and parsed[before].question == parsed[after].question
+                assert parsed[before].answer != parsed[after].answer
+    assert identical >= 1 and changed >= 1
+
+
+def test_content_differs_between_pages(parsed):
+    first_versions = {}
+    for path, result in parsed.items():
+        first_versions.setdefault(path.name, result)
+    hashes = {(r.question, r.answer) for r in first_versions.values()}
+    assert len(hashes) == len(first_versions)
+
+
+def test_same_arguments_give_byte_identical_files(tmp_path):
+    for name in ("a", "b"):
+        synth.generate(tmp_path / name, 60, 3, html_share=0.5, seed=3)
+    files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())
+    assert files_a == files_b
+    assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files_a)
+    synth.generate(tmp_path / "c", 60, 3, html_share=0.5, seed=4)  # another seed, other pages
+    files_c = sorted(p.relative_to(tmp_path / "c") for p in (tmp_path / "c").rglob("*") if p.is_file())
+    common = [f for f in files_c if f in set(files_a) and f.name != SUCCESS_MARKER]
+    assert common and all((tmp_path / "c" / f).read_bytes() != (tmp_path / "a" / f).read_bytes() for f in common)
+
+
+def test_a_corpus_can_be_continued_with_a_batch_of_new_pages(tmp_path):
+    synth.generate(tmp_path, 50, 2, seed=5)
+    summary = synth.generate(tmp_path, 5, 1, seed=5, first_batch=2, first_serial=50, rescrape_share=0, changed_share=0)
+    assert summary.batches == (synth.batch_name(2),) and summary.new == 5
+    assert [d.name for d in batch_dirs(tmp_path)][-1] == synth.batch_name(2)
+    old_names = {p.name for d in batch_dirs(tmp_path)[:2] for p in batch_files(d)}
+    assert not old_names & {p.name for p in batch_files(tmp_path / synth.batch_name(2))}
+
+
+def test_explicit_batch_sizes_and_text_only(tmp_path):
+    summary = synth.generate(tmp_path, 30, [20, 10], html_share=0.0, seed=9)
+    assert [len(batch_files(tmp_path / b)) for b in summary.batches] == [20, 10]
+    assert summary.html == 0 and summary.changed == 0  # text dumps have no URL: nothing can change in place
+    with pytest.raises(ValueError):
+        synth.generate(tmp_path / "x", 30, [20, 5])
+
+
+def test_every_shape_parses_when_made_directly():
+    shapes = collections.Counter()
+    for serial in range(300):
+        for fmt in ("text", "html"):
+            page = synth.make_page(11, serial, 0, fmt)
+            result = parse_page(synth.render(page), f"{serial}.{fmt}")
+            assert result.status == "ok" and 3 <= len(result.headings) <= 8 and len(result.related) == 10
+            shapes[len(page.consultation), result.title is not None, result.background is not None] += 1
+    assert len(shapes) >= 4
+
+
+def test_command_line(tmp_path, capsys):
+    code = cli.main(["synth", "--pages", "12", "--batches", "2", "--html-share", "0.5", "--seed", "1", str(tmp_path / "out")])
+    assert code == 0 and "12 files in 2 batches" in capsys.readouterr().out
+    assert len([p for p in (tmp_path / "out").rglob("*") if p.is_file() and p.name != SUCCESS_MARKER]) == 12
+    assert cli.main(["synth", "--pages", "2", "--batches", "3", str(tmp_path / "bad")]) == 2
