@@ -8,26 +8,15 @@ implementation it replaced (parser 1.0.0); `benchmarks/run.py` times it next to 
 from __future__ import annotations
 
 import dataclasses
-import re
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PreformattedString
 
-# Page chrome: never part of a consultation, wherever it sits in the tree.
-_CHROME_TAGS = (
-    "head", "script", "style", "noscript", "template", "header", "nav", "footer",
-    "aside", "form", "button", "iframe", "svg", "dialog", "select", "input",
-)  # fmt: skip
-_CHROME_NAMES = re.compile(
-    r"(?:^|[\s_-])(?:breadcrumbs?|topicpath|pankuzu|cookies?|consent|share|sns|social|banner|ads?|advert\w*|"
-    r"pagination|gnav|global-nav|site-header|site-footer)(?:$|[\s_-])",
-    re.IGNORECASE,
-)
-_BLOCK_TAGS = frozenset(
-    "address article blockquote dd details div dl dt figcaption figure h1 h2 h3 h4 h5 h6 hr li main "
-    "ol p pre section summary table tbody thead tfoot tr td th ul".split()
-)
-_HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
+from pipeline.core import html_text
+
+# The same rules as the production reduction (one place for each rule); only the traversal differs.
+_CHROME_TAGS = sorted(html_text._CHROME_TAGS)  # bs4's find_all takes a list of names
+_CHROME_NAMES, _BLOCK_TAGS, _HTML_SPACE = html_text._CHROME_NAMES, html_text._BLOCK_TAGS, html_text._HTML_SPACE
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
