@@ -6,6 +6,7 @@ import pyarrow as pa
 
 from pipeline.core import schemas, tables
 from pipeline.core.quality import card, frontier, links, near_duplicates, pii
+from pipeline.core.quality.signals import add_signals
 from tests.test_quality_support import answer, consultation, table, teaser
 
 
@@ -17,7 +18,7 @@ def corpus(tmp_path, n_labour: int = 2) -> dict[str, pa.Table]:
         for i in range(1, n_labour + 1)
     ] + [consultation("h0000000000000009", question="相続の相談です。どうなりますか?", category="相続・遺言",
                       answer_text=answer("相続の回答は、残業代の回答とは中身がまったく違います。" * 4))]  # fmt: skip
-    consultations = pii.redact_consultations(table(pages))
+    consultations = add_signals(pii.redact_consultations(table(pages)))  # as screening makes them
     linked = links.link_related(tables.related_questions_table(consultations), consultations).table
     rejects = pa.Table.from_pylist(
         [

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import random
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
 from pipeline.core.quality import near_duplicates as nd
 from pipeline.core.quality.normalise import matching_key
 from pipeline.core.schemas import NEAR_DUPLICATES
-from tests.test_quality_support import answer, consultation, table
+from tests.test_quality_support import ANSWER_SENTENCES, answer, consultation, keyed_table
 
 # An answer long enough (about 600 characters) for n-gram statistics to mean what they do on real pages.
 STORY = "{who}さんは、知人に頼まれて車を貸したところ、その知人が事故を起こしました。{who}さんにも責任があるのでしょうか。"
@@ -39,7 +41,7 @@ def page(page_id: str, who: str = "A", text: str = ANSWER, **fields) -> dict:
 
 
 def clusters(index_dir, *pages: dict) -> dict[str, tuple]:
-    result = nd.update_index(index_dir, table(list(pages)))
+    result = nd.update_index(index_dir, keyed_table(list(pages)))
     return {row["page_id"]: (row["dup_cluster"], row["dup_similarity"]) for row in result.table.to_pylist()}
 
 
@@ -69,7 +71,7 @@ def test_different_pages_do_not_cluster(tmp_path):
     inheritance = consultation("h0000000000000002", question="亡くなった父に借金がありました。相続放棄はできますか?", answer_text=OTHER_ANSWER)
     # Same opening and closing advice, different substance: shared boilerplate must not make a duplicate.
     same_frame = page("h0000000000000003", text=answer(*ANSWER.split("\n\n")[:2], *OTHER_ANSWER.split("\n\n")))
-    result = nd.update_index(tmp_path, table([page("h0000000000000001"), inheritance, same_frame]))
+    result = nd.update_index(tmp_path, keyed_table([page("h0000000000000001"), inheritance, same_frame]))
     assert result.table["dup_cluster"].to_pylist() == ["h0000000000000001", "h0000000000000002", "h0000000000000003"]
     assert result.table["dup_similarity"].to_pylist() == [None, None, None]
     assert nd.duplicate_summary(result.table) == {"pages": 3, "pages_in_clusters": 0, "clusters": 0, "duplicate_rate": 0.0}
@@ -77,9 +79,9 @@ def test_different_pages_do_not_cluster(tmp_path):
 
 def test_incremental_update_inserts_only_new_pages_and_clusters_across_batches(tmp_path):
     inheritance = consultation("h0000000000000009", question="相続の相談です。", answer_text=OTHER_ANSWER)
-    first = nd.update_index(tmp_path, table([page("20240101000000-5", "C"), inheritance]))
+    first = nd.update_index(tmp_path, keyed_table([page("20240101000000-5", "C"), inheritance]))
     assert first.inserted == ("20240101000000-5", "h0000000000000009")
-    second = nd.update_index(tmp_path, table([page("20240202000000-1", "D"), page("20240101000000-5", "C")]))
+    second = nd.update_index(tmp_path, keyed_table([page("20240202000000-1", "D"), page("20240101000000-5", "C")]))
     assert second.inserted == ("20240202000000-1",)  # the batch-1 page is unchanged: not hashed again
     assert second.n_indexed == 3
     assert second.table.schema.equals(NEAR_DUPLICATES)
@@ -87,13 +89,13 @@ def test_incremental_update_inserts_only_new_pages_and_clusters_across_batches(t
         {"page_id": "20240101000000-5", "dup_cluster": "20240101000000-5", "dup_cluster_size": 2},
         {"page_id": "20240202000000-1", "dup_cluster": "20240101000000-5", "dup_cluster_size": 2},
     ]
-    assert nd.update_index(tmp_path, table([page("20240202000000-1", "D")])).inserted == ()
+    assert nd.update_index(tmp_path, keyed_table([page("20240202000000-1", "D")])).inserted == ()
 
 
 def test_changed_content_is_reindexed_and_leaves_its_cluster(tmp_path):
-    nd.update_index(tmp_path, table([page("h0000000000000001", "E"), page("h0000000000000002", "F")]))
+    nd.update_index(tmp_path, keyed_table([page("h0000000000000001", "E"), page("h0000000000000002", "F")]))
     changed = consultation("h0000000000000002", question="相続放棄の期限はいつまでですか?", answer_text=OTHER_ANSWER)
-    result = nd.update_index(tmp_path, table([page("h0000000000000001", "E"), changed]))
+    result = nd.update_index(tmp_path, keyed_table([page("h0000000000000001", "E"), changed]))
     assert result.inserted == ("h0000000000000002",)
     assert result.table["dup_cluster_size"].to_pylist() == [1, 1]
     manifest = json.loads((tmp_path / nd.MANIFEST_FILE).read_text(encoding="utf-8"))
@@ -113,28 +115,106 @@ def test_clusters_chain_through_a_middle_page_and_are_named_by_the_smallest_id(t
     keys = [matching_key(row["question"] + row["answer"]) for row in (first, last)]
     # The two ends are too far apart to be linked directly: only the middle page joins them.
     assert nd.minhash(keys[0], config).jaccard(nd.minhash(keys[1], config)) < config.threshold
-    result = nd.update_index(tmp_path, table([first, page("h0000000000000002", text=middle), last]))
+    result = nd.update_index(tmp_path, keyed_table([first, page("h0000000000000002", text=middle), last]))
     assert result.table["dup_cluster"].to_pylist() == ["h0000000000000001"] * 3
     assert result.table["dup_cluster_size"].to_pylist() == [3, 3, 3]
 
 
 def test_same_input_gives_the_same_result_in_a_fresh_index(tmp_path):
-    pages = table([page("h0000000000000001", "G"), page("h0000000000000002", "H")])
+    pages = keyed_table([page("h0000000000000001", "G"), page("h0000000000000002", "H")])
     assert nd.update_index(tmp_path / "one", pages).table.equals(nd.update_index(tmp_path / "two", pages).table)
 
 
 def test_an_index_built_with_other_settings_is_refused(tmp_path):
-    nd.update_index(tmp_path, table([page("h0000000000000001")]))
+    nd.update_index(tmp_path, keyed_table([page("h0000000000000001")]))
     with pytest.raises(ValueError, match="use a new index folder"):
-        nd.update_index(tmp_path, table([page("h0000000000000002")]), nd.DuplicateConfig(ngram=3))
+        nd.update_index(tmp_path, keyed_table([page("h0000000000000002")]), nd.DuplicateConfig(ngram=3))
 
 
-def test_shingles_are_character_ngrams():
-    assert nd.shingles("相続放棄", 3) == {"相続放", "続放棄"}
-    assert nd.shingles("相続", 3) == {"相続"}
+def test_signature_rows_stay_with_their_pages_when_a_page_in_the_middle_changes(tmp_path):
+    inheritance = consultation("h0000000000000001", question="相続の相談です。", answer_text=OTHER_ANSWER)
+    loan = consultation("h0000000000000002", question="貸金の相談です。")
+    nd.update_index(tmp_path, keyed_table([inheritance, loan, page("h0000000000000003", "A")]))
+    reordered = consultation("h0000000000000002", question="貸金の相談です。", answer_text=answer(*reversed(ANSWER_SENTENCES)))
+    assert nd.update_index(tmp_path, keyed_table([reordered])).inserted == ("h0000000000000002",)
+    # The new page can only match h...3, whose signature must still be its own after h...2 left the middle.
+    result = nd.update_index(tmp_path, keyed_table([page("h0000000000000003", "A"), page("h0000000000000004", "B")]))
+    assert result.table["dup_cluster"].to_pylist() == ["h0000000000000003"] * 2
+    assert result.table["dup_cluster_size"].to_pylist() == [2, 2]
+
+
+def test_a_rerun_with_nothing_new_rewrites_nothing(tmp_path):
+    pages = keyed_table([page("h0000000000000001", "A"), page("h0000000000000002", "B")])
+    first = nd.update_index(tmp_path, pages)
+    files = [tmp_path / nd.INDEX_FILE, tmp_path / nd.MANIFEST_FILE]
+    written = [(path.stat().st_ino, path.stat().st_mtime_ns) for path in files]
+    again = nd.update_index(tmp_path, pages)
+    assert again.inserted == () and again.table.equals(first.table)
+    assert [(path.stat().st_ino, path.stat().st_mtime_ns) for path in files] == written
+
+
+def test_signatures_depend_on_the_set_of_character_ngrams_only():
+    config = nd.DuplicateConfig(ngram=2)
+    same_ngrams = nd.signatures(["相続相続", "続相続", "相続相続相続"], config)  # all three: {相続, 続相}
+    assert (same_ngrams == same_ngrams[0]).all()
+    assert nd.minhash("相続相続", config).jaccard(nd.minhash("相続放棄", config)) < 1.0
+
+
+def test_a_key_shorter_than_n_is_its_own_single_shingle():
+    short = nd.signatures(["相続", "続相", "相続", ""], nd.DuplicateConfig(ngram=3))
+    assert (short[0] == short[2]).all() and not (short[0] == short[1]).any() and not (short[0] == short[3]).any()
+    assert (short[0] == short[0][0]).all()  # a set of one: every bin holds its hash
+
+
+def test_a_signature_does_not_depend_on_the_keys_hashed_with_it():
+    config = nd.DuplicateConfig()
+    keys = [matching_key(ANSWER), "相続", "", matching_key(OTHER_ANSWER), "相続放棄"]
+    together = nd.signatures(keys, config)
+    assert together.dtype == np.uint32 and together.shape == (len(keys), config.num_perm)
+    for key, signature in zip(keys, together):
+        assert (signature == nd.signatures([key], config)[0]).all()
+
+
+def test_perturbed_copies_are_found_and_the_estimate_tracks_the_exact_jaccard(tmp_path):
+    rng = random.Random(5)
+    kanji = [chr(code) for code in range(0x4E00, 0x4E00 + 2000)]  # random text of our own, 1,500 characters a page
+    originals = ["".join(rng.choices(kanji, k=1500)) for _ in range(20)]
+
+    def perturbed(text: str, share: float) -> str:
+        chars = list(text)
+        for position in rng.sample(range(len(chars)), int(share * len(chars))):
+            chars[position] = rng.choice(kanji)
+        return "".join(chars)
+
+    # One character in 100 changed leaves an exact Jaccard near 0.9 (linked), one in 10 near 0.4 (not linked).
+    versions = {"o": originals, "c": [perturbed(text, 0.01) for text in originals]}
+    versions["f"] = [perturbed(text, 0.1) for text in originals]
+    pages = [
+        consultation(f"{kind}{i:02d}", question="質問", answer_text=text) for kind, texts in versions.items() for i, text in enumerate(texts)
+    ]
+    result = nd.update_index(tmp_path, keyed_table(pages))
+    cluster = dict(zip(result.table["page_id"].to_pylist(), result.table["dup_cluster"].to_pylist()))
+    for i in range(20):
+        assert cluster[f"o{i:02d}"] == cluster[f"c{i:02d}"] == f"c{i:02d}" and cluster[f"f{i:02d}"] == f"f{i:02d}"
+    assert nd.duplicate_summary(result.table)["clusters"] == 20
+
+    config = nd.DuplicateConfig()
+    keys = {row["page_id"]: matching_key(row["question"] + row["answer"]) for row in pages}
+    errors = []
+    for i in range(20):
+        for kind in ("c", "f"):
+            a, b = keys[f"o{i:02d}"], keys[f"{kind}{i:02d}"]
+            errors.append(nd.minhash(a, config).jaccard(nd.minhash(b, config)) - jaccard(a, b))
+    assert abs(np.mean(errors)) < 0.02 and max(map(abs, errors)) < 0.15  # the standard error is about 0.04
+
+
+def jaccard(a: str, b: str, n: int = 5) -> float:
+    """The exact Jaccard of two keys' character n-gram sets, what the signatures estimate."""
+    grams_a, grams_b = ({key[i : i + n] for i in range(len(key) - n + 1)} for key in (a, b))
+    return len(grams_a & grams_b) / len(grams_a | grams_b)
 
 
 def test_empty_table(tmp_path):
-    result = nd.update_index(tmp_path, table([]))
+    result = nd.update_index(tmp_path, keyed_table([]))
     assert result.table.num_rows == 0 and result.table.schema.equals(NEAR_DUPLICATES)
     assert isinstance(result.table, pa.Table)

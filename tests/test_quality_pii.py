@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
+from collections import Counter
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
+from pipeline.core import schemas, validation
 from pipeline.core.quality import pii
-from pipeline.core import schemas
 from pipeline.core.quality.pii import PII_COUNT_FIELDS
 from tests.test_quality_support import answer, consultation, table, teaser
 
@@ -34,6 +37,9 @@ FOUND = [
     ("postal", "〒100-0001 東京都千代田区", "<POSTAL> 東京都千代田区"),
     ("postal", "〒１００－０００１", "<POSTAL>"),
     ("postal", "郵便番号は530-0001です", "郵便番号は<POSTAL>です"),
+    ("postal", "〒５３００００１", "<POSTAL>"),
+    ("postal", "５３０－０００１\n", "<POSTAL>\n"),
+    ("phone", "電話\n090-1234-5678\n", "電話\n<PHONE>\n"),
     ("url", "詳しくは https://www.example.go.jp/guide/page.html。", "詳しくは <URL>。"),
     ("url", "www.example.or.jp/faq?q=1&x=2、を参照", "<URL>、を参照"),
 ]
@@ -49,6 +55,39 @@ LEFT_ALONE = [
     "03-1234-56789",  # one digit too many for a phone number
     "平成30年の3-4月",
     "0-1-2345",
+    "1090-1234-5678",  # a digit before, in either width
+    "１０９０－１２３４－５６７８",
+    "０９０－１２３４－５６７８９",
+    "03123456789",
+    "-530-0001",  # a hyphen next to a bare postal code
+    "530-0001－",
+    "0120-123-4567",
+]
+
+# Where the lookaround and the RE2 form of a pattern could part: text edges, newlines, digits and hyphens
+# next to a number in both widths, candidates that overlap or follow each other.
+EDGES = [
+    "090-1234-5678",
+    "1090-1234-5678",
+    "090-1234-56789",
+    "０９０－１２３４－５６７８９",
+    "電話\n090-1234-5678\n",
+    "x03-1234-5678\n1",
+    "1(03)1234-5678",
+    "03)1234-5678(",
+    "530-0001",
+    "-530-0001",
+    "530-0001－",
+    "５３０－０００１\n",
+    "〒530-00012",
+    "045-123-4567",
+    "090-1234-5678-9",
+    "03-1234-5678と06-1234-5678",
+    "https://example.jp/tel/0312345678",
+    "mail@www.example.jp",
+    "a@b.c",
+    "",
+    "\n",
 ]
 
 
@@ -76,6 +115,29 @@ def test_check_regex_works_with_pandas_without_warnings():
         matched = texts.str.contains(pii.PII_CHECK_REGEX, regex=True)
     assert matched.tolist()[: len(FOUND)] == [True] * len(FOUND)
     assert matched.tolist()[len(FOUND) : -1] == [False] * len(LEFT_ALONE)
+
+
+def test_the_check_holds_exactly_where_redaction_finds_something():
+    found = [bool(pii.redact(text)[1]) for text in EDGES]
+    assert True in found and False in found
+    assert [bool(re.search(pii.PII_CHECK_REGEX, text)) for text in EDGES] == found
+    assert pd.Series(EDGES, dtype="str").str.contains(pii.PII_CHECK_REGEX, regex=True).tolist() == found
+
+
+def test_pandas_runs_the_check_with_pyarrow():
+    # Lookarounds (or $ on texts with newlines) send pandas to Python re, text by text: 40 times slower.
+    texts = pd.array(["電話\n03-1234-5678"], dtype="str")
+    assert not texts._needs_python_regex(pii.PII_CHECK_REGEX)
+
+
+def test_every_suite_checks_pii_with_the_fragment_of_this_module():
+    checked = []
+    for path in sorted(validation.EXPECTATIONS_DIR.glob("*.json")):
+        for expectation in json.loads(path.read_text(encoding="utf-8"))["expectations"]:
+            if expectation.get("meta", {}).get("label") == "pii":
+                assert expectation == pii.pii_expectations((expectation["kwargs"]["column"],))[0], path.name
+                checked.append((path.stem, expectation["kwargs"]["column"]))
+    assert [column for suite, column in checked if suite == "consultations"] == list(schemas.PII_TEXT_COLUMNS)
 
 
 def test_placeholders_do_not_match_the_check():
@@ -113,6 +175,31 @@ def test_redact_consultations_counts_per_page_and_redacts_nested_copies():
     assert redacted.column_names[-4:] == [field.name for field in PII_COUNT_FIELDS]
     assert not any(name.endswith("_original") for name in redacted.column_names)
     assert pii.pii_totals(redacted) == {"email": 1, "phone": 2, "postal": 1, "url": 1}
+
+
+def test_a_table_in_several_chunks_is_redacted_text_by_text():
+    rows = [
+        consultation(
+            f"h{i:016x}",
+            question=text or "?",
+            background=text,
+            answer_text=f"{text}です。",
+            headings=[{"level": 1, "number": None, "text": text}],
+            related=[teaser(text, text)],
+        )
+        for i, text in enumerate(EDGES)
+    ]
+    whole = table(rows)
+    chunked = pa.concat_tables([whole.slice(0, 7), whole.slice(7)]).slice(1)  # two chunks, an offset
+    for row, text in zip(pii.redact_consultations(chunked).to_pylist(), EDGES[1:], strict=True):
+        texts = (row["question"], row["background"], row["answer"])
+        expected = [pii.redact(original) for original in (text or "?", text, f"{text}です。")]
+        assert texts == tuple(redacted for redacted, _ in expected)
+        assert {kind: row[f"pii_{kind}"] for kind in schemas.PII_KINDS} == {
+            kind: sum((counts for _, counts in expected), Counter())[kind] for kind in schemas.PII_KINDS
+        }
+        assert row["headings"][0]["text"] == row["background"] == row["related"][0]["question"] == row["related"][0]["preview"]
+        assert row["sections"][0]["body"] == row["answer"]
 
 
 def test_originals_of_redacted_pages_only():

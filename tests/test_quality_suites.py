@@ -10,14 +10,14 @@ import pytest
 from pipeline.core import tables, validation
 from pipeline.core.quality import frontier, links, near_duplicates, pii
 from pipeline.core.schemas import DATASETS as ALL_DATASETS
-from tests.test_quality_support import consultation, table, teaser
+from tests.test_quality_support import consultation, keyed_table, teaser
 
 DATASETS = {name: ALL_DATASETS[name] for name in ("missing_pages", "near_duplicates")}
 
 
 @pytest.fixture(scope="module")
 def quality_tables(tmp_path_factory) -> dict[str, pa.Table]:
-    corpus = table([
+    corpus = keyed_table([
         consultation("20240101000000-1", question="残業代は請求できますか?", related=[teaser("コーパスにない相談です。", "書き出し")]),
         consultation("h0000000000000002", question="有給休暇は買い取ってもらえますか?", related=[teaser("残業代は請求できますか?", "x")]),
     ])  # fmt: skip

@@ -6,6 +6,7 @@ import pyarrow as pa
 
 from pipeline.core import schemas
 from pipeline.core.page import content_hash
+from pipeline.core.quality.signals import add_signals
 
 # Sentences of our own, in the site's register, to make answers long enough for real n-gram statistics.
 ANSWER_SENTENCES = [
@@ -72,3 +73,8 @@ def teaser(question: str, preview: str, url: str | None = None, truncated: bool 
 
 def table(rows: list[dict]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schemas.SCREENED_CONSULTATIONS)
+
+
+def keyed_table(rows: list[dict]) -> pa.Table:
+    """The same with the signal columns (matching keys among them), as screening adds them."""
+    return add_signals(table(rows))

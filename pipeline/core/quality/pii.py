@@ -1,21 +1,26 @@
 """PII in the published text: e-mail addresses, Japanese phone numbers, postal codes and URLs.
 
-Every pattern is defined here, once: redaction, the per-page counts and the Great Expectations rule that
-checks the published datasets (`PII_CHECK_REGEX`, Python `re` as pandas `str.contains` runs it) are
-built from `PATTERNS`. Digits and hyphens come in both widths because the site mixes them (０９０－…).
-Numbers are only taken whole: a lookbehind/lookahead refuses a digit run that goes on (page ids, amounts).
+Every pattern is defined here, once, in two forms built from the same parts: `PATTERNS` (exact spans, for
+redaction and the per-page counts) and `PII_CHECK_REGEX` ("does the text hold PII": the Great Expectations
+rule on the published datasets, and the scan that spares Python `re` the texts without PII). Digits and
+hyphens come in both widths because the site mixes them (０９０－…). Numbers are only taken whole: a digit
+run that goes on (page ids, amounts) is refused by a guard on each side.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.core.schemas import CONSULTATIONS, PII_KINDS, PII_ORIGINALS, PII_TEXT_COLUMNS
 
-_D = "[0-9０-９]"  # a digit, half or full width (not \d: it also takes other scripts' digits)
+_DIGITS = "0-9０-９"  # half and full width (not \d: it also takes other scripts' digits)
+_D = f"[{_DIGITS}]"
 _ALNUM = "A-Za-z0-9Ａ-Ｚａ-ｚ０-９"
 _SEP = "[-\u2010-\u2015\u2212\uff0d\u30fc \u3000]"  # hyphens, dashes, minus signs, ー typed for a hyphen, spaces
 _OPEN, _CLOSE = "[(（]", "[)）]"
@@ -42,21 +47,43 @@ _FREE_DIAL = "|".join(
 _URL_CHAR = r"[A-Za-z0-9\-._~:/?#\[\]@!$&'*+,;=%]"
 _URL_END = r"[A-Za-z0-9\-_~/#=&%]"  # a URL does not end in the sentence's period or comma
 
-PATTERNS: dict[str, str] = {
-    "email": f"[{_ALNUM}._%+-]+[@＠][{_ALNUM}-]+(?:[.．][{_ALNUM}-]+)*[.．][A-Za-zＡ-Ｚａ-ｚ]{{2,}}",
-    "url": rf"(?:https?://|www\.){_URL_CHAR}*{_URL_END}",
-    # Only whole numbers: no digit right before or after (page ids, amounts and dates hold digit runs).
-    "phone": f"(?<![0-9０-９])(?:{_FREE_DIAL}|{_MOBILE}|{_FIXED}|{_FIXED_BARE})(?![0-9０-９])",
-    # 〒 with or without a hyphen; a bare NNN-NNNN only when no digit or hyphen continues it (045-123-4567).
-    "postal": f"〒 ?{_D}{{3}}{_SEP}?{_D}{{4}}|(?<![0-9０-９\\-－]){_D}{{3}}[-－]{_D}{{4}}(?![0-9０-９\\-－])",
-}
+
+def _lookarounds(pattern: str, refused: str) -> str:
+    """The pattern where no refused character touches it; the neighbours stay outside the match."""
+    return f"(?<![{refused}]){pattern}(?![{refused}])"
+
+
+def _consumed_neighbours(pattern: str, refused: str) -> str:
+    """Without lookarounds (RE2 has none), for "does the text hold a match" only: a match with no refused
+    neighbour exists iff one exists after the start or an allowed character and before an allowed character
+    or the end. Those neighbours become part of the match, so the spans are not the redacted ones.
+    \\Z, not $: pandas hands a pattern with $ to Python re as soon as a text holds a newline."""
+    return f"(?:^|[^{refused}]){pattern}(?:[^{refused}]|\\Z)"
+
+
+def _patterns(whole: Callable[[str, str], str]) -> dict[str, str]:
+    """The patterns by kind; whole(pattern, refused) keeps the pattern from matching inside a longer run."""
+    return {
+        "email": f"[{_ALNUM}._%+-]+[@＠][{_ALNUM}-]+(?:[.．][{_ALNUM}-]+)*[.．][A-Za-zＡ-Ｚａ-ｚ]{{2,}}",
+        "url": rf"(?:https?://|www\.){_URL_CHAR}*{_URL_END}",
+        # Only whole numbers: no digit right before or after (page ids, amounts and dates hold digit runs).
+        "phone": whole(f"(?:{_FREE_DIAL}|{_MOBILE}|{_FIXED}|{_FIXED_BARE})", _DIGITS),
+        # 〒 with or without a hyphen; a bare NNN-NNNN only when no digit or hyphen continues it (045-123-4567).
+        "postal": f"〒 ?{_D}{{3}}{_SEP}?{_D}{{4}}|" + whole(f"{_D}{{3}}[-－]{_D}{{4}}", f"{_DIGITS}\\-－"),
+    }
+
+
+PATTERNS = _patterns(_lookarounds)
 PLACEHOLDERS = {kind: f"<{kind.upper()}>" for kind in PII_KINDS}
 PII_COUNT_FIELDS = [CONSULTATIONS.field(f"pii_{kind}") for kind in PII_KINDS]
 
 # Order is priority where matches could overlap: an e-mail's domain is no URL, a URL's digits no phone.
 _PII = re.compile("|".join(f"(?P<{kind}>{PATTERNS[kind]})" for kind in ("email", "url", "phone", "postal")))
-# For GX expect_column_values_to_not_match_regex: no capturing groups, so pandas does not warn.
-PII_CHECK_REGEX = "|".join(f"(?:{PATTERNS[kind]})" for kind in PII_KINDS)
+# For GX expect_column_values_to_not_match_regex: no capturing groups, so pandas does not warn, and no
+# lookarounds, so pandas runs it with pyarrow (RE2) on the whole column instead of re on each text.
+PII_CHECK_REGEX = "|".join(f"(?:{pattern})" for pattern in _patterns(_consumed_neighbours).values())
+# pyarrow takes RE2's own syntax, which spells the end of the text \z (pandas substitutes it the same way).
+_PII_CHECK_RE2 = PII_CHECK_REGEX.replace(r"\Z", r"\z")
 
 
 def redact(text: str | None) -> tuple[str | None, Counter]:
@@ -78,13 +105,13 @@ def redact_consultations(consultations: pa.Table) -> pa.Table:
     table = consultations
     totals = [Counter() for _ in range(table.num_rows)]
     for column in PII_TEXT_COLUMNS:
-        redacted = [redact(text) for text in table[column].to_pylist()]
-        for total, (_, counts) in zip(totals, redacted):
-            total.update(counts)
-        table = _replace(table, column, pa.array([text for text, _ in redacted], table.schema.field(column).type))
+        redacted, found = _redact_texts(table[column].combine_chunks())
+        for row, counts in found.items():
+            totals[row].update(counts)
+        table = _replace(table, column, redacted)
     for column, fields in (("headings", ("text",)), ("sections", ("heading", "body")), ("related", ("question", "preview"))):
         if column in table.column_names:
-            table = _replace(table, column, _redact_nested(table[column], fields))
+            table = _replace(table, column, _redact_nested(table[column].combine_chunks(), fields))
     for field, kind in zip(PII_COUNT_FIELDS, PII_KINDS):
         table = table.append_column(field, pa.array([total[kind] for total in totals], field.type))
     return table
@@ -118,6 +145,20 @@ def _replace(table: pa.Table, column: str, values: pa.Array) -> pa.Table:
     return table.set_column(index, table.schema.field(index), values)
 
 
-def _redact_nested(column: pa.ChunkedArray, fields: tuple[str, ...]) -> pa.Array:
-    items = [[{**item, **{f: redact(item[f])[0] for f in fields}} for item in row] for row in column.to_pylist()]
-    return pa.array(items, column.type)
+def _redact_texts(texts: pa.Array) -> tuple[pa.Array, dict[int, Counter]]:
+    """The texts redacted, and the counts of the rows that held PII. Most texts hold none: one RE2 scan
+    of the whole array finds the few that do, and only those go through redact()."""
+    found = pc.fill_null(pc.match_substring_regex(texts, _PII_CHECK_RE2), False)
+    rows = np.flatnonzero(found.to_numpy(zero_copy_only=False))
+    redacted = [redact(text) for text in texts.take(rows).to_pylist()]
+    replacements = pa.array([text for text, _ in redacted], texts.type)
+    return pc.replace_with_mask(texts, found, replacements), dict(zip(rows.tolist(), (counts for _, counts in redacted)))
+
+
+def _redact_nested(lists: pa.ListArray, fields: tuple[str, ...]) -> pa.ListArray:
+    """The list<struct> column with the named string fields of its items redacted."""
+    items = lists.flatten()
+    children = [_redact_texts(items.field(f.name))[0] if f.name in fields else items.field(f.name) for f in items.type]
+    items = pa.StructArray.from_arrays(children, fields=list(items.type), mask=items.is_null())
+    offsets = pc.subtract(lists.offsets, lists.offsets[0])  # flatten() dropped the values before a slice
+    return pa.ListArray.from_arrays(offsets, items, lists.type, mask=lists.is_null())
