@@ -25,7 +25,7 @@ from typing import TextIO
 import dagster as dg
 import pyarrow.parquet as pq
 
-from pipeline.core import batches
+from pipeline.core import batches, schemas
 from pipeline.defs import make_defs
 from pipeline.defs.checks import failed_check_summary
 from pipeline.defs.io_manager import PART_STEM
@@ -166,7 +166,9 @@ def dataset_files(processed_dir: Path, dataset: str) -> list[Path]:
 
 def needs_ingest(instance: dg.DagsterInstance, processed_dir: Path, snapshot: batches.BatchSnapshot) -> bool:
     parsed = processed_dir / "parsed_pages" / f"{snapshot.name}.parquet"
-    return not parsed.is_file() or ingested_fingerprint(instance, snapshot.name) != snapshot.fingerprint
+    if not parsed.is_file() or pq.read_schema(parsed).names != schemas.PARSED_PAGES.names:
+        return True  # never ingested, or by a version of the pipeline whose parsed_pages had other columns
+    return ingested_fingerprint(instance, snapshot.name) != snapshot.fingerprint
 
 
 def corpus_is_current(instance: dg.DagsterInstance, processed_dir: Path) -> bool:

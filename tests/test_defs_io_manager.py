@@ -252,3 +252,37 @@ def test_an_unpartitioned_reader_gets_a_dict_of_every_partition(tmp_path, batche
             dg.materialize([per_batch], partition_key=batch, instance=instance, resources={"io_manager": manager})
         dg.materialize([per_batch, whole], selection=[whole], instance=instance, resources={"io_manager": manager})
     assert seen == [{batch: int(batch[1:]) for batch in written}]  # a partition never written is left out
+
+
+def test_an_input_with_columns_reads_only_those_columns(tmp_path):
+    manager = io_manager(str(tmp_path))
+    write(manager, "consultations", pa.Table.from_pylist([consultation_row()], schema=DATASETS["consultations"]))
+    upstream = dg.build_output_context(asset_key="consultations")
+    context = dg.build_input_context(asset_key="consultations", upstream_output=upstream, definition_metadata={"columns": ["sections", "page_id"]})
+    loaded = manager.load_input(context)
+    assert loaded.column_names == ["sections", "page_id"]
+    assert loaded.schema.field("sections").type == DATASETS["consultations"].field("sections").type
+    assert loaded["page_id"].to_pylist() == ["20240101120000-1"]
+
+
+def test_partitions_are_read_when_looked_up_and_missing_ones_fail_unless_allowed(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    partitions = dg.StaticPartitionsDefinition(["b1", "b2"])
+    manager = ParquetUPathIOManager(base_path=UPath(tmp_path), schemas={"per_batch": DATASETS["related_questions"]})
+    output = dg.build_output_context(asset_key="per_batch", partition_key="b1", asset_partitions_def=partitions)
+    manager.handle_output(output, related_table(2))
+    reads = []
+    real_read = ParquetUPathIOManager.load_from_path
+    monkeypatch.setattr(ParquetUPathIOManager, "load_from_path", lambda self, ctx, path: reads.append(path.name) or real_read(self, ctx, path))
+
+    def context(allow_missing: bool) -> dg.InputContext:
+        return dg.build_input_context(
+            asset_key="per_batch", asset_partitions_def=partitions, asset_partition_key_range=dg.PartitionKeyRange("b1", "b2"),
+            definition_metadata={"allow_missing_partitions": allow_missing},
+            upstream_output=dg.build_output_context(asset_key="per_batch", asset_partitions_def=partitions),
+        )
+
+    loaded = manager.load_input(context(allow_missing=True))
+    assert list(loaded) == ["b1"] and reads == []  # nothing read until looked up
+    assert loaded["b1"].num_rows == 2 and reads == ["b1.parquet"]
+    with pytest.raises(FileNotFoundError, match=r"\['b2'\]"):
+        manager.load_input(context(allow_missing=False))

@@ -8,7 +8,7 @@ import io
 import pyarrow as pa
 import pytest
 
-from pipeline.core import tables
+from pipeline.core import schemas, tables
 from pipeline.core.quality import frontier, links
 from pipeline.core.quality.normalise import matching_key
 from pipeline.core.schemas import MISSING_PAGES
@@ -140,6 +140,61 @@ def test_output_keeps_the_rows_and_reports_coverage():
     assert result.coverage == {
         "teasers": 4, "linked": 3, "linked_share": 0.75, "url_share": 0.25, "question_share": 0.25, "preview_share": 0.25,
     }  # fmt: skip
+
+
+def test_teaser_table_has_one_row_per_teaser_by_page_then_position():
+    first, second = teaser("一つ目", "a", url=f"{SITE}/20240305060708-9"), teaser("二つ目", "b", truncated=False)
+    corpus = table([
+        consultation("h1000000000000000", question="q1", related=[first, second]),
+        consultation("h2000000000000000", question="q2"),
+        consultation("h3000000000000000", question="q3", related=[second]),
+    ])  # fmt: skip
+    teasers = tables.explode(corpus, "related", "position", schemas.RELATED_QUESTIONS)
+    assert teasers.column_names == schemas.RELATED_QUESTIONS.names[:6]
+    assert teasers.to_pylist() == [
+        {"page_id": "h1000000000000000", "position": 0, **first},
+        {"page_id": "h1000000000000000", "position": 1, **second},
+        {"page_id": "h3000000000000000", "position": 0, **second},
+    ]
+    assert tables.explode(table([]), "related", "position", schemas.RELATED_QUESTIONS).schema.equals(teasers.schema)
+
+
+def test_a_teaser_on_one_of_several_pages_with_its_question_links_to_another():
+    twins = [consultation(f"20240305060708-{n}", question=LOAN["question"], background=LOAN["background"]) for n in (1, 2)]
+    # The preview confirms the referrer itself: the smallest of the other pages is left.
+    shown_on_loan = {**LOAN, "related": [teaser(LOAN["background"] + LOAN["question"], LOAN_ANSWER[:39])]}
+    linked = tables.related_questions_table(table([*twins, shown_on_loan]))
+    assert targets(linked) == [("20240305060708-1", "question")]
+
+
+def test_an_exact_match_on_the_referrer_alone_is_not_widened_to_contained_questions():
+    # "返してもらうにはどうすればよいですか" is long enough to be contained, but the teaser is the referrer's own text.
+    contained = consultation("20240101000000-5", question="返してもらうにはどうすればよいですか。", answer_text=DEPOSIT["answer"])
+    shown_on_loan = {**LOAN, "related": [teaser(LOAN["question"] + LOAN["background"], "どちらの回答とも違う書き出しの文章です。")]}
+    linked = tables.related_questions_table(table([contained, shown_on_loan]))
+    assert targets(linked) == [(None, None)]
+
+
+def test_preview_of_several_pages_takes_the_smallest_but_the_referrer():
+    pages = [consultation(f"2024010100000{n}-1", question=f"質問{n}", answer_text=LOAN_ANSWER) for n in range(3)]
+    pages[0]["related"] = [teaser("言い換えた質問", LOAN_ANSWER[:39])]
+    pages[1]["related"] = [teaser("言い換えた質問", LOAN_ANSWER[:39])]
+    assert targets(tables.related_questions_table(table(pages))) == [
+        ("20240101000001-1", "preview"), ("20240101000000-1", "preview"),
+    ]  # fmt: skip
+
+
+def test_url_naming_the_referrer_links_to_it():
+    own = {**LOAN, "related": [teaser("何か別の文言", "何か", url=f"{SITE}/20240305060708-8")]}
+    assert targets(tables.related_questions_table(table([own]))) == [("20240305060708-9", "url")]
+
+
+def test_preview_of_an_answer_that_starts_with_a_list_still_links():
+    # Answers are keyed only as far as the previews need; this one keys to a character per two raw ones
+    # (甲、乙、…), and the first cut tried falls between ﾊ and ﾞ, which NFKC joins into バ.
+    text = "甲、乙、丙、丁、戊、己、庚、辛、壬、癸、子、、ﾊﾞｲｸの駐輪場所について。\n\n" + answer()
+    page = consultation("20240101000000-6", question="駐輪場で揉めています。", answer_text=text)
+    assert targets(link(page, teasers=[teaser("言い換えた質問", text[:26])])) == [("20240101000000-6", "preview")]
 
 
 def test_matching_key_folds_width_space_and_punctuation():

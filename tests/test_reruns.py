@@ -185,3 +185,16 @@ def test_page_versions_say_what_became_of_every_input(history: History):
         (f"{FIRST}/leave.txt", "current"),
     }
     assert [(r["source"], r["stage"]) for r in table(history, "rejects")] == [(f"{FIRST}/empty.txt", "parse")]
+
+
+def test_a_batch_parsed_by_an_older_schema_is_ingested_again(tmp_path: Path):
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    write_batch(raw, FIRST, {"rent.txt": RENT})
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "dagster_home"))}):
+        assert build(raw, processed).code == 0
+        stored = processed / "parsed_pages" / f"{FIRST}.parquet"
+        pq.write_table(pq.read_table(stored).drop_columns(["content_hash"]), stored)  # as an older version wrote it
+        rebuilt = build(raw, processed)
+    assert rebuilt.code == 0, rebuilt.output
+    assert rebuilt.parsed == [FIRST]
+    assert pq.read_schema(stored).names == DATASETS["parsed_pages"].names

@@ -7,6 +7,7 @@ import pytest
 
 from pipeline.core import schemas, tables
 from pipeline.core.batches import SUCCESS_MARKER
+from pipeline.core.page import content_hash
 from tests.pages import make_html, make_page
 
 SITE_URL = "https://houritsu.example/fudosan/20240102030405-7"
@@ -28,7 +29,7 @@ def screen(raw: Path) -> tables.Screened:
         batch: tables.parse_manifest(tables.raw_manifest(raw, batch), raw)
         for batch in sorted(p.name for p in raw.iterdir())
     }
-    return tables.screen_pages(tables.concat_batches(parsed))
+    return tables.screen_pages(parsed)
 
 
 @pytest.fixture
@@ -120,3 +121,13 @@ def test_posted_at_reads_the_site_id_as_japan_time():
     assert tables.posted_at("20240102030405-7").isoformat() == "2024-01-01T18:04:05+00:00"
     assert tables.posted_at("h0123456789abcdef") is None
     assert tables.posted_at("20241399000000-1") is None
+
+
+def test_parsed_pages_carry_the_content_hash_of_accepted_pages(tmp_path):
+    raw = tmp_path / "raw"
+    write_batch(raw, "b", {"rent.txt": RENT, "empty.txt": b""})
+    parsed = tables.parse_manifest(tables.raw_manifest(raw, "b"), raw).to_pylist()
+    by_source = {row["source"]: row for row in parsed}
+    rent = by_source["b/rent.txt"]
+    assert rent["content_hash"] == content_hash(rent["title"], rent["question"], rent["background"], rent["answer"])
+    assert by_source["b/empty.txt"]["content_hash"] is None

@@ -43,6 +43,7 @@ PARSED_PAGES = _schema(
     ("related", pa.list_(RELATED), False),
     ("warnings", pa.list_(pa.string()), False),
     ("sha256", pa.string(), True),
+    ("content_hash", pa.string(), True),  # of the parsed text (page.content_hash); null for rejects
     ("encoding", pa.string(), True),
     ("format", pa.string(), True),
     ("parser_version", pa.string(), False),

@@ -14,15 +14,16 @@ import multiprocessing
 import multiprocessing.context
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.core import schemas
-from pipeline.core.batches import batch_dirs, batch_files
+from pipeline.core.batches import batch_dirs, snapshot
 from pipeline.core.page import DEFAULT_MAX_BYTES, SITE_PAGE_ID, content_hash, parse_file
 from pipeline.core.quality.links import link_related
 from pipeline.core.quality.pii import pii_originals, redact_consultations
@@ -54,9 +55,9 @@ def raw_manifest(raw_dir: Path, batch: str | None = None) -> pa.Table:
     """Every scraped file of one batch (or of every batch), sorted by batch and path."""
     dirs = [raw_dir / batch] if batch is not None else batch_dirs(raw_dir)
     rows = [
-        {"batch": batch_dir.name, "source": path.relative_to(raw_dir).as_posix(), "size_bytes": path.stat().st_size}
+        {"batch": batch_dir.name, "source": f"{batch_dir.name}/{relative}", "size_bytes": size}
         for batch_dir in dirs
-        for path in batch_files(batch_dir)
+        for relative, size, _mtime in snapshot(batch_dir).files
     ]
     return pa.Table.from_pylist(rows, schema=schemas.RAW_PAGES)
 
@@ -111,8 +112,18 @@ def _parse_chunk(raw_dir: Path, batches: list[str], sources: list[str], max_byte
 
 
 def parsed_pages_table(results: Iterable[tuple[str, PageResult]]) -> pa.Table:
-    rows = [{"batch": batch, "posted_at": posted_at(result.page_id), **result.to_dict()} for batch, result in results]
+    rows = [
+        {"batch": batch, "posted_at": posted_at(result.page_id), "content_hash": _content_hash(result), **result.to_dict()}
+        for batch, result in results
+    ]
     return pa.Table.from_pylist(rows, schema=schemas.PARSED_PAGES)
+
+
+def _content_hash(result: PageResult) -> str | None:
+    """Hashed here, in the parsing workers, so the corpus fold reads it instead of hashing every text again."""
+    if result.status != "ok":
+        return None
+    return content_hash(result.title, result.question, result.background, result.answer)
 
 
 def posted_at(page_id: str | None) -> dt.datetime | None:
@@ -126,26 +137,33 @@ def posted_at(page_id: str | None) -> dt.datetime | None:
     return local.astimezone(dt.UTC)
 
 
-def screen_pages(parsed: pa.Table, *, keep_pii_originals: bool = False) -> Screened:
-    """Fold the parsed pages of every batch (in batch order) into the corpus.
+# What the fold reads of every parsed input; the texts are read only for the current versions.
+_KEY_COLUMNS = ["batch", "source", "status", "page_id", "sha256", "content_hash", "reject_reason", "reject_detail"]
+
+
+def screen_pages(parsed_by_batch: Mapping[str, pa.Table], *, keep_pii_originals: bool = False) -> Screened:
+    """Fold the parsed pages of every batch (a mapping batch -> parsed_pages table) into the corpus.
 
     One row per page_id, its latest scrape winning; exact duplicates under other page ids collapse into
     one page; PII is redacted and quality signals added; current versions failing a row-level expectation
     go to rejects. Every parsed input is in exactly one of rejects or page_versions, and consultations
     are the page_versions marked current. The scraped text of redacted pages is returned only when
     `keep_pii_originals`.
+
+    The fold decides on the key columns of every input; the full rows (texts, headings, sections,
+    teasers) are taken from each batch's table only for the current versions, one batch at a time, so a
+    mapping that loads its tables lazily keeps one batch's parsed texts in memory, not the corpus's.
     """
-    accepted = parsed.filter(pc.equal(parsed["status"], "ok")).sort_by([("batch", "ascending"), ("source", "ascending")])
-    hashes = _content_hashes(accepted)
-    accepted = accepted.append_column("content_hash", pa.array(hashes, pa.string()))
+    keys = _keys(parsed_by_batch)
+    accepted = keys.filter(pc.equal(keys["status"], "ok"))
     ledger = _version_ledger(accepted)
-    candidates = _current_rows(accepted, ledger)
+    candidates = _current_rows(parsed_by_batch, accepted, ledger)
     redacted = redact_consultations(candidates)
     valid, invalid = _apply_row_expectations(add_signals(redacted))
     for reject in invalid:
         ledger.entries[reject["source_index"]]["role"] = Role.INVALID
     versions = [entry for entry in ledger.entries.values() if entry["role"] != Role.INVALID]
-    reject_rows = [*_reject_rows(parsed.filter(pc.equal(parsed["status"], "rejected")), stage="parse"), *invalid]
+    reject_rows = [*_reject_rows(keys.filter(pc.equal(keys["status"], "rejected")), stage="parse"), *invalid]
     originals = pii_originals(candidates, redacted) if keep_pii_originals else schemas.PII_ORIGINALS.empty_table()
     return Screened(
         consultations=valid,
@@ -160,9 +178,16 @@ def screen_pages(parsed: pa.Table, *, keep_pii_originals: bool = False) -> Scree
     )
 
 
-def _content_hashes(accepted: pa.Table) -> list[str]:
-    columns = [accepted[name].to_pylist() for name in ("title", "question", "background", "answer")]
-    return [content_hash(*parts) for parts in zip(*columns)]
+def _keys(parsed_by_batch: Mapping[str, pa.Table]) -> pa.Table:
+    """The key columns of every input in batch and source order, with the input's row in its batch table."""
+    parts = []
+    for batch in sorted(parsed_by_batch):
+        table = parsed_by_batch[batch].select(_KEY_COLUMNS)
+        parts.append(table.append_column("row", pa.array(range(table.num_rows), pa.int64())))
+    if not parts:
+        return schemas.PARSED_PAGES.empty_table().select(_KEY_COLUMNS).append_column("row", pa.array([], pa.int64()))
+    keys = pa.concat_tables(parts)
+    return keys.take(pc.sort_indices(keys, [("batch", "ascending"), ("source", "ascending")]))
 
 
 @dataclasses.dataclass
@@ -219,11 +244,23 @@ def _role(is_latest: bool, is_kept: bool, same_as_latest: bool) -> Role:
     return Role.UNCHANGED if same_as_latest else Role.SUPERSEDED
 
 
-def _current_rows(accepted: pa.Table, ledger: _Ledger) -> pa.Table:
-    """The current version of every kept page, with its history, in page_id order."""
-    pages = sorted(ledger.current)
-    indices = [ledger.current[page] for page in pages]
-    table = accepted.take(pa.array(indices, pa.int64()))
+def _current_rows(parsed_by_batch: Mapping[str, pa.Table], accepted: pa.Table, ledger: _Ledger) -> pa.Table:
+    """The current version of every kept page, with its history, ordered by its batch, then page_id.
+
+    That order lets each batch's current rows be taken from its table alone (one batch in memory at a
+    time) and the parts simply appended: putting the whole corpus in page_id order would mean a second
+    copy of every text.
+    """
+    batches = accepted["batch"].to_pylist()
+    batch_of = {page: batches[index] for page, index in ledger.current.items()}
+    pages = sorted(ledger.current, key=lambda page: (batch_of[page], page))
+    indices = [ledger.current[page] for page in pages]  # into `accepted`
+    located = accepted.select(["batch", "row"]).take(pa.array(indices, pa.int64()))
+    parts = [
+        parsed_by_batch[batch].take(located.filter(pc.equal(located["batch"], batch))["row"])
+        for batch in sorted(set(batch_of.values()))
+    ]
+    table = pa.concat_tables(parts) if parts else schemas.PARSED_PAGES.empty_table()
     history = [ledger.history[page] for page in pages]
     table = table.append_column("source_index", pa.array(indices, pa.int64()))
     for name in ("first_seen", "last_seen", "n_versions", "aliases"):
@@ -247,6 +284,8 @@ def _apply_row_expectations(candidates: pa.Table) -> tuple[pa.Table, list[dict]]
         }
         for position, outcomes in sorted(failing.items())
     ]
+    if not failing:
+        return consultations, rejects  # no copy of the corpus when every row passed
     mask = pa.array([i not in failing for i in range(consultations.num_rows)], type=pa.bool_())
     return consultations.filter(mask), rejects
 
@@ -256,28 +295,29 @@ def _reject_rows(rejected: pa.Table, *, stage: str) -> list[dict]:
     return [row | {"stage": stage} for row in rejected.select(columns).to_pylist()]
 
 
-def concat_batches(parsed_by_batch: dict[str, pa.Table]) -> pa.Table:
-    """The parsed pages of several batches as one table, in batch order."""
-    tables = [parsed_by_batch[batch] for batch in sorted(parsed_by_batch)]
-    return pa.concat_tables(tables) if tables else schemas.PARSED_PAGES.empty_table()
-
-
 def sections_table(consultations: pa.Table) -> pa.Table:
-    rows = [
-        {"page_id": page_id, "section_index": index, "heading": section["heading"], "body": section["body"]}
-        for page_id, sections in zip(consultations["page_id"].to_pylist(), consultations["sections"].to_pylist())
-        for index, section in enumerate(sections)
-    ]
-    return pa.Table.from_pylist(rows, schema=schemas.SECTIONS)
+    return explode(consultations, "sections", "section_index", schemas.SECTIONS)
+
+
+def explode(consultations: pa.Table, list_column: str, position: str, schema: pa.Schema) -> pa.Table:
+    """One row per item of a list-of-struct column: page_id, the item's position in its list, its fields.
+
+    Done with Arrow kernels (flatten, parent indices), never through Python objects: the sections
+    repeat the answers' text and there are ten teasers a page.
+    """
+    lists = consultations[list_column].combine_chunks()
+    items = lists.flatten()
+    parents = pc.list_parent_indices(lists)
+    lengths = pc.list_value_length(lists).fill_null(0).to_numpy()
+    starts = np.cumsum(lengths) - lengths
+    positions = np.arange(len(items)) - starts[parents.to_numpy()]
+    columns = {"page_id": consultations["page_id"].take(parents), position: pa.array(positions, schema.field(position).type)}
+    columns |= {name: items.field(name) for name in items.type.names if name in schema.names}
+    present = pa.schema([field for field in schema if field.name in columns], metadata=schema.metadata)
+    return pa.table(columns).select(present.names).cast(present)
 
 
 def related_questions_table(consultations: pa.Table) -> pa.Table:
     """One row per teaser, linked to the corpus page it points to when that page is in the corpus."""
-    teaser_fields = list(schemas.RELATED_QUESTIONS)[: schemas.RELATED_QUESTIONS.get_field_index("target_page_id")]
-    rows = [
-        {"page_id": page_id, "position": position, **item}
-        for page_id, related in zip(consultations["page_id"].to_pylist(), consultations["related"].to_pylist())
-        for position, item in enumerate(related)
-    ]
-    return link_related(pa.Table.from_pylist(rows, schema=pa.schema(teaser_fields)), consultations).table
+    return link_related(explode(consultations, "related", "position", schemas.RELATED_QUESTIONS), consultations).table
 

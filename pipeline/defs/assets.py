@@ -19,7 +19,9 @@ from pipeline.core.quality import card, frontier
 from pipeline.core.quality import near_duplicates as near_dups
 from pipeline.core.quality.links import link_coverage
 from pipeline.core.quality.pii import pii_totals
+from pipeline.core.schemas import PII_KINDS
 from pipeline.defs.checks import VALIDATED_DATASETS, expectation_check_result, expectation_check_spec
+from pipeline.defs.io_manager import COLUMNS, PartitionTables
 from pipeline.defs.metadata import definition_metadata, describe, table_metadata
 from pipeline.defs.partitions import FINGERPRINT, scrape_batches
 from pipeline.defs.resources import CorpusPaths, QualitySettings
@@ -104,20 +106,29 @@ SCREENED = ("consultations", "page_versions", "rejects", "pii_originals")
     description="Folds the parsed pages of every batch into consultations (one row per page, its "
     "current version), page_versions (what became of every accepted input) and rejects.",
 )
-def screen_pages(context: dg.AssetExecutionContext, quality: QualitySettings, parsed_pages: dict[str, pa.Table]):
-    screened = tables.screen_pages(tables.concat_batches(parsed_pages), keep_pii_originals=quality.keep_pii_originals)
+def screen_pages(context: dg.AssetExecutionContext, quality: QualitySettings, parsed_pages: PartitionTables):
+    # Each batch is read when screen_pages looks it up, so one batch's texts are in memory at a time.
+    screened = tables.screen_pages(parsed_pages, keep_pii_originals=quality.keep_pii_originals)
     included = {"batches": dg.MetadataValue.json(sorted(parsed_pages))}
     pii_found = {f"pii/{kind}": n for kind, n in pii_totals(screened.consultations).items()}
     for dataset in SCREENED:
         yield from emit(context, dataset, getattr(screened, dataset), included | pii_found)
 
 
-@dg.asset(**_asset_kwargs("sections"))
+def columns_of(dataset: str, columns: list[str]) -> dg.AssetIn:
+    """An input that reads only these columns of the dataset (the step needs no more)."""
+    return dg.AssetIn(dataset, metadata={COLUMNS: columns})
+
+
+@dg.asset(**_asset_kwargs("sections"), ins={"consultations": columns_of("consultations", ["page_id", "sections"])})
 def sections(context: dg.AssetExecutionContext, consultations: pa.Table):
     yield from emit(context, "sections", tables.sections_table(consultations))
 
 
-@dg.asset(**_asset_kwargs("related_questions"))
+@dg.asset(
+    **_asset_kwargs("related_questions"),
+    ins={"consultations": columns_of("consultations", ["page_id", "title", "question", "background", "answer", "related", "aliases"])},
+)
 def related_questions(context: dg.AssetExecutionContext, consultations: pa.Table):
     linked = tables.related_questions_table(consultations)
     coverage = {f"links/{name}": value for name, value in link_coverage(linked).items()}
@@ -136,7 +147,10 @@ def missing_pages(context: dg.AssetExecutionContext, paths: CorpusPaths, related
     yield from emit(context, "missing_pages", missing, {"csv": dg.MetadataValue.path(str(csv_path))})
 
 
-@dg.asset(**_asset_kwargs("near_duplicates"))
+@dg.asset(
+    **_asset_kwargs("near_duplicates"),
+    ins={"consultations": columns_of("consultations", ["page_id", "content_hash", *near_dups.TEXT_COLUMNS])},
+)
 def near_duplicates(
     context: dg.AssetExecutionContext, paths: CorpusPaths, quality: QualitySettings, consultations: pa.Table
 ):
@@ -147,13 +161,22 @@ def near_duplicates(
     yield from emit(context, "near_duplicates", result.table, metadata)
 
 
-CARD_INPUTS = ("consultations", "sections", "related_questions", "page_versions", "rejects", "missing_pages", "near_duplicates")
+# What the card reads of each dataset: its counts come from these columns, its schemas from schemas.py.
+CARD_INPUTS = {
+    "consultations": ["category", *(f"pii_{kind}" for kind in PII_KINDS)],
+    "sections": ["page_id"],
+    "related_questions": ["link_method"],
+    "page_versions": ["role"],
+    "rejects": ["stage", "reject_reason"],
+    "missing_pages": None,
+    "near_duplicates": ["dup_cluster", "dup_cluster_size"],
+}
 
 
 @dg.asset(
     group_name=CORPUS_GROUP,
     kinds={"markdown"},
-    ins={name: dg.AssetIn(name) for name in CARD_INPUTS},
+    ins={name: columns_of(name, columns) if columns else dg.AssetIn(name) for name, columns in CARD_INPUTS.items()},
     description="processed/README.md: the dataset card, generated from the datasets (counts, categories, "
     "rejects, link coverage, duplicate rate, PII, schemas, how to load).",
 )

@@ -9,7 +9,9 @@ not conform; writes are atomic (a hidden temp file in the target folder, flushed
 renamed over the target), so readers never see a half-written file. A temp file is named after its
 writer (pid and host); one left behind by a writer that is gone (killed mid-write) is removed by the
 next write to its folder. Loads return `pa.Table` with the dataset's
-schema; an unpartitioned asset reading a partitioned one gets `{partition: pa.Table}`.
+schema; an unpartitioned asset reading a partitioned one gets `{partition: pa.Table}`. An input declared
+with `AssetIn(metadata={"columns": [...]})` reads only those columns (Parquet is columnar: the texts a
+step does not need are never read), so the corpus steps hold what they use, not every dataset whole.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import os
 import re
 import socket
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import dagster as dg
@@ -39,6 +41,7 @@ COMPRESSION = "zstd"
 # "compliant" name "element" would read back as a different list type. Still standard 3-level lists.
 WRITE_OPTIONS = {"compression": COMPRESSION, "use_compliant_nested_type": False}
 _LOCAL_PROTOCOLS = ("", "file", "local")
+COLUMNS = "columns"  # input metadata: read only these columns
 TEMP_WRITER = re.compile(r"\.[0-9a-f]{32}\.(?P<pid>\d+)@(?P<host>.+)\.tmp$")
 
 
@@ -145,11 +148,35 @@ def _fsync_dir(directory: str) -> None:
             os.close(fd)
 
 
-def read_parquet(path: UPath) -> pa.Table:
+def read_parquet(path: UPath, columns: list[str] | None = None) -> pa.Table:
     if _is_local(path):
-        return pq.read_table(path.path)
+        return pq.read_table(path.path, columns=columns)
     with path.open("rb") as f:
-        return pq.read_table(f)
+        return pq.read_table(f, columns=columns)
+
+
+def projected_schema(schema: pa.Schema, columns: list[str] | None) -> pa.Schema:
+    """The schema restricted to `columns`, in the order asked for (all of it for None)."""
+    if columns is None:
+        return schema
+    return pa.schema([schema.field(name) for name in columns], metadata=schema.metadata)
+
+
+class PartitionTables(Mapping[str, pa.Table]):
+    """Partition key -> table, read from its file on each lookup."""
+
+    def __init__(self, paths: Mapping[str, UPath], load: Callable[[UPath], pa.Table]):
+        self._paths = dict(paths)
+        self._load = load
+
+    def __getitem__(self, key: str) -> pa.Table:
+        return self._load(self._paths[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
 
 
 class ParquetUPathIOManager(dg.UPathIOManager):
@@ -186,21 +213,24 @@ class ParquetUPathIOManager(dg.UPathIOManager):
             return self.load_all_partitions(context)
         return super().load_input(context)
 
-    def load_all_partitions(self, context: dg.InputContext) -> dict[str, pa.Table]:
-        """{partition: table} for an unpartitioned reader, whatever the number of partitions (the base
-        class hands over a bare table when there is one, and None when there are none)."""
-        keys = context.asset_partition_keys
-        if not keys:
-            return {}
-        loaded = self.load_partitions(context)
-        if len(keys) == 1:  # missing partitions may be allowed: then None
-            return {keys[0]: loaded} if loaded is not None else {}
-        return loaded
+    def load_all_partitions(self, context: dg.InputContext) -> PartitionTables:
+        """{partition: table} for an unpartitioned reader, whatever the number of partitions, each table
+        loaded when it is looked up (and not kept), so a reader of every batch holds one at a time.
+        Missing files are an error unless the input allows missing partitions: then they are left out."""
+        paths = self._get_paths_for_partitions(context)
+        missing = sorted(key for key, path in paths.items() if not path.exists())
+        if missing and not (context.definition_metadata or {}).get("allow_missing_partitions", False):
+            raise FileNotFoundError(f"{context.asset_key.to_user_string()}: partitions {missing} are not stored")
+        if missing:
+            context.log.warning(f"{context.asset_key.to_user_string()}: partitions {missing} are not stored: left out")
+        present = {key: path for key, path in paths.items() if key not in missing}
+        return PartitionTables(present, lambda path: self.load_from_path(context, path))
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pa.Table:
         # Conformed again: Parquet has no seconds unit, so timestamp[s] columns come back as [ms].
         dataset, schema = self.schema_for(context)
-        return conform_table(read_parquet(path), schema, dataset=dataset)
+        columns = (context.definition_metadata or {}).get(COLUMNS)
+        return conform_table(read_parquet(path, columns), projected_schema(schema, columns), dataset=dataset)
 
 
 class ParquetIOManager(dg.ConfigurableIOManagerFactory):

@@ -142,7 +142,8 @@ def _pii_section(counts: Mapping[str, int] | None, consultations: pa.Table | Non
 def _schemas_section(tables: Mapping[str, pa.Table]) -> str:
     blocks = []
     for name in _ordered(tables):
-        rows = [[f"`{field.name}`", f"`{field.type}`", "yes" if field.nullable else "no"] for field in tables[name].schema]
+        schema = _DECLARED.get(name, tables[name].schema)  # the whole schema, even when fewer columns were read
+        rows = [[f"`{field.name}`", f"`{field.type}`", "yes" if field.nullable else "no"] for field in schema]
         columns = _markdown_table(["column", "type", "nullable"], rows)
         blocks.append(f"### `{name}`\n\n{_doc(name, tables[name])}\n\n{columns}")
     return "## Schemas\n\n" + "\n\n".join(blocks)

@@ -10,15 +10,23 @@ Three rules, tried in order; the first that finds a page wins:
 3. preview: the teaser preview is the first characters of the target's answer, cut by the site.
 
 All texts are compared by their matching keys (NFKC, no whitespace, no punctuation).
+
+A page is recommended by many pages with the same teaser, so each rule runs once per distinct url, question
+and preview and gives its candidate pages sorted by id; every teaser then takes, with pyarrow, the first
+candidate that is not its referrer. The corpus is indexed only for the keys the teasers ask about.
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import enum
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.core import schemas
 from pipeline.core.page import SITE_PAGE_ID
@@ -28,7 +36,6 @@ from pipeline.core.quality.normalise import matching_keys
 MIN_CONTAINED_QUESTION = 12
 # A preview key must be this long to name a page; it is also the length of the index probe.
 MIN_PREVIEW_KEY = 12
-
 
 class LinkMethod(enum.StrEnum):
     URL = "url"
@@ -44,42 +51,58 @@ class LinkedRelated:
 
 @dataclasses.dataclass(frozen=True)
 class _Corpus:
-    """Lookups from teaser evidence to corpus page ids."""
+    """Lookups from teaser evidence to corpus page ids (sorted, distinct), for the teasers' keys only."""
 
     site_ids: dict[str, str]  # page id or alias -> corpus page id
-    consultation_keys: dict[str, list[str]]  # key of a consultation in some part order -> page ids
-    question_probes: dict[str, list[tuple[str, str]]]  # first chars of a long question key -> (page id, key)
-    answer_probes: dict[str, list[str]]  # first chars of an answer key -> page ids
-    answer_keys: dict[str, str]  # page id -> answer key
+    consultation_keys: dict[str, tuple[str, ...]]  # key of a consultation in some part order -> page ids
+    question_probes: dict[str, list[tuple[str, tuple[str, ...]]]]  # first chars of a long question key -> (key, pages)
+    answer_probes: dict[str, list[tuple[str, str]]]  # first chars of an answer key -> (page id, answer key's head)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Distinct:
+    """A column as its distinct values and, per row, the index of the row's value."""
+
+    values: list
+    index: pa.ChunkedArray
 
 
 def link_related(related: pa.Table, consultations: pa.Table) -> LinkedRelated:
     """The teasers (related_questions without the link columns) plus target_page_id and link_method."""
-    corpus = _index_corpus(consultations)
-    question_keys = matching_keys(related["question"]).to_pylist()
-    preview_keys = matching_keys(related["preview"]).to_pylist()
-    targets, methods = [], []
-    for referrer, url, question_key, preview_key in zip(
-        related["page_id"].to_pylist(), related["url"].to_pylist(), question_keys, preview_keys
-    ):
-        target, method = _link_one(corpus, referrer, url, question_key, preview_key)
-        targets.append(target)
-        methods.append(method)
+    referrers = related["page_id"]
+    urls = _distinct(related["url"], _site_ids)
+    questions = _distinct(related["question"], matching_keys)
+    previews = _distinct(related["preview"], matching_keys)
+    corpus = _index_corpus(consultations, urls.values, questions.values, previews.values)
+    # Only a text match can be a coincidence: a url naming the referrer still links to it.
+    by_url = _per_row([corpus.site_ids.get(site_id) for site_id in urls.values], urls)
+    candidates = [_question_candidates(corpus, key) for key in questions.values]
+    previewed = [_preview_candidates(corpus, key) for key in previews.values]
+    # Of several pages with the teaser's question, the one whose answer the preview starts; else the smallest id.
+    both = _pairs(questions, previews, where=pc.and_(_found(candidates, questions), _found(previewed, previews)))
+    confirmed = [_confirmed(candidates[question], previewed[preview]) for question, preview in both.values]
+    by_question = pc.coalesce(
+        _first_but_referrer(confirmed, both, referrers), _first_but_referrer(candidates, questions, referrers)
+    )
+    by_preview = _first_but_referrer(previewed, previews, referrers)
+    found = pc.make_struct(pc.is_valid(by_url), pc.is_valid(by_question), pc.is_valid(by_preview))
     schema = schemas.RELATED_QUESTIONS
     table = related.select(schema.names[: schema.get_field_index("target_page_id")])
-    table = table.append_column(schema.field("target_page_id"), pa.array(targets, pa.string()))
-    table = table.append_column(schema.field("link_method"), pa.array(methods, pa.string()))
+    table = table.append_column(schema.field("target_page_id"), pc.coalesce(by_url, by_question, by_preview))
+    methods = pc.case_when(found, *(pa.scalar(method.value) for method in LinkMethod))  # the first rule that found one
+    table = table.append_column(schema.field("link_method"), methods)
     return LinkedRelated(table=table.cast(schema), coverage=link_coverage(table))
 
 
 def link_coverage(linked: pa.Table) -> dict[str, int | float]:
     """Teasers linked, in all and by method, as counts and shares of all teasers (for run metadata)."""
-    methods = linked["link_method"].to_pylist()
+    methods = linked["link_method"]
+    counts = {count["values"]: count["counts"] for count in pc.value_counts(methods).to_pylist()}
     total = len(methods)
-    coverage: dict[str, int | float] = {"teasers": total, "linked": total - methods.count(None)}
+    coverage: dict[str, int | float] = {"teasers": total, "linked": total - methods.null_count}
     coverage["linked_share"] = _share(coverage["linked"], total)
     for method in LinkMethod:
-        coverage[f"{method}_share"] = _share(methods.count(method), total)
+        coverage[f"{method}_share"] = _share(counts.get(method, 0), total)
     return coverage
 
 
@@ -87,71 +110,167 @@ def _share(count: int, total: int) -> float:
     return round(count / total, 4) if total else 0.0
 
 
-def _link_one(
-    corpus: _Corpus, referrer: str, url: str | None, question_key: str, preview_key: str
-) -> tuple[str | None, str | None]:
-    if url and (site_id := SITE_PAGE_ID.search(url)) and site_id[1] in corpus.site_ids:
-        return corpus.site_ids[site_id[1]], LinkMethod.URL
-    # A page never recommends itself: a text match on the referrer is a coincidence of shared wording.
-    by_question = [page for page in _question_candidates(corpus, question_key) if page != referrer]
-    if by_question:
-        return _best(corpus, by_question, preview_key), LinkMethod.QUESTION
-    by_preview = [page for page in _preview_candidates(corpus, preview_key) if page != referrer]
-    if by_preview:
-        return min(by_preview), LinkMethod.PREVIEW
-    return None, None
+def _distinct(column: pa.ChunkedArray, derive: Callable[[pa.Array], pa.Array]) -> _Distinct:
+    """The column's distinct values, each derived once (keyed, parsed), and each row's index into them."""
+    values = pc.unique(column)
+    return _Distinct(derive(values).to_pylist(), pc.index_in(column, value_set=values))
 
 
-def _question_candidates(corpus: _Corpus, teaser_key: str) -> list[str]:
+def _pairs(first: _Distinct, second: _Distinct, where: pa.ChunkedArray) -> _Distinct:
+    """The distinct (first, second) pairs of the rows where `where` holds, as pairs of value indices."""
+    width = len(second.values)
+    codes = pc.add(pc.multiply(first.index.cast(pa.int64()), width), second.index.cast(pa.int64()))
+    codes = pc.if_else(where, codes, pa.scalar(None, pa.int64()))
+    distinct = pc.drop_null(pc.unique(codes))
+    return _Distinct([divmod(code, width) for code in distinct.to_pylist()], pc.index_in(codes, value_set=distinct))
+
+
+def _per_row(values: list, distinct: _Distinct, value_type: pa.DataType = pa.string()) -> pa.ChunkedArray:
+    return pc.take(pa.array(values, value_type), distinct.index)
+
+
+def _found(pages: list[Sequence[str]], distinct: _Distinct) -> pa.ChunkedArray:
+    """Per row, whether its value has pages."""
+    return _per_row([bool(row) for row in pages], distinct, pa.bool_())
+
+
+def _first_but_referrer(pages: list[Sequence[str]], distinct: _Distinct, referrers: pa.ChunkedArray) -> pa.Array:
+    """Per row, the first of its value's pages that is not the row's referrer (null when none).
+
+    A page never recommends itself: a text match on the referrer is a coincidence of shared wording.
+    """
+    first = _per_row([row[0] if row else None for row in pages], distinct)
+    second = _per_row([row[1] if len(row) > 1 else None for row in pages], distinct)
+    return pc.if_else(pc.equal(first, referrers), second, first)
+
+
+def _site_ids(urls: pa.Array) -> pa.Array:
+    """The site id at the end of each URL (null without one)."""
+    matches = [SITE_PAGE_ID.search(url) if url else None for url in urls.to_pylist()]
+    return pa.array([match[1] if match else None for match in matches], pa.string())
+
+
+def _question_candidates(corpus: _Corpus, teaser_key: str) -> Sequence[str]:
     """Pages whose consultation is the teaser question; else pages whose long question it contains."""
     if exact := corpus.consultation_keys.get(teaser_key):
         return exact
-    contained = set()
+    contained = []
     for start in range(len(teaser_key) - MIN_CONTAINED_QUESTION + 1):
-        for page, key in corpus.question_probes.get(teaser_key[start : start + MIN_CONTAINED_QUESTION], ()):
+        for key, pages in corpus.question_probes.get(teaser_key[start : start + MIN_CONTAINED_QUESTION], ()):
             if teaser_key.startswith(key, start):
-                contained.add(page)
-    return sorted(contained)
+                contained.append(pages)
+    return contained[0] if len(contained) == 1 else sorted(set().union(*contained))
+
+
+def _preview_prefix(preview_key: str) -> str | None:
+    """The part of the preview key the answer key must start with; None when too short to name a page."""
+    # The site cuts raw characters: the last one may be half of what NFKC joins (ﾊ + ﾞ = バ), so drop it.
+    prefix = preview_key[:-1]
+    return prefix if len(prefix) >= MIN_PREVIEW_KEY else None
 
 
 def _preview_candidates(corpus: _Corpus, preview_key: str) -> list[str]:
-    # The site cuts raw characters: the last one may be half of what NFKC joins (ﾊ + ﾞ = バ), so drop it.
-    prefix = preview_key[:-1]
-    if len(prefix) < MIN_PREVIEW_KEY:
+    if (prefix := _preview_prefix(preview_key)) is None:
         return []
     probe = corpus.answer_probes.get(prefix[:MIN_PREVIEW_KEY], ())
-    return [page for page in probe if corpus.answer_keys[page].startswith(prefix)]
+    return sorted({page for page, answer_key in probe if answer_key.startswith(prefix)})
 
 
-def _best(corpus: _Corpus, pages: list[str], preview_key: str) -> str:
-    """Of several pages with the teaser's question, the one whose answer the preview starts; else the smallest id."""
-    confirmed = set(_preview_candidates(corpus, preview_key))
-    return min(pages, key=lambda page: (page not in confirmed, page))
+def _confirmed(candidates: Sequence[str], previewed: Sequence[str]) -> list[str]:
+    """The candidates whose answer the preview starts."""
+    return [page for page in previewed if _holds(candidates, page)]
 
 
-def _index_corpus(consultations: pa.Table) -> _Corpus:
-    page_ids = consultations["page_id"].to_pylist()
-    titles, questions, backgrounds, answers = (
-        matching_keys(consultations[name]).to_pylist() for name in ("title", "question", "background", "answer")
+def _holds(pages: Sequence[str], page: str) -> bool:
+    """Whether the sorted pages hold the page (a common question has hundreds of candidates)."""
+    index = bisect.bisect_left(pages, page)
+    return index < len(pages) and pages[index] == page
+
+
+def _index_corpus(consultations: pa.Table, site_ids: list, question_keys: list, preview_keys: list) -> _Corpus:
+    page_ids = consultations["page_id"]
+    title, question, background = (
+        pc.fill_null(matching_keys(consultations[name]), "") for name in ("title", "question", "background")
     )
-    site_ids: dict[str, str] = {}
-    consultation_keys: dict[str, list[str]] = defaultdict(list)
-    question_probes: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    answer_probes: dict[str, list[str]] = defaultdict(list)
-    for page, aliases, title, question, background, answer in zip(
-        page_ids, consultations["aliases"].to_pylist(), titles, questions, backgrounds, answers
-    ):
-        site_ids.update({alias: page for alias in aliases} | {page: page})
-        for key in _consultation_orders(title or "", question, background or ""):
-            consultation_keys[key].append(page)
-        if len(question) >= MIN_CONTAINED_QUESTION:
-            question_probes[question[:MIN_CONTAINED_QUESTION]].append((page, question))
-        answer_probes[answer[:MIN_PREVIEW_KEY]].append(page)
-    answer_keys = dict(zip(page_ids, answers))
-    return _Corpus(site_ids, dict(consultation_keys), dict(question_probes), dict(answer_probes), answer_keys)
+    orders = _consultation_orders(title, question, background)
+    return _Corpus(
+        site_ids=_kept_pages(consultations, site_ids),
+        consultation_keys=_consultation_keys(page_ids, orders, question_keys),
+        question_probes=_question_probes(page_ids, question),
+        answer_probes=_answer_probes(consultations, preview_keys),
+    )
 
 
-def _consultation_orders(title: str, question: str, background: str) -> set[str]:
+def _consultation_keys(page_ids: pa.ChunkedArray, orders: list[pa.ChunkedArray], teaser_keys: list) -> dict:
+    """Consultation key (in some part order) -> its pages, for the keys of teaser questions."""
+    keys = pa.concat_tables(pa.table({"key": order, "page_id": page_ids}) for order in orders)
+    keys = keys.filter(pc.is_in(keys["key"], value_set=pa.array(teaser_keys, pa.string())))
+    return _pages_by_key(keys["key"], keys["page_id"])
+
+
+def _question_probes(page_ids: pa.ChunkedArray, question: pa.ChunkedArray) -> dict:
+    long = pc.greater_equal(pc.utf8_length(question), MIN_CONTAINED_QUESTION)
+    probes = defaultdict(list)
+    for key, pages in _pages_by_key(question.filter(long), page_ids.filter(long)).items():
+        probes[key[:MIN_CONTAINED_QUESTION]].append((key, pages))
+    return dict(probes)
+
+
+def _pages_by_key(keys: pa.ChunkedArray, page_ids: pa.ChunkedArray) -> dict[str, tuple[str, ...]]:
+    pages = defaultdict(set)
+    for key, page in zip(keys.to_pylist(), page_ids.to_pylist()):
+        pages[key].add(page)
+    return {key: tuple(sorted(group)) for key, group in pages.items()}
+
+
+def _kept_pages(consultations: pa.Table, site_ids: list) -> dict[str, str]:
+    """Site id (page id or alias) -> corpus page, for the given ids.
+
+    As in a dict filled row by row (a page's aliases, then its own id), the last claim wins.
+    """
+    page_ids, aliases = consultations["page_id"], consultations["aliases"]
+    claims = pa.concat_tables([
+        pa.table({"site_id": pc.list_flatten(aliases), "order": pc.multiply(pc.list_parent_indices(aliases), 2)}),
+        pa.table({"site_id": page_ids, "order": np.arange(1, 2 * consultations.num_rows, 2)}),
+    ])  # fmt: skip
+    claims = claims.filter(pc.is_in(claims["site_id"], value_set=pa.array(site_ids, pa.string()))).sort_by("order")
+    rows = pc.divide(claims["order"], 2)  # integer division
+    return dict(zip(claims["site_id"].to_pylist(), pc.take(page_ids, rows).to_pylist()))
+
+
+def _answer_probes(consultations: pa.Table, preview_keys: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """First chars of an answer key -> (page id, answer key), for the previews' probes only."""
+    prefixes = {prefix for key in preview_keys if (prefix := _preview_prefix(key)) is not None}
+    if not prefixes:
+        return {}
+    answers = _answer_heads(consultations["answer"], max(map(len, prefixes)))
+    probes = pa.array(sorted({prefix[:MIN_PREVIEW_KEY] for prefix in prefixes}), pa.string())
+    asked = pc.is_in(pc.utf8_slice_codeunits(answers, 0, MIN_PREVIEW_KEY), value_set=probes)
+    answer_probes = defaultdict(list)
+    for page, answer in zip(consultations["page_id"].filter(asked).to_pylist(), answers.filter(asked).to_pylist()):
+        answer_probes[answer[:MIN_PREVIEW_KEY]].append((page, answer))
+    return dict(answer_probes)
+
+
+def _answer_heads(answers: pa.ChunkedArray, length: int) -> pa.ChunkedArray:
+    """The answers' keys, cut once at least `length` characters are known (whole answers are slow to key)."""
+    cut = 2 * length
+    while True:
+        keys = matching_keys(pc.utf8_slice_codeunits(answers, 0, cut))
+        was_cut = pc.not_equal(pc.utf8_slice_codeunits(answers, cut, cut + 1), "")
+        # NFKC joins a character with the marks after it (ﾊ + ﾞ = バ): the characters after the cut may change
+        # the key's last character and marks, so a cut key goes without them.
+        heads = pc.if_else(was_cut, pc.replace_substring_regex(keys, pattern=r"\P{M}?\p{M}*$", replacement=""), keys)
+        if not pc.any(pc.and_(was_cut, pc.less(pc.utf8_length(heads), length))).as_py():
+            return heads
+        cut *= 4  # mostly whitespace and punctuation so far
+
+
+def _consultation_orders(title: pa.Array, question: pa.Array, background: pa.Array) -> list[pa.Array]:
     """Keys of the consultation in every order the site may show its parts (title always first)."""
-    bodies = {question, question + background, background + question}
-    return bodies | {title + body for body in bodies}
+    bodies = [question, _join(question, background), _join(background, question)]
+    return bodies + [_join(title, body) for body in bodies]
+
+
+def _join(first: pa.Array, second: pa.Array) -> pa.Array:
+    return pc.binary_join_element_wise(first, second, "")
