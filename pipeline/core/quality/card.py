@@ -116,9 +116,9 @@ def _links_section(coverage: Mapping[str, int | float] | None) -> str:
 def _duplicates_section(duplicates: Mapping[str, int | float] | None, config: DuplicateConfig | None) -> str:
     if duplicates is None:
         return ""
-    method = "MinHash LSH over character n-grams of the NFKC-normalised text"
+    method = "one-permutation MinHash and LSH over character n-grams of the NFKC-normalised text"
     if config is not None:
-        method += f": {config.ngram}-grams, {config.num_perm} permutations, estimated Jaccard ≥ {config.threshold}"
+        method += f": {config.ngram}-grams, {config.num_perm} bins, estimated Jaccard ≥ {config.threshold}"
     return (
         "## Near-duplicates\n\n"
         f"{duplicates['pages_in_clusters']:,} of {duplicates['pages']:,} pages "
