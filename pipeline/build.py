@@ -126,7 +126,7 @@ def run_build(raw_dir: Path, processed_dir: Path, *, force: bool = False, out: T
     defs = make_defs(raw_dir=raw_dir, processed_dir=processed_dir)
 
     print(f"Building {processed_dir} from {raw_dir}", file=out, flush=True)
-    results: list[dg.ExecuteInProcessResult] = []
+    results: list[RunOutcome] = []
     with open_instance() as instance:
         snapshots = [batches.snapshot(folder) for folder in batches.batch_dirs(raw_dir)]
         add_batches(instance, [snap.name for snap in snapshots])  # as the sensor would
@@ -148,13 +148,30 @@ def run_build(raw_dir: Path, processed_dir: Path, *, force: bool = False, out: T
     return 0 if summary.ok else 1
 
 
-def run_job(
-    job: dg.JobDefinition, instance: dg.DagsterInstance, out: TextIO, partition_key: str | None = None
-) -> dg.ExecuteInProcessResult:
+@dataclasses.dataclass(frozen=True)
+class RunOutcome:
+    """What the summary needs of a finished run. Not the run's result itself: an in-process result keeps
+    every output of the run (every table) alive for as long as it is referenced."""
+
+    run_id: str
+    success: bool
+    materialized: frozenset[str]  # asset keys
+    evaluations: tuple[dg.AssetCheckEvaluation, ...]
+    failed_steps: frozenset[str]
+
+
+def run_job(job: dg.JobDefinition, instance: dg.DagsterInstance, out: TextIO, partition_key: str | None = None) -> RunOutcome:
     run_id = str(uuid.uuid4())
     instance.add_event_listener(run_id, _Progress(out))
-    return job.execute_in_process(
+    result = job.execute_in_process(
         instance=instance, run_id=run_id, partition_key=partition_key, run_config=RUN_CONFIG, raise_on_error=False
+    )
+    return RunOutcome(
+        run_id=result.run_id,
+        success=result.success,
+        materialized=frozenset(event.asset_key.to_user_string() for event in result.get_asset_materialization_events()),
+        evaluations=tuple(result.get_asset_check_evaluations()),
+        failed_steps=frozenset(result.get_failed_step_keys()),
     )
 
 
@@ -184,13 +201,9 @@ def _latest_storage_id(instance: dg.DagsterInstance, key: dg.AssetKey) -> int:
     return records[0].storage_id if records else -1
 
 
-def summarise(
-    results: list[dg.ExecuteInProcessResult], processed_dir: Path, *, ingested: list[str], corpus_rebuilt: bool
-) -> Summary:
+def summarise(results: list[RunOutcome], processed_dir: Path, *, ingested: list[str], corpus_rebuilt: bool) -> Summary:
     """Counts from the Parquet files (every batch, whether rebuilt now or not); checks from the runs."""
-    materialized = {
-        event.asset_key.to_user_string() for result in results for event in result.get_asset_materialization_events()
-    }
+    materialized = {key for result in results for key in result.materialized}
     # A corpus dataset the rebuild did not reach (a blocking check stopped it) is stale on disk: not built.
     present = [
         name
@@ -198,7 +211,7 @@ def summarise(
         if dataset_files(processed_dir, name) and (name in materialized or name in BATCH_DATASETS or not corpus_rebuilt)
     ]
     rows = {name: sum(pq.read_metadata(f).num_rows for f in dataset_files(processed_dir, name)) for name in present}
-    evaluations = [e for result in results for e in result.get_asset_check_evaluations()]
+    evaluations = [e for result in results for e in result.evaluations]
     return Summary(
         rows=rows,
         ingested=ingested,
@@ -207,7 +220,7 @@ def summarise(
         rejects_by_reason=_count(processed_dir, "rejects", ["stage", "reject_reason"]) if "rejects" in rows else {},
         checks_passed=sorted(f"{e.asset_key.to_user_string()}:{e.check_name}" for e in evaluations if e.passed),
         checks_failed=sorted(failed_check_summary(e) for e in evaluations if not e.passed),
-        failed_steps=sorted(step for result in results for step in result.get_failed_step_keys()),
+        failed_steps=sorted(step for result in results for step in result.failed_steps),
         run_ids=[result.run_id for result in results],
         success=all(result.success for result in results),
     )
