@@ -214,13 +214,14 @@ def _insert(state: dict, pages: list[str], content_hashes: list[str], new: np.nd
     lsh: MinHashLSH = state["lsh"]
     for row, page in enumerate(pages, start=first):
         signature = _lean(all_signatures[row], config)
-        candidates = lsh.query(signature)
-        others = all_signatures[[row_of[other] for other in candidates]]
-        agreeing = np.count_nonzero(others == all_signatures[row], axis=1)
-        for other, similarity in zip(candidates, (agreeing / config.num_perm).tolist()):
-            if similarity >= config.threshold:  # LSH candidates include some pairs below it
-                state["edges"].setdefault(page, {})[other] = similarity
-                state["edges"].setdefault(other, {})[page] = similarity
+        candidates = list(lsh.query(signature))
+        rows = np.fromiter(map(row_of.__getitem__, candidates), np.int64, len(candidates))
+        similarities = np.count_nonzero(all_signatures[rows] == all_signatures[row], axis=1) / config.num_perm
+        # LSH candidates include many pairs below the threshold: only those reaching it reach Python.
+        for position in np.flatnonzero(similarities >= config.threshold).tolist():
+            other, similarity = candidates[position], float(similarities[position])
+            state["edges"].setdefault(page, {})[other] = similarity
+            state["edges"].setdefault(other, {})[page] = similarity
         lsh.insert(page, signature, check_duplication=False)  # stale pages were forgotten first
 
 
