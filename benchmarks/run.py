@@ -513,16 +513,24 @@ def _build_targets(builds: dict) -> list[str]:
     lines.append(f"| no-op rerun ≤ {NOOP_SECONDS} s (process start included here) | {noop['seconds']:.1f} s | {_met(noop['seconds'] <= NOOP_SECONDS)} |")
     if FULL_BUILD_PAGES in by_size:
         peak = by_size[FULL_BUILD_PAGES]["maxrss_mb"]
-        smallest = builds["sizes"][0]
-        growth = (peak / smallest["maxrss_mb"]) / (FULL_BUILD_PAGES / smallest["pages"])
         lines.append(
             f"| peak memory ≤ {MEMORY_MB:,} MB at {FULL_BUILD_PAGES:,} pages | {peak:,.0f} MB | {_met(peak <= MEMORY_MB)} |"
         )
+    if len(builds["sizes"]) >= 3:
+        # Sub-linear: each added page costs clearly less memory at the large end than at the small end (a fixed
+        # start-up cost alone would make any peak/size ratio fall, so the ratio is not the test).
+        first, second, *_, before_last, last = builds["sizes"]
+        small_end = _mb_per_thousand(first, second)
+        large_end = _mb_per_thousand(before_last, last)
         lines.append(
-            f"| memory grows sub-linearly from {smallest['pages']:,} to {FULL_BUILD_PAGES:,} pages | "
-            f"{growth:.2f} (memory ratio / size ratio) | {_met(growth < 1)} |"
+            f"| memory grows sub-linearly ({first['pages']:,} → {last['pages']:,} pages) | {small_end:.0f} MB per 1,000 "
+            f"pages added at the small end, {large_end:.0f} at the large end | {_met(large_end < 0.9 * small_end)} |"
         )
     return lines
+
+
+def _mb_per_thousand(smaller: dict, larger: dict) -> float:
+    return (larger["maxrss_mb"] - smaller["maxrss_mb"]) / (larger["pages"] - smaller["pages"]) * 1000
 
 
 def _round_ratio(parse: dict) -> float:
