@@ -5,7 +5,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from pipeline.core import schemas, tables
+from pipeline.core import schemas, tables, validation
 from pipeline.core.batches import SUCCESS_MARKER
 from pipeline.core.page import content_hash
 from tests.pages import make_html, make_page
@@ -110,6 +110,13 @@ def test_row_failing_an_expectation_is_quarantined_with_its_name(tmp_path):
     }  # fmt: skip
     assert "answer" in screened.rejects["reject_detail"][0].as_py()
     assert screened.page_versions["source"].to_pylist() == ["b1/ok.txt"]
+    assert screened.consultations_report is None  # the screening's report was on a table with one more row
+
+
+def test_the_report_is_kept_when_it_is_the_report_on_the_published_table(two_batches):
+    report = two_batches.consultations_report
+    assert report is not None and report.success
+    assert report.outcomes == validation.validate("consultations", two_batches.consultations).outcomes
 
 
 def test_manifest_skips_markers_and_hidden_files(tmp_path):

@@ -16,6 +16,7 @@ import os
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -30,6 +31,9 @@ from pipeline.core.quality.pii import pii_originals, redact_consultations
 from pipeline.core.quality.signals import add_signals
 from pipeline.core.record import PageResult
 
+if TYPE_CHECKING:  # validation imports pandas: not needed by the parsing workers
+    from pipeline.core.validation import ValidationReport
+
 SITE_TIME_ZONE = ZoneInfo("Asia/Tokyo")  # the site's page ids carry local (JST) timestamps
 
 
@@ -39,6 +43,9 @@ class Screened:
     page_versions: pa.Table
     rejects: pa.Table
     pii_originals: pa.Table  # private; empty unless asked for
+    # The consultations suite's report on exactly `consultations`, when screening ran it on that table (no
+    # row was quarantined): the blocking check reuses it instead of validating the same rows again.
+    consultations_report: ValidationReport | None = None
 
 
 class Role(enum.StrEnum):
@@ -159,7 +166,7 @@ def screen_pages(parsed_by_batch: Mapping[str, pa.Table], *, keep_pii_originals:
     ledger = _version_ledger(accepted)
     candidates = _current_rows(parsed_by_batch, accepted, ledger)
     redacted = redact_consultations(candidates)
-    valid, invalid = _apply_row_expectations(add_signals(redacted))
+    valid, invalid, report = _apply_row_expectations(add_signals(redacted))
     for reject in invalid:
         ledger.entries[reject["source_index"]]["role"] = Role.INVALID
     versions = [entry for entry in ledger.entries.values() if entry["role"] != Role.INVALID]
@@ -167,6 +174,7 @@ def screen_pages(parsed_by_batch: Mapping[str, pa.Table], *, keep_pii_originals:
     originals = pii_originals(candidates, redacted) if keep_pii_originals else schemas.PII_ORIGINALS.empty_table()
     return Screened(
         consultations=valid,
+        consultations_report=report,
         pii_originals=originals.filter(pc.is_in(originals["page_id"], valid["page_id"])),
         page_versions=pa.Table.from_pylist(
             sorted(versions, key=lambda v: (v["page_id"], v["batch"], v["source"])), schema=schemas.PAGE_VERSIONS
@@ -268,12 +276,14 @@ def _current_rows(parsed_by_batch: Mapping[str, pa.Table], accepted: pa.Table, l
     return table
 
 
-def _apply_row_expectations(candidates: pa.Table) -> tuple[pa.Table, list[dict]]:
-    """Rows failing a row-level expectation of the consultations suite go to rejects, named by it."""
+def _apply_row_expectations(candidates: pa.Table) -> tuple[pa.Table, list[dict], ValidationReport | None]:
+    """Rows failing a row-level expectation of the consultations suite go to rejects, named by it. Also
+    returns the suite's report when it is the report on the returned table (nothing was quarantined)."""
     from pipeline.core.validation import validate  # GX costs seconds to import
 
     consultations = candidates.select(schemas.CONSULTATIONS.names).cast(schemas.CONSULTATIONS)
-    failing = validate("consultations", consultations).failing_rows() if consultations.num_rows else {}
+    report = validate("consultations", consultations) if consultations.num_rows else None
+    failing = report.failing_rows() if report is not None else {}
     rows = candidates.select(["batch", "source", "page_id", "sha256", "source_index"]).to_pylist()
     rejects = [
         {
@@ -285,9 +295,9 @@ def _apply_row_expectations(candidates: pa.Table) -> tuple[pa.Table, list[dict]]
         for position, outcomes in sorted(failing.items())
     ]
     if not failing:
-        return consultations, rejects  # no copy of the corpus when every row passed
+        return consultations, rejects, report  # no copy of the corpus when every row passed
     mask = pa.array([i not in failing for i in range(consultations.num_rows)], type=pa.bool_())
-    return consultations.filter(mask), rejects
+    return consultations.filter(mask), rejects, None
 
 
 def _reject_rows(rejected: pa.Table, *, stage: str) -> list[dict]:

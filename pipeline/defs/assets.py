@@ -20,6 +20,7 @@ from pipeline.core.quality import near_duplicates as near_dups
 from pipeline.core.quality.links import link_coverage
 from pipeline.core.quality.pii import pii_totals
 from pipeline.core.schemas import PII_KINDS
+from pipeline.core.validation import ValidationReport
 from pipeline.defs.checks import VALIDATED_DATASETS, expectation_check_result, expectation_check_spec
 from pipeline.defs.io_manager import COLUMNS, PartitionTables
 from pipeline.defs.metadata import definition_metadata, describe, table_metadata
@@ -54,14 +55,19 @@ def asset_out(dataset: str) -> dg.AssetOut:
 
 
 def emit(
-    context: dg.AssetExecutionContext, dataset: str, table: pa.Table, metadata: Mapping[str, Any] | None = None
+    context: dg.AssetExecutionContext,
+    dataset: str,
+    table: pa.Table,
+    metadata: Mapping[str, Any] | None = None,
+    report: ValidationReport | None = None,
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
-    """The output of one dataset with its metadata, then its blocking check result (if it has one)."""
+    """The output of one dataset with its metadata, then its blocking check result (if it has one), from
+    `report` when the asset already validated exactly this table."""
     yield dg.Output(
         table, output_name=_output_name(context, dataset), metadata={**table_metadata(table), **(metadata or {})}
     )
     if dataset in VALIDATED_DATASETS:
-        result = expectation_check_result(context, dataset, table)
+        result = expectation_check_result(context, dataset, table, report)
         if result is not None:
             yield result
 
@@ -111,8 +117,9 @@ def screen_pages(context: dg.AssetExecutionContext, quality: QualitySettings, pa
     screened = tables.screen_pages(parsed_pages, keep_pii_originals=quality.keep_pii_originals)
     included = {"batches": dg.MetadataValue.json(sorted(parsed_pages))}
     pii_found = {f"pii/{kind}": n for kind, n in pii_totals(screened.consultations).items()}
+    reports = {"consultations": screened.consultations_report}
     for dataset in SCREENED:
-        yield from emit(context, dataset, getattr(screened, dataset), included | pii_found)
+        yield from emit(context, dataset, getattr(screened, dataset), included | pii_found, reports.get(dataset))
 
 
 def columns_of(dataset: str, columns: list[str]) -> dg.AssetIn:

@@ -41,12 +41,13 @@ def expectation_check_spec(dataset: str) -> dg.AssetCheckSpec:
 
 
 def expectation_check_result(
-    context: dg.AssetExecutionContext, dataset: str, table: pa.Table
+    context: dg.AssetExecutionContext, dataset: str, table: pa.Table, report: validation.ValidationReport | None = None
 ) -> dg.AssetCheckResult | None:
-    """Validate `table` and say so as an ERROR-severity check result; None if the check is not selected."""
+    """Validate `table` and say so as an ERROR-severity check result; None if the check is not selected.
+    `report`: the suite's report on exactly this table, when the asset already ran it (not run twice)."""
     if expectation_check_key(dataset) not in context.selected_asset_check_keys:
         return None
-    report = validation.validate(dataset, table)
+    report = report or validation.validate(dataset, table)
     failed = report.failed()
     return dg.AssetCheckResult(
         asset_key=dataset,

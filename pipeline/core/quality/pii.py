@@ -105,13 +105,14 @@ def redact_consultations(consultations: pa.Table) -> pa.Table:
     table = consultations
     totals = [Counter() for _ in range(table.num_rows)]
     for column in PII_TEXT_COLUMNS:
-        redacted, found = _redact_texts(table[column].combine_chunks())
+        redacted, found = _redact_chunks(table[column], _redact_texts)
         for row, counts in found.items():
             totals[row].update(counts)
         table = _replace(table, column, redacted)
     for column, fields in (("headings", ("text",)), ("sections", ("heading", "body")), ("related", ("question", "preview"))):
         if column in table.column_names:
-            table = _replace(table, column, _redact_nested(table[column].combine_chunks(), fields))
+            redacted, _ = _redact_chunks(table[column], lambda lists: (_redact_nested(lists, fields), {}))
+            table = _replace(table, column, redacted)
     for field, kind in zip(PII_COUNT_FIELDS, PII_KINDS):
         table = table.append_column(field, pa.array([total[kind] for total in totals], field.type))
     return table
@@ -140,6 +141,18 @@ def pii_expectations(columns: tuple[str, ...] = PII_TEXT_COLUMNS) -> list[dict]:
     ]
 
 
+def _redact_chunks(column: pa.ChunkedArray, redact_chunk) -> tuple[pa.ChunkedArray, dict[int, Counter]]:
+    """`redact_chunk` over each chunk, its rows renumbered across chunks. Chunk by chunk, and a chunk without
+    PII comes back as it is: redacting a corpus with little PII copies little of its text."""
+    parts, found, start = [], {}, 0
+    for chunk in column.chunks:
+        part, chunk_found = redact_chunk(chunk)
+        parts.append(part)
+        found.update((start + row, counts) for row, counts in chunk_found.items())
+        start += len(chunk)
+    return pa.chunked_array(parts, column.type), found
+
+
 def _replace(table: pa.Table, column: str, values: pa.Array) -> pa.Table:
     index = table.schema.get_field_index(column)
     return table.set_column(index, table.schema.field(index), values)
@@ -150,6 +163,8 @@ def _redact_texts(texts: pa.Array) -> tuple[pa.Array, dict[int, Counter]]:
     of the whole array finds the few that do, and only those go through redact()."""
     found = pc.fill_null(pc.match_substring_regex(texts, _PII_CHECK_RE2), False)
     rows = np.flatnonzero(found.to_numpy(zero_copy_only=False))
+    if not len(rows):
+        return texts, {}
     redacted = [redact(text) for text in texts.take(rows).to_pylist()]
     replacements = pa.array([text for text, _ in redacted], texts.type)
     return pc.replace_with_mask(texts, found, replacements), dict(zip(rows.tolist(), (counts for _, counts in redacted)))
@@ -158,7 +173,10 @@ def _redact_texts(texts: pa.Array) -> tuple[pa.Array, dict[int, Counter]]:
 def _redact_nested(lists: pa.ListArray, fields: tuple[str, ...]) -> pa.ListArray:
     """The list<struct> column with the named string fields of its items redacted."""
     items = lists.flatten()
-    children = [_redact_texts(items.field(f.name))[0] if f.name in fields else items.field(f.name) for f in items.type]
+    originals = [items.field(f.name) for f in items.type]
+    children = [_redact_texts(child)[0] if f.name in fields else child for f, child in zip(items.type, originals)]
+    if all(child is original for child, original in zip(children, originals)):
+        return lists  # nothing to redact: no copy
     items = pa.StructArray.from_arrays(children, fields=list(items.type), mask=items.is_null())
     offsets = pc.subtract(lists.offsets, lists.offsets[0])  # flatten() dropped the values before a slice
     return pa.ListArray.from_arrays(offsets, items, lists.type, mask=lists.is_null())
