@@ -280,3 +280,19 @@ def test_validation_prints_no_progress_bars(capfd):
     out, err = capfd.readouterr()
     assert "Calculating Metrics" not in out + err
     assert out == "" and err == ""
+
+
+@pytest.mark.parametrize("as_frame", [False, True], ids=["arrow", "pandas"])
+def test_a_table_validated_in_slices_gets_the_report_of_one_run(monkeypatch: pytest.MonkeyPatch, as_frame):
+    rows = [consultation_row(n) for n in range(1, 8)]
+    rows[1] |= {"question": None}  # first slice
+    rows[5] |= {"page_id": "page-6", "category": "x"}  # third slice, two rules
+    rows[6] |= {"page_id": rows[0]["page_id"]}  # a duplicate of a row in another slice
+    whole = table(CONSULTATIONS, rows)
+    data = whole.to_pandas() if as_frame else whole
+    one_run = validate("consultations", data)
+    size = data.memory_usage(index=False).sum() if as_frame else whole.nbytes
+    monkeypatch.setattr("pipeline.core.validation.SLICE_BYTES", 2 * size / len(rows))  # two rows a slice
+    sliced = validate("consultations", data)
+    assert sliced.failing_rows().keys() == one_run.failing_rows().keys() == {0, 1, 5, 6}
+    assert sliced.outcomes == one_run.outcomes  # names, verdicts, rows and details (counts, samples)

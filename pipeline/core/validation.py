@@ -95,10 +95,12 @@ def suite_columns(spec: Mapping[str, Any]) -> list[str]:
     return columns
 
 
-def build_suite(spec: Mapping[str, Any]) -> gx.ExpectationSuite:
-    """A GX suite from the JSON spec; each expectation's meta records its position in the file."""
+def build_suite(spec: Mapping[str, Any], positions: Iterable[int] | None = None) -> gx.ExpectationSuite:
+    """A GX suite from the JSON spec (only the expectations at `positions`, when given); each
+    expectation's meta records its position in the file."""
     import great_expectations as gx
 
+    wanted = set(range(len(spec["expectations"])) if positions is None else positions)
     expectations = [
         {
             "type": expectation["type"],
@@ -106,6 +108,7 @@ def build_suite(spec: Mapping[str, Any]) -> gx.ExpectationSuite:
             "meta": {**expectation.get("meta", {}), _POSITION_KEY: position},
         }
         for position, expectation in enumerate(spec["expectations"])
+        if position in wanted
     ]
     return gx.ExpectationSuite(
         name=spec["name"], expectations=expectations, meta=dict(spec.get("meta", {}))
@@ -254,11 +257,78 @@ def to_outcome(result: Any) -> ExpectationOutcome:
     )
 
 
+# GX copies a frame's rows while it evaluates an expectation, so a large table is validated in slices of
+# about this many bytes and the results merged: memory follows the slice, not the corpus (and a narrow
+# table is cut in few slices: each GX run costs ≈ 0.1 s of its own).
+SLICE_BYTES = 128 * 2**20
+# Expectations that compare rows with one another: run once on the whole table (on their columns only).
+WHOLE_TABLE_TYPES = frozenset({"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"})
+
+
 def validate(
     dataset: str, table: pa.Table | pd.DataFrame, *, suites_dir: Path = EXPECTATIONS_DIR
 ) -> ValidationReport:
     """Run the dataset's suite on the table; row positions in the report index the table as given."""
     spec = load_suite_spec(dataset, suites_dir)
-    frame = frame_for_gx(table, suite_columns(spec))
-    results = run_suite(build_suite(spec), frame)
+    expectations = spec["expectations"]
+    whole = [i for i, e in enumerate(expectations) if e["type"] in WHOLE_TABLE_TYPES]
+    sliced = [i for i in range(len(expectations)) if i not in whole]
+    results = []
+    if whole:
+        columns = suite_columns({"expectations": [expectations[i] for i in whole]})
+        columns += [c for i in whole for c in expectations[i]["kwargs"].get("column_list", []) if c not in columns]
+        results += run_suite(build_suite(spec, whole), frame_for_gx(table, columns))
+    if sliced:
+        rows, step = len(table), _slice_rows(table)
+        needed = suite_columns({"expectations": [expectations[i] for i in sliced]})
+        per_slice = [
+            (start, run_suite(build_suite(spec, sliced), frame_for_gx(_rows(table, start, step), needed)))
+            for start in range(0, max(rows, 1), step)
+        ]
+        results += [_merge([(start, found[k]) for start, found in per_slice]) for k in range(len(sliced))]
+    results.sort(key=lambda r: r.expectation_config.meta[_POSITION_KEY])
     return ValidationReport(dataset=dataset, outcomes=tuple(to_outcome(r) for r in results))
+
+
+def _slice_rows(table: pa.Table | pd.DataFrame) -> int:
+    size = table.nbytes if isinstance(table, pa.Table) else int(table.memory_usage(index=False).sum())
+    return max(1, int(len(table) * SLICE_BYTES / size)) if size else max(1, len(table))
+
+
+def _rows(table: pa.Table | pd.DataFrame, start: int, count: int) -> pa.Table | pd.DataFrame:
+    return table.slice(start, count) if isinstance(table, pa.Table) else table.iloc[start : start + count]
+
+
+@dataclasses.dataclass(frozen=True)
+class _MergedResult:
+    """One expectation's GX results over the slices of a table, as one result (what to_outcome reads)."""
+
+    expectation_config: Any
+    success: bool
+    result: dict[str, Any]
+    exception_info: dict[str, Any]
+
+
+def _merge(parts: list[tuple[int, Any]]) -> Any:
+    """The slices' results of one expectation: counts summed, failing row indices shifted to the table's
+    positions, samples from the first slices; a table-level result from the first slice that failed."""
+    if len(parts) == 1:
+        return parts[0][1]
+    results = [result for _, result in parts]
+    first_bad = next((r for r in results if not r.success), results[0])
+    merged = dict(first_bad.result)
+    if "unexpected_count" in merged:
+        merged["unexpected_count"] = sum(r.result.get("unexpected_count") or 0 for r in results)
+        merged["element_count"] = sum(r.result.get("element_count") or 0 for r in results)
+        samples = [v for r in results for v in r.result.get("partial_unexpected_list") or []]
+        merged["partial_unexpected_list"] = samples[:_SAMPLE_SIZE]
+        merged["unexpected_index_list"] = [
+            start + int(i) for start, r in parts for i in r.result.get("unexpected_index_list") or []
+        ]
+    raised = next((r.exception_info for r in results if (r.exception_info or {}).get("raised_exception")), None)
+    return _MergedResult(
+        expectation_config=results[0].expectation_config,
+        success=all(r.success for r in results),
+        result=merged,
+        exception_info=raised or first_bad.exception_info or {},
+    )
