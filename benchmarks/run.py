@@ -519,7 +519,8 @@ def _build_targets(builds: dict) -> list[str]:
     if len(builds["sizes"]) >= 3:
         # Sub-linear: each added page costs clearly less memory at the large end than at the small end (a fixed
         # start-up cost alone would make any peak/size ratio fall, so the ratio is not the test).
-        first, second, *_, before_last, last = builds["sizes"]
+        sizes = builds["sizes"]
+        first, second, before_last, last = sizes[0], sizes[1], sizes[-2], sizes[-1]
         small_end = _mb_per_thousand(first, second)
         large_end = _mb_per_thousand(before_last, last)
         lines.append(
