@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from pipeline.core import tables, validation
-from pipeline.core.quality import frontier, links, near_duplicates, pii
+from pipeline.core.quality import frontier, near_duplicates, pii
 from pipeline.core.schemas import DATASETS as ALL_DATASETS
 from tests.test_quality_support import consultation, keyed_table, teaser
 
