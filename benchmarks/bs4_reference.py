@@ -7,8 +7,6 @@ implementation it replaced (parser 1.0.0); `benchmarks/run.py` times it next to 
 
 from __future__ import annotations
 
-import dataclasses
-
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PreformattedString
 
@@ -17,13 +15,7 @@ from pipeline.core import html_text
 # The same rules as the production reduction (one place for each rule); only the traversal differs.
 _CHROME_TAGS = sorted(html_text._CHROME_TAGS)  # bs4's find_all takes a list of names
 _CHROME_NAMES, _BLOCK_TAGS, _HTML_SPACE = html_text._CHROME_NAMES, html_text._BLOCK_TAGS, html_text._HTML_SPACE
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class HtmlPage:
-    text: str  # one block per line, like a text dump
-    url: str | None  # canonical link, else og:url
-    link_targets: dict[str, str]  # a line of link text -> its href (related questions link their pages)
+HtmlPage = html_text.HtmlPage  # the same result type: the two reductions compare as values
 
 
 def html_to_text(html: str) -> HtmlPage:

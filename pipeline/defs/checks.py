@@ -47,7 +47,7 @@ def expectation_check_result(
     `report`: the suite's report on exactly this table, when the asset already ran it (not run twice)."""
     if expectation_check_key(dataset) not in context.selected_asset_check_keys:
         return None
-    report = report or validation.validate(dataset, table)
+    report = report if report is not None else validation.validate(dataset, table)
     failed = report.failed()
     return dg.AssetCheckResult(
         asset_key=dataset,
