@@ -110,6 +110,28 @@ def test_content_differs_between_pages(parsed):
     assert len(hashes) == len(first_versions)
 
 
+def test_text_varies_like_real_prose():
+    """Unrelated pages share few 5-character shingles (what near-duplicate detection sees); no answer repeats itself."""
+    import itertools
+    import statistics
+
+    import pyarrow as pa
+
+    from pipeline.core.consultation import split_sentences
+    from pipeline.core.quality.normalise import matching_keys
+
+    results = [parse_page(synth.render(synth.make_page(13, serial, 0, "text")), str(serial)) for serial in range(150)]
+    for result in results:
+        sentences = [s for paragraph in result.answer.split("\n\n") for s in split_sentences(paragraph)]
+        assert len(sentences) == len(set(sentences)), result.source
+    texts = ["".join(part or "" for part in (r.title, r.question, r.background, r.answer)) for r in results]
+    keys = matching_keys(pa.array(texts, pa.string())).to_pylist()
+    shingles = [{key[i : i + 5] for i in range(len(key) - 4)} for key in keys]
+    similarity = sorted(len(a & b) / len(a | b) for a, b in itertools.combinations(shingles, 2))
+    assert statistics.median(similarity) < 0.08
+    assert similarity[int(len(similarity) * 0.99)] < 0.25 and similarity[-1] < 0.4
+
+
 def test_same_arguments_give_byte_identical_files(tmp_path):
     for name in ("a", "b"):
         synth.generate(tmp_path / name, 60, 3, html_share=0.5, seed=3)
