@@ -14,10 +14,10 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
+import logging
 import os
 import re
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -39,7 +39,8 @@ ROLES = ("current", "unchanged", "superseded", "alias")
 DEFAULT_HOME = ".dagster_home"
 ROW_COUNT = "dagster/row_count"
 # Dagster's own console log: warnings and errors only; progress is printed one line per asset instead.
-RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}, "progress": {}}}
+PROGRESS_LOGGER = "pipeline.build.progress"
 
 
 @contextlib.contextmanager
@@ -84,14 +85,30 @@ class Summary:
         return self.success and self.reconciles is True and not self.checks_failed
 
 
-class _Progress:
+@dg.logger(description="Hands the run's events to the Python logger pipeline.build.progress (the build's progress lines).")
+def progress_logger(_init_context) -> logging.Logger:
+    logger = logging.getLogger(PROGRESS_LOGGER)
+    logger.setLevel(logging.DEBUG)  # every event: materialisations are logged at debug level
+    logger.propagate = False
+    return logger
+
+
+def build_job(name: str, raw_dir: str, processed_dir: str) -> dg.JobDefinition:
+    """A job as the build runs it: every step in this process, progress through `progress_logger`.
+    Module-level, so `dg.build_reconstructable_job` can name it (the run gets no captured outputs)."""
+    loggers = {"console": dg.colored_console_logger, "progress": progress_logger}
+    return make_defs(raw_dir, processed_dir, executor=dg.in_process_executor, loggers=loggers).resolve_job_def(name)
+
+
+class _Progress(logging.Handler):
     """Prints one line per materialised asset, check result and failed step, as the run goes."""
 
     def __init__(self, out: TextIO):
+        super().__init__(logging.DEBUG)
         self.out = out
 
-    def __call__(self, entry) -> None:
-        event = entry.dagster_event
+    def emit(self, record: logging.LogRecord) -> None:
+        event = getattr(record, "dagster_event", None)
         if event is None:
             return
         if event.is_step_materialization:
@@ -116,6 +133,17 @@ class _Progress:
         print(text, file=self.out, flush=True)
 
 
+@contextlib.contextmanager
+def progress_to(out: TextIO) -> Iterator[None]:
+    logger = logging.getLogger(PROGRESS_LOGGER)
+    handler = _Progress(out)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
 def run_build(raw_dir: Path, processed_dir: Path, *, force: bool = False, out: TextIO = sys.stdout) -> int:
     """Bring `processed_dir` up to date with `raw_dir`; 0 on success, 1 on any failure."""
     raw_dir, processed_dir = Path(raw_dir).resolve(), Path(processed_dir).resolve()
@@ -123,23 +151,22 @@ def run_build(raw_dir: Path, processed_dir: Path, *, force: bool = False, out: T
         print(f"error: raw folder {raw_dir} does not exist", file=out)
         return 1
     processed_dir.mkdir(parents=True, exist_ok=True)
-    defs = make_defs(raw_dir=raw_dir, processed_dir=processed_dir)
 
     print(f"Building {processed_dir} from {raw_dir}", file=out, flush=True)
     results: list[RunOutcome] = []
-    with open_instance() as instance:
+    with open_instance() as instance, progress_to(out):
         snapshots = [batches.snapshot(folder) for folder in batches.batch_dirs(raw_dir)]
         add_batches(instance, [snap.name for snap in snapshots])  # as the sensor would
         stale = [snap.name for snap in snapshots if force or needs_ingest(instance, processed_dir, snap)]
         for batch in stale:
             print(f"Ingesting batch {batch}", file=out, flush=True)
-            results.append(run_job(defs.resolve_job_def(INGEST_JOB), instance, out, partition_key=batch))
+            results.append(run_job(INGEST_JOB, raw_dir, processed_dir, instance, partition_key=batch))
         corpus_rebuilt = False
         if not all(result.success for result in results):
             print("Not rebuilding the corpus: a batch failed to ingest", file=out, flush=True)
         elif force or stale or not corpus_is_current(instance, processed_dir):
             print("Building the corpus from every batch", file=out, flush=True)
-            results.append(run_job(defs.resolve_job_def(CORPUS_JOB), instance, out))
+            results.append(run_job(CORPUS_JOB, raw_dir, processed_dir, instance))
             corpus_rebuilt = True
         else:
             print("nothing new: every batch is ingested and the corpus is up to date", file=out, flush=True)
@@ -150,8 +177,7 @@ def run_build(raw_dir: Path, processed_dir: Path, *, force: bool = False, out: T
 
 @dataclasses.dataclass(frozen=True)
 class RunOutcome:
-    """What the summary needs of a finished run. Not the run's result itself: an in-process result keeps
-    every output of the run (every table) alive for as long as it is referenced."""
+    """What the summary needs of a finished run (its result is only valid inside `execute_job`'s context)."""
 
     run_id: str
     success: bool
@@ -160,19 +186,21 @@ class RunOutcome:
     failed_steps: frozenset[str]
 
 
-def run_job(job: dg.JobDefinition, instance: dg.DagsterInstance, out: TextIO, partition_key: str | None = None) -> RunOutcome:
-    run_id = str(uuid.uuid4())
-    instance.add_event_listener(run_id, _Progress(out))
-    result = job.execute_in_process(
-        instance=instance, run_id=run_id, partition_key=partition_key, run_config=RUN_CONFIG, raise_on_error=False
-    )
-    return RunOutcome(
-        run_id=result.run_id,
-        success=result.success,
-        materialized=frozenset(event.asset_key.to_user_string() for event in result.get_asset_materialization_events()),
-        evaluations=tuple(result.get_asset_check_evaluations()),
-        failed_steps=frozenset(result.get_failed_step_keys()),
-    )
+def run_job(
+    name: str, raw_dir: Path, processed_dir: Path, instance: dg.DagsterInstance, partition_key: str | None = None
+) -> RunOutcome:
+    """Runs the job in this process. Through `execute_job`, not `execute_in_process`: the latter keeps
+    every output of the run (every table) in memory until it ends, for `output_for_node`."""
+    job = dg.build_reconstructable_job("pipeline.build", "build_job", (name, str(raw_dir), str(processed_dir)))
+    tags = {"dagster/partition": partition_key} if partition_key else None
+    with dg.execute_job(job, instance, run_config=RUN_CONFIG, tags=tags, raise_on_error=False) as result:
+        return RunOutcome(
+            run_id=result.run_id,
+            success=result.success,
+            materialized=frozenset(event.asset_key.to_user_string() for event in result.get_asset_materialization_events()),
+            evaluations=tuple(result.get_asset_check_evaluations()),
+            failed_steps=frozenset(result.get_failed_step_keys()),
+        )
 
 
 def dataset_files(processed_dir: Path, dataset: str) -> list[Path]:

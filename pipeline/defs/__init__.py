@@ -19,8 +19,15 @@ from pipeline.defs.schedules import make_corpus_schedule
 from pipeline.defs.sensors import make_corpus_after_ingest_sensor, make_scrape_batches_sensor
 
 
-def make_defs(raw_dir: str | os.PathLike | None = None, processed_dir: str | os.PathLike | None = None) -> dg.Definitions:
-    """The definitions, with the folders given or (when None) from the environment / defaults.
+def make_defs(
+    raw_dir: str | os.PathLike | None = None,
+    processed_dir: str | os.PathLike | None = None,
+    *,
+    executor: dg.ExecutorDefinition | None = None,
+    loggers: dict[str, dg.LoggerDefinition] | None = None,
+) -> dg.Definitions:
+    """The definitions, with the folders given or (when None) from the environment / defaults; the
+    executor given, else the environment's (executors.py); Dagster's default loggers unless given.
 
     Sensor and schedule settings are read from the environment here, too (see sensors.py, schedules.py).
     """
@@ -38,7 +45,8 @@ def make_defs(raw_dir: str | os.PathLike | None = None, processed_dir: str | os.
             "quality": QualitySettings(),
             "io_manager": ParquetIOManager(base_path=paths.processed_dir),
         },
-        executor=executor_from_env(),
+        executor=executor or executor_from_env(),
+        loggers=loggers,
     )
 
 
