@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -127,14 +126,17 @@ def test_run_build_fails_on_a_missing_raw_folder(tmp_path: Path):
 def test_run_build_returns_1_when_a_blocking_check_fails(
     sample_raw_dir: Path, session_dagster_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    real_screen_pages = tables.screen_pages
+    real_current_plan = tables._current_plan
 
-    def screen_with_a_duplicate(parsed: pa.Table, **options) -> tables.Screened:
-        screened = real_screen_pages(parsed, **options)
-        consultations = screened.consultations
-        return dataclasses.replace(screened, consultations=pa.concat_tables([consultations, consultations.slice(0, 1)]))
+    def plan_with_a_duplicate(*args) -> list:
+        first, *rest = real_current_plan(*args)
+        twice = dataclasses.replace(
+            first, rows=[*first.rows, first.rows[0]], source_index=[*first.source_index, first.source_index[0]],
+            history=[*first.history, first.history[0]],
+        )  # fmt: skip
+        return [twice, *rest]
 
-    monkeypatch.setattr(tables, "screen_pages", screen_with_a_duplicate)
+    monkeypatch.setattr(tables, "_current_plan", plan_with_a_duplicate)
     out = io.StringIO()
     assert run_build(sample_raw_dir, tmp_path / "processed", out=out) == 1
     text = out.getvalue()

@@ -2,7 +2,7 @@
 previous version; the next build finishes the job and removes the dead writer's temp file.
 
 The build runs in a subprocess whose Parquet writer is slowed from outside (the test's wrapper
-monkeypatches pyarrow's writer before calling the CLI), so the kill lands while a temp file exists.
+monkeypatches the IO manager's writer before calling the CLI), so the kill lands while a temp file exists.
 """
 
 from __future__ import annotations
@@ -35,18 +35,19 @@ SECOND = {"c.txt": make_page(category="債権回収", consultation="友人に貸
 SLOW_WRITER = textwrap.dedent(
     """
     import sys, time
-    import pyarrow.parquet as pq
     from pipeline.cli import main
+    from pipeline.defs import io_manager
 
     dataset, argv = sys.argv[1], sys.argv[2:]
-    real_write_table = pq.write_table
+    real_write_parts = io_manager._write_parts
 
-    def write_then_stall(table, where, **kwargs):
-        real_write_table(table, where, **kwargs)
-        if f"/{dataset}/" in str(getattr(where, "name", where)):
+    def write_then_stall(parts, schema, sink):
+        rows = real_write_parts(parts, schema, sink)
+        if f"/{dataset}/" in str(getattr(sink, "name", sink)):
             time.sleep(600)
+        return rows
 
-    pq.write_table = write_then_stall
+    io_manager._write_parts = write_then_stall
     sys.exit(main(argv))
     """
 )

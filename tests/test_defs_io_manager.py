@@ -21,6 +21,7 @@ from pipeline.defs.io_manager import (
     ParquetIOManager,
     ParquetUPathIOManager,
     SchemaMismatchError,
+    TableStream,
     conform_table,
 )
 
@@ -147,20 +148,38 @@ def test_rewrite_is_atomic_and_leaves_no_temp_files(tmp_path):
     assert read(manager, "related_questions").num_rows == 5
 
 
-def test_failed_write_keeps_the_old_file_and_no_temp_file(tmp_path, monkeypatch: pytest.MonkeyPatch):
+def test_failed_write_keeps_the_old_file_and_no_temp_file(tmp_path):
     manager = io_manager(str(tmp_path))
     write(manager, "related_questions", related_table(3))
 
-    def broken_writer(table, where, **kwargs):
-        where.write(b"PAR1 half a file")
-        raise OSError("disk full")
+    def parts_then_a_failure():
+        yield related_table(5)  # written to the temp file...
+        raise OSError("disk full")  # ...which is then left half-written
 
-    monkeypatch.setattr(pq, "write_table", broken_writer)
     with pytest.raises(OSError, match="disk full"):
-        write(manager, "related_questions", related_table(5))
-    monkeypatch.undo()
+        write(manager, "related_questions", TableStream(parts_then_a_failure()))
     assert [p.name for p in (tmp_path / "related_questions").iterdir()] == ["part-0.parquet"]  # temp file gone
     assert read(manager, "related_questions").num_rows == 3
+
+
+def test_a_table_stream_is_written_part_by_part_into_one_file(tmp_path):
+    manager = io_manager(str(tmp_path))
+    parts = [related_table(3), related_table(0), related_table(2).select(list(reversed(DATASETS["related_questions"].names)))]
+    context = dg.build_output_context(asset_key="related_questions")
+    manager.handle_output(context, TableStream(iter(parts), lambda: {"note": "after the last part"}))
+
+    assert [p.name for p in (tmp_path / "related_questions").iterdir()] == ["part-0.parquet"]
+    assert read(manager, "related_questions").equals(pa.concat_tables([related_table(3), related_table(2)]))
+    assert pq.ParquetFile(tmp_path / "related_questions" / "part-0.parquet").metadata.num_row_groups == 2  # one per non-empty part
+    metadata = context.get_logged_metadata()
+    assert metadata["dagster/row_count"].value == 5 and metadata["note"].value == "after the last part"
+
+
+def test_a_stream_part_not_matching_the_schema_is_refused(tmp_path):
+    manager = io_manager(str(tmp_path))
+    with pytest.raises(SchemaMismatchError, match="missing"):
+        write(manager, "related_questions", TableStream([related_table(2), related_table(2).drop_columns(["preview"])]))
+    assert not list((tmp_path / "related_questions").iterdir())  # nothing published, no temp file
 
 
 def test_columns_are_reordered_and_safely_cast(tmp_path):

@@ -110,10 +110,12 @@ def test_row_failing_an_expectation_is_quarantined_with_its_name(tmp_path):
     }  # fmt: skip
     assert "answer" in screened.rejects["reject_detail"][0].as_py()
     assert screened.page_versions["source"].to_pylist() == ["b1/ok.txt"]
-    assert screened.consultations_report is None  # the screening's report was on a table with one more row
+    # The report is on the published rows (validated again without the quarantined one): it passes.
+    assert screened.consultations_report.success
+    assert screened.consultations_report.outcomes == validation.validate("consultations", screened.consultations).outcomes
 
 
-def test_the_report_is_kept_when_it_is_the_report_on_the_published_table(two_batches):
+def test_the_report_is_the_report_on_the_published_table(two_batches):
     report = two_batches.consultations_report
     assert report is not None and report.success
     assert report.outcomes == validation.validate("consultations", two_batches.consultations).outcomes
@@ -138,3 +140,17 @@ def test_parsed_pages_carry_the_content_hash_of_accepted_pages(tmp_path):
     rent = by_source["b/rent.txt"]
     assert rent["content_hash"] == content_hash(rent["title"], rent["question"], rent["background"], rent["answer"])
     assert by_source["b/empty.txt"]["content_hash"] is None
+
+
+def test_batches_screened_in_worker_processes_give_the_same_corpus(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    raw = tmp_path / "raw"
+    write_batch(raw, "b1", {"loan.txt": LOAN, "short.txt": make_page(answer_lines=["短すぎる回答です。"])})
+    write_batch(raw, "b2", {"wages.txt": WAGES, "rent.html": make_html(RENT, url=SITE_URL)})
+    monkeypatch.setattr(tables, "_can_fork", lambda: True)
+    forked = screen(raw)
+    monkeypatch.setattr(tables, "_can_fork", lambda: False)
+    here = screen(raw)
+    for name in ("consultations", "page_versions", "rejects", "pii_originals"):
+        assert getattr(forked, name).equals(getattr(here, name)), name
+    assert forked.rejects.num_rows == 1 and forked.consultations.num_rows == 3
+    assert forked.consultations_report == here.consultations_report

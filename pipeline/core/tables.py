@@ -14,7 +14,7 @@ import multiprocessing
 import multiprocessing.context
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -32,20 +32,20 @@ from pipeline.core.quality.signals import add_signals
 from pipeline.core.record import PageResult
 
 if TYPE_CHECKING:  # validation imports pandas: not needed by the parsing workers
-    from pipeline.core.validation import ValidationReport
+    from pipeline.core.validation import PartCheck, ValidationReport
 
 SITE_TIME_ZONE = ZoneInfo("Asia/Tokyo")  # the site's page ids carry local (JST) timestamps
 
 
 @dataclasses.dataclass(frozen=True)
 class Screened:
+    """A whole screening in memory (`screen_pages`): for tests and small corpora."""
+
     consultations: pa.Table
     page_versions: pa.Table
     rejects: pa.Table
     pii_originals: pa.Table  # private; empty unless asked for
-    # The consultations suite's report on exactly `consultations`, when screening ran it on that table (no
-    # row was quarantined): the blocking check reuses it instead of validating the same rows again.
-    consultations_report: ValidationReport | None = None
+    consultations_report: ValidationReport  # the consultations suite's report on exactly `consultations`
 
 
 class Role(enum.StrEnum):
@@ -105,7 +105,7 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     a lock across the fork. Otherwise forkserver: workers fork from a clean single-threaded server that
     imported the parser once (≈ 0.3 s the first time in a process, ≈ 0.04 s after); the caller's script
     then needs the `if __name__ == "__main__":` guard, as with spawn."""
-    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+    if _can_fork():
         return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__])
@@ -149,41 +149,94 @@ _KEY_COLUMNS = ["batch", "source", "status", "page_id", "sha256", "content_hash"
 
 
 def screen_pages(parsed_by_batch: Mapping[str, pa.Table], *, keep_pii_originals: bool = False) -> Screened:
+    """The whole screening (see `Screening`) with consultations as one table."""
+    screening = Screening(parsed_by_batch, keep_pii_originals=keep_pii_originals)
+    parts = list(screening.consultations())
+    return Screened(
+        consultations=pa.concat_tables(parts),
+        page_versions=screening.page_versions(),
+        rejects=screening.rejects(),
+        pii_originals=screening.pii_originals(),
+        consultations_report=screening.consultations_report(),
+    )
+
+
+class Screening:
     """Fold the parsed pages of every batch (a mapping batch -> parsed_pages table) into the corpus.
 
     One row per page_id, its latest scrape winning; exact duplicates under other page ids collapse into
     one page; PII is redacted and quality signals added; current versions failing a row-level expectation
     go to rejects. Every parsed input is in exactly one of rejects or page_versions, and consultations
-    are the page_versions marked current. The scraped text of redacted pages is returned only when
+    are the page_versions marked current. The scraped text of redacted pages is kept only when
     `keep_pii_originals`.
 
-    The fold decides on the key columns of every input; the full rows (texts, headings, sections,
-    teasers) are taken from each batch's table only for the current versions, one batch at a time, so a
-    mapping that loads its tables lazily keeps one batch's parsed texts in memory, not the corpus's.
+    Constructing it decides every input's role from the key columns alone. `consultations()` then
+    screens the current versions one batch at a time, as it is iterated (its parts are the consultations
+    table, ordered by batch, then page_id): with a mapping that loads its tables lazily, one batch's texts
+    are in memory at a time, not the corpus's. The other results are complete once it has been iterated
+    to the end.
     """
-    keys = _keys(parsed_by_batch)
-    accepted = keys.filter(pc.equal(keys["status"], "ok"))
-    ledger = _version_ledger(accepted)
-    candidates = _current_rows(parsed_by_batch, accepted, ledger)
-    redacted = redact_consultations(candidates)
-    valid, invalid, report = _apply_row_expectations(add_signals(redacted))
-    for reject in invalid:
-        ledger.entries[reject["source_index"]]["role"] = Role.INVALID
-    versions = [entry for entry in ledger.entries.values() if entry["role"] != Role.INVALID]
-    reject_rows = [*_reject_rows(keys.filter(pc.equal(keys["status"], "rejected")), stage="parse"), *invalid]
-    originals = pii_originals(candidates, redacted) if keep_pii_originals else schemas.PII_ORIGINALS.empty_table()
-    return Screened(
-        consultations=valid,
-        consultations_report=report,
-        pii_originals=originals.filter(pc.is_in(originals["page_id"], valid["page_id"])),
-        page_versions=pa.Table.from_pylist(
+
+    def __init__(self, parsed_by_batch: Mapping[str, pa.Table], *, keep_pii_originals: bool = False):
+        from pipeline.core.validation import SuiteRun  # GX costs seconds to import
+
+        self._parsed = parsed_by_batch
+        self._keys = _keys(parsed_by_batch)
+        self._accepted = self._keys.filter(pc.equal(self._keys["status"], "ok"))
+        self._ledger = _version_ledger(self._accepted)
+        self._keep_pii_originals = keep_pii_originals
+        self._suite = SuiteRun("consultations")
+        self._invalid: list[dict] = []
+        self._originals: list[pa.Table] = []
+        self._screened = False
+
+    def consultations(self) -> Iterator[pa.Table]:
+        """The consultations table in parts, one per batch holding current versions (schema CONSULTATIONS).
+
+        The batches are screened on every core (see `_screened_parts`), and come out in batch order."""
+        if self._screened:
+            raise RuntimeError("consultations() was already iterated")
+        plan = _current_plan(self._accepted, self._ledger)
+        source = _ScreenSource(self._parsed, plan, self._keep_pii_originals)
+        for part in _screened_parts(source):
+            self._suite.add(part.consultations, part.check)
+            self._invalid += part.rejects
+            self._originals.append(part.pii_originals)
+            yield part.consultations
+        if not plan:
+            self._suite.add(schemas.CONSULTATIONS.empty_table())  # the table-level expectations judge an empty corpus too
+        for reject in self._invalid:
+            self._ledger.entries[reject["source_index"]]["role"] = Role.INVALID
+        self._screened = True
+
+    def _require_screened(self) -> None:
+        if not self._screened:
+            raise RuntimeError("iterate consultations() to the end first")
+
+    def page_versions(self) -> pa.Table:
+        self._require_screened()
+        versions = [entry for entry in self._ledger.entries.values() if entry["role"] != Role.INVALID]
+        return pa.Table.from_pylist(
             sorted(versions, key=lambda v: (v["page_id"], v["batch"], v["source"])), schema=schemas.PAGE_VERSIONS
-        ),
-        rejects=pa.Table.from_pylist(
-            sorted(({k: r[k] for k in schemas.REJECTS.names} for r in reject_rows), key=lambda r: (r["batch"], r["source"])),
-            schema=schemas.REJECTS,
-        ),
-    )
+        )
+
+    def rejects(self) -> pa.Table:
+        self._require_screened()
+        parse_rejects = _reject_rows(self._keys.filter(pc.equal(self._keys["status"], "rejected")), stage="parse")
+        rows = sorted(
+            ({k: r[k] for k in schemas.REJECTS.names} for r in [*parse_rejects, *self._invalid]),
+            key=lambda r: (r["batch"], r["source"]),
+        )
+        return pa.Table.from_pylist(rows, schema=schemas.REJECTS)
+
+    def pii_originals(self) -> pa.Table:
+        self._require_screened()
+        return pa.concat_tables([schemas.PII_ORIGINALS.empty_table(), *self._originals])
+
+    def consultations_report(self) -> ValidationReport:
+        """The consultations suite's report on exactly the published consultations (every part)."""
+        self._require_screened()
+        return self._suite.report()
 
 
 def _keys(parsed_by_batch: Mapping[str, pa.Table]) -> pa.Table:
@@ -252,52 +305,119 @@ def _role(is_latest: bool, is_kept: bool, same_as_latest: bool) -> Role:
     return Role.UNCHANGED if same_as_latest else Role.SUPERSEDED
 
 
-def _current_rows(parsed_by_batch: Mapping[str, pa.Table], accepted: pa.Table, ledger: _Ledger) -> pa.Table:
-    """The current version of every kept page, with its history, ordered by its batch, then page_id.
+@dataclasses.dataclass(frozen=True)
+class _CurrentPart:
+    """The current versions held by one batch: page ids in order, their rows there and their histories."""
 
-    That order lets each batch's current rows be taken from its table alone (one batch in memory at a
-    time) and the parts simply appended: putting the whole corpus in page_id order would mean a second
-    copy of every text.
+    batch: str
+    rows: list[int]  # in the batch's parsed_pages table
+    source_index: list[int]  # into `accepted` (the ledger's keys)
+    history: list[dict]
+
+
+def _current_plan(accepted: pa.Table, ledger: _Ledger) -> list[_CurrentPart]:
+    """Where the current version of every kept page is, one part per batch (batch order), each in page_id order.
+
+    Each batch's current rows are taken from its table alone (one batch in memory at a time); the parts
+    in batch order are the corpus: putting it in page_id order would mean holding every text at once.
     """
-    batches = accepted["batch"].to_pylist()
-    batch_of = {page: batches[index] for page, index in ledger.current.items()}
-    pages = sorted(ledger.current, key=lambda page: (batch_of[page], page))
-    indices = [ledger.current[page] for page in pages]  # into `accepted`
-    located = accepted.select(["batch", "row"]).take(pa.array(indices, pa.int64()))
-    parts = [
-        parsed_by_batch[batch].take(located.filter(pc.equal(located["batch"], batch))["row"])
-        for batch in sorted(set(batch_of.values()))
-    ]
-    table = pa.concat_tables(parts) if parts else schemas.PARSED_PAGES.empty_table()
-    history = [ledger.history[page] for page in pages]
-    table = table.append_column("source_index", pa.array(indices, pa.int64()))
+    batches, rows_in_batch = accepted["batch"].to_pylist(), accepted["row"].to_pylist()
+    pages_of: dict[str, list[str]] = {}
+    for page, index in ledger.current.items():
+        pages_of.setdefault(batches[index], []).append(page)
+    plan = []
+    for batch in sorted(pages_of):
+        pages = sorted(pages_of[batch])
+        indices = [ledger.current[page] for page in pages]
+        plan.append(_CurrentPart(batch, [rows_in_batch[i] for i in indices], indices, [ledger.history[page] for page in pages]))
+    return plan
+
+
+@dataclasses.dataclass(frozen=True)
+class _ScreenSource:
+    parsed_by_batch: Mapping[str, pa.Table]
+    plan: list[_CurrentPart]
+    keep_pii_originals: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class _ScreenedPart:
+    consultations: pa.Table  # the part's rows that passed, schema CONSULTATIONS
+    check: PartCheck  # the consultations suite's row- and table-level results on exactly those rows
+    rejects: list[dict]  # the rows that failed, as rejects rows (with their source_index)
+    pii_originals: pa.Table
+
+
+def _screened_parts(source: _ScreenSource) -> Iterator[_ScreenedPart]:
+    """`_screen_part` of every part of the plan, in order: in forked worker processes (each reads its
+    batch itself) when this process can fork safely, else here, one after the other."""
+    global _SOURCE
+    workers = min(os.cpu_count() or 1, len(source.plan))
+    if workers > 1 and _can_fork():
+        from pipeline.core.validation import SuiteRun
+
+        # The suite run once on no rows: GX's imports and lazy set-up (seconds) then happen here, once,
+        # and the forked workers share them instead of each doing them again.
+        SuiteRun("consultations").check(schemas.CONSULTATIONS.empty_table())
+        context = multiprocessing.get_context("fork")  # the workers inherit `source`: nothing to pickle but the results
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_use_source, initargs=(source,)) as pool:
+            yield from pool.map(_screen_part, range(len(source.plan)))
+        return
+    _SOURCE = source
+    try:
+        yield from map(_screen_part, range(len(source.plan)))
+    finally:
+        _SOURCE = None
+
+
+_SOURCE: _ScreenSource | None = None  # what _screen_part works on, in this process or a worker
+
+
+def _use_source(source: _ScreenSource) -> None:
+    global _SOURCE
+    _SOURCE = source
+
+
+def _screen_part(number: int) -> _ScreenedPart:
+    """Redact, add signals and run the consultations suite's row-level expectations on one part of the plan;
+    rows failing one go to rejects, named by it (the rest is checked again when rows were taken out)."""
+    from pipeline.core.validation import SuiteRun  # GX costs seconds to import
+
+    assert _SOURCE is not None
+    part = _SOURCE.plan[number]
+    candidates = _SOURCE.parsed_by_batch[part.batch].take(pa.array(part.rows, pa.int64()))
+    candidates = candidates.append_column("source_index", pa.array(part.source_index, pa.int64()))
     for name in ("first_seen", "last_seen", "n_versions", "aliases"):
-        table = table.append_column(name, pa.array([h[name] for h in history], schemas.CONSULTATIONS.field(name).type))
-    return table
-
-
-def _apply_row_expectations(candidates: pa.Table) -> tuple[pa.Table, list[dict], ValidationReport | None]:
-    """Rows failing a row-level expectation of the consultations suite go to rejects, named by it. Also
-    returns the suite's report when it is the report on the returned table (nothing was quarantined)."""
-    from pipeline.core.validation import validate  # GX costs seconds to import
-
-    consultations = candidates.select(schemas.CONSULTATIONS.names).cast(schemas.CONSULTATIONS)
-    report = validate("consultations", consultations) if consultations.num_rows else None
-    failing = report.failing_rows() if report is not None else {}
-    rows = candidates.select(["batch", "source", "page_id", "sha256", "source_index"]).to_pylist()
+        values = [history[name] for history in part.history]
+        candidates = candidates.append_column(name, pa.array(values, schemas.CONSULTATIONS.field(name).type))
+    redacted = redact_consultations(candidates)
+    consultations = add_signals(redacted).select(schemas.CONSULTATIONS.names).cast(schemas.CONSULTATIONS)
+    suite = SuiteRun("consultations")
+    check = suite.check(consultations)
+    failing = check.failing_rows()
+    keys = candidates.select(["batch", "source", "page_id", "sha256", "source_index"]).to_pylist()
     rejects = [
         {
-            **rows[position],
+            **keys[position],
             "stage": "validate",
             "reject_reason": outcomes[0].expectation_type,
             "reject_detail": "; ".join(f"{outcome.name}: {outcome.detail}" for outcome in outcomes),
         }
-        for position, outcomes in sorted(failing.items())
+        for position, outcomes in failing.items()
     ]
-    if not failing:
-        return consultations, rejects, report  # no copy of the corpus when every row passed
-    mask = pa.array([i not in failing for i in range(consultations.num_rows)], type=pa.bool_())
-    return consultations.filter(mask), rejects, None
+    if failing:
+        consultations = consultations.filter(pa.array([i not in failing for i in range(consultations.num_rows)], pa.bool_()))
+        check = suite.check(consultations)
+    originals = schemas.PII_ORIGINALS.empty_table()
+    if _SOURCE.keep_pii_originals:
+        originals = pii_originals(candidates, redacted)
+        originals = originals.filter(pc.is_in(originals["page_id"], consultations["page_id"]))
+    return _ScreenedPart(consultations, check, rejects, originals)
+
+
+def _can_fork() -> bool:
+    """fork only when this process runs no other thread (then nothing can hold a lock across the fork)."""
+    return threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
 
 
 def _reject_rows(rejected: pa.Table, *, stage: str) -> list[dict]:

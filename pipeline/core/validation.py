@@ -49,6 +49,7 @@ class ExpectationOutcome:
 class ValidationReport:
     dataset: str
     outcomes: tuple[ExpectationOutcome, ...]
+    rows: int  # of the validated table
 
     @property
     def success(self) -> bool:
@@ -269,25 +270,77 @@ def validate(
     dataset: str, table: pa.Table | pd.DataFrame, *, suites_dir: Path = EXPECTATIONS_DIR
 ) -> ValidationReport:
     """Run the dataset's suite on the table; row positions in the report index the table as given."""
-    spec = load_suite_spec(dataset, suites_dir)
-    expectations = spec["expectations"]
-    whole = [i for i, e in enumerate(expectations) if e["type"] in WHOLE_TABLE_TYPES]
-    sliced = [i for i in range(len(expectations)) if i not in whole]
-    results = []
-    if whole:
-        columns = suite_columns({"expectations": [expectations[i] for i in whole]})
-        columns += [c for i in whole for c in expectations[i]["kwargs"].get("column_list", []) if c not in columns]
-        results += run_suite(build_suite(spec, whole), frame_for_gx(table, columns))
-    if sliced:
-        rows, step = len(table), _slice_rows(table)
-        needed = suite_columns({"expectations": [expectations[i] for i in sliced]})
-        per_slice = [
-            (start, run_suite(build_suite(spec, sliced), frame_for_gx(_rows(table, start, step), needed)))
-            for start in range(0, max(rows, 1), step)
+    run = SuiteRun(dataset, suites_dir=suites_dir)
+    run.add(table)
+    return run.report()
+
+
+@dataclasses.dataclass(frozen=True)
+class PartCheck:
+    """The results of a suite's row-level and table-level expectations on one part of a table, one per
+    expectation (plain GX results: they pickle, so a part may be checked in another process)."""
+
+    dataset: str
+    results: list[Any]
+    rows: int
+
+    def failing_rows(self) -> dict[int, list[ExpectationOutcome]]:
+        """Row position in the part -> the row-level outcomes it fails (the whole-table ones not included)."""
+        return ValidationReport(self.dataset, tuple(to_outcome(r) for r in self.results), self.rows).failing_rows()
+
+
+class SuiteRun:
+    """A dataset's suite over a table that arrives in parts (one batch at a time, say), never whole.
+
+    Row-level and table-level expectations run on each part (`check`, in slices, see SLICE_BYTES); the
+    expectations in WHOLE_TABLE_TYPES run once in `report()`, on the columns they read of every part added.
+    """
+
+    def __init__(self, dataset: str, *, suites_dir: Path = EXPECTATIONS_DIR):
+        self.dataset = dataset
+        self._spec = load_suite_spec(dataset, suites_dir)
+        expectations = self._spec["expectations"]
+        self._whole = [i for i, e in enumerate(expectations) if e["type"] in WHOLE_TABLE_TYPES]
+        self._sliced = [i for i in range(len(expectations)) if i not in self._whole]
+        self._whole_columns = suite_columns({"expectations": [expectations[i] for i in self._whole]})
+        self._whole_columns += [
+            c for i in self._whole for c in expectations[i]["kwargs"].get("column_list", []) if c not in self._whole_columns
         ]
-        results += [_merge([(start, found[k]) for start, found in per_slice]) for k in range(len(sliced))]
-    results.sort(key=lambda r: r.expectation_config.meta[_POSITION_KEY])
-    return ValidationReport(dataset=dataset, outcomes=tuple(to_outcome(r) for r in results))
+        self._sliced_columns = suite_columns({"expectations": [expectations[i] for i in self._sliced]})
+        self._added: list[tuple[int, list[Any]]] = []  # (first row, results per sliced expectation) per part
+        self._whole_frames: list[pd.DataFrame] = []
+        self._rows = 0
+
+    def check(self, part: pa.Table | pd.DataFrame) -> PartCheck:
+        """The part's results, one per row-level or table-level expectation, merged over its slices."""
+        if not self._sliced:
+            return PartCheck(self.dataset, [], len(part))
+        suite, step = build_suite(self._spec, self._sliced), _slice_rows(part)
+        per_slice = [
+            (start, run_suite(suite, frame_for_gx(_rows(part, start, step), self._sliced_columns)))
+            for start in range(0, max(len(part), 1), step)
+        ]
+        return PartCheck(self.dataset, [_merge([(start, found[k]) for start, found in per_slice]) for k in range(len(self._sliced))], len(part))
+
+    def add(self, part: pa.Table | pd.DataFrame, checked: PartCheck | None = None) -> None:
+        """Count the part in (`checked`: its check, when already run, on exactly this part)."""
+        checked = checked if checked is not None else self.check(part)
+        self._added.append((self._rows, checked.results))
+        if self._whole:
+            self._whole_frames.append(frame_for_gx(part, self._whole_columns))
+        self._rows += len(part)
+
+    def report(self) -> ValidationReport:
+        """The suite's report on the parts added so far, as one table (row positions count across parts)."""
+        if not self._added:
+            raise ValueError(f"{self.dataset}: no part was added (add an empty table for an empty dataset)")
+        results = []
+        if self._whole:
+            frame = pd.concat(self._whole_frames, ignore_index=True) if len(self._whole_frames) > 1 else self._whole_frames[0]
+            results += run_suite(build_suite(self._spec, self._whole), frame)
+        results += [_merge([(start, found[k]) for start, found in self._added]) for k in range(len(self._sliced))]
+        results.sort(key=lambda r: r.expectation_config.meta[_POSITION_KEY])
+        return ValidationReport(dataset=self.dataset, outcomes=tuple(to_outcome(r) for r in results), rows=self._rows)
 
 
 def _slice_rows(table: pa.Table | pd.DataFrame) -> int:

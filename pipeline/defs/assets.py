@@ -7,6 +7,7 @@
                                              rejects
 """
 
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,8 @@ from pipeline.core.quality import near_duplicates as near_dups
 from pipeline.core.quality.links import link_coverage
 from pipeline.core.quality.pii import pii_totals
 from pipeline.core.schemas import PII_KINDS
-from pipeline.core.validation import ValidationReport
 from pipeline.defs.checks import VALIDATED_DATASETS, expectation_check_result, expectation_check_spec
-from pipeline.defs.io_manager import COLUMNS, PartitionTables
+from pipeline.defs.io_manager import COLUMNS, PartitionTables, TableStream
 from pipeline.defs.metadata import definition_metadata, describe, table_metadata
 from pipeline.defs.partitions import FINGERPRINT, scrape_batches
 from pipeline.defs.resources import CorpusPaths, QualitySettings
@@ -59,15 +59,13 @@ def emit(
     dataset: str,
     table: pa.Table,
     metadata: Mapping[str, Any] | None = None,
-    report: ValidationReport | None = None,
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
-    """The output of one dataset with its metadata, then its blocking check result (if it has one), from
-    `report` when the asset already validated exactly this table."""
+    """The output of one dataset with its metadata, then its blocking check result (if it has one)."""
     yield dg.Output(
         table, output_name=_output_name(context, dataset), metadata={**table_metadata(table), **(metadata or {})}
     )
     if dataset in VALIDATED_DATASETS:
-        result = expectation_check_result(context, dataset, table, report)
+        result = expectation_check_result(context, dataset, table)
         if result is not None:
             yield result
 
@@ -113,13 +111,31 @@ SCREENED = ("consultations", "page_versions", "rejects", "pii_originals")
     "current version), page_versions (what became of every accepted input) and rejects.",
 )
 def screen_pages(context: dg.AssetExecutionContext, quality: QualitySettings, parsed_pages: PartitionTables):
-    # Each batch is read when screen_pages looks it up, so one batch's texts are in memory at a time.
-    screened = tables.screen_pages(parsed_pages, keep_pii_originals=quality.keep_pii_originals)
+    # Each batch is read when screen_pages looks it up, and consultations are written one batch at a time
+    # as they are screened: the IO manager stores an output when it is yielded, so by the time the next
+    # line runs every part is screened, written and released, and the other results are complete.
+    screening = tables.Screening(parsed_pages, keep_pii_originals=quality.keep_pii_originals)
+    pii_found: Counter[str] = Counter()
+    first_part: dict[str, Any] = {}  # its preview and columns stand for the table's
+
+    def consultations() -> Iterator[pa.Table]:
+        for part in screening.consultations():
+            pii_found.update(pii_totals(part))
+            first_part.update({} if first_part else table_metadata(part))
+            yield part
+
+    def pii_metadata() -> dict[str, int]:
+        return {f"pii/{kind}": pii_found[kind] for kind in PII_KINDS}
+
+    def consultations_metadata() -> dict[str, Any]:
+        return {name: value for name, value in first_part.items() if name != "dagster/row_count"} | pii_metadata()
+
     included = {"batches": dg.MetadataValue.json(sorted(parsed_pages))}
-    pii_found = {f"pii/{kind}": n for kind, n in pii_totals(screened.consultations).items()}
-    reports = {"consultations": screened.consultations_report}
-    for dataset in SCREENED:
-        yield from emit(context, dataset, getattr(screened, dataset), included | pii_found, reports.get(dataset))
+    yield dg.Output(TableStream(consultations(), consultations_metadata), output_name="consultations", metadata=included)
+    if (result := expectation_check_result(context, "consultations", screening.consultations_report())) is not None:
+        yield result
+    for dataset in SCREENED[1:]:
+        yield from emit(context, dataset, getattr(screening, dataset)(), included | pii_metadata())
 
 
 def columns_of(dataset: str, columns: list[str]) -> dg.AssetIn:

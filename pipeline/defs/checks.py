@@ -41,13 +41,14 @@ def expectation_check_spec(dataset: str) -> dg.AssetCheckSpec:
 
 
 def expectation_check_result(
-    context: dg.AssetExecutionContext, dataset: str, table: pa.Table, report: validation.ValidationReport | None = None
+    context: dg.AssetExecutionContext, dataset: str, checked: pa.Table | validation.ValidationReport
 ) -> dg.AssetCheckResult | None:
-    """Validate `table` and say so as an ERROR-severity check result; None if the check is not selected.
-    `report`: the suite's report on exactly this table, when the asset already ran it (not run twice)."""
+    """Validate the table and say so as an ERROR-severity check result; None if the check is not selected.
+    Given a report instead (the suite's report on exactly the published table, which the asset already
+    ran), the check reports that: the rows are not validated twice."""
     if expectation_check_key(dataset) not in context.selected_asset_check_keys:
         return None
-    report = report if report is not None else validation.validate(dataset, table)
+    report = checked if isinstance(checked, validation.ValidationReport) else validation.validate(dataset, checked)
     failed = report.failed()
     return dg.AssetCheckResult(
         asset_key=dataset,
@@ -77,7 +78,7 @@ def expectation_check_result(
                     for outcome in failed
                 ]
             ),
-            "rows": dg.MetadataValue.int(table.num_rows),
+            "rows": dg.MetadataValue.int(report.rows),
         },
     )
 

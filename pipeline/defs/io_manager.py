@@ -5,7 +5,8 @@
 
 The base path is a local path or any fsspec/UPath URL (file://, memory://, s3://, ...). Every write is
 checked against the explicit schema in `pipeline.core.schemas.DATASETS` and refused when the table does
-not conform; writes are atomic (a hidden temp file in the target folder, flushed and fsynced, then
+not conform; an output may also be a `TableStream` (the dataset in parts, e.g. one per batch),
+written one part at a time into the one file, so the dataset is never whole in memory; writes are atomic (a hidden temp file in the target folder, flushed and fsynced, then
 renamed over the target), so readers never see a half-written file. A temp file is named after its
 writer (pid and host); one left behind by a writer that is gone (killed mid-write) is removed by the
 next write to its folder. Loads return `pa.Table` with the dataset's
@@ -17,11 +18,12 @@ step does not need are never read), so the corpus steps hold what they use, not 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import socket
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import dagster as dg
@@ -89,28 +91,40 @@ def _is_local(path: UPath) -> bool:
     return getattr(path, "protocol", "") in _LOCAL_PROTOCOLS
 
 
-def write_parquet_atomic(table: pa.Table, path: UPath) -> None:
-    """Write `table` to `path`: temp file in the same folder, flush + fsync, rename over the target."""
+def write_parquet_atomic(parts: Iterable[pa.Table], schema: pa.Schema, path: UPath) -> int:
+    """Write the tables (parts of one dataset, each with `schema`) to `path` as one file, a part at a time:
+    temp file in the same folder, flush + fsync, rename over the target. Returns the rows written."""
     remove_stale_temp_files(path.parent)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.{os.getpid()}@{socket.gethostname()}.tmp")
     try:
         if _is_local(path):
             with open(tmp.path, "wb") as f:
-                pq.write_table(table, f, **WRITE_OPTIONS)
+                rows = _write_parts(parts, schema, f)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp.path, path.path)
             _fsync_dir(os.path.dirname(path.path) or ".")
         else:
             with tmp.open("wb") as f:
-                pq.write_table(table, f, **WRITE_OPTIONS)
+                rows = _write_parts(parts, schema, f)
                 f.flush()
             tmp.rename(path)  # fsspec mv: as atomic as the backend allows
+        return rows
     except BaseException:
         with contextlib.suppress(Exception):
             if tmp.exists():
                 tmp.unlink()
         raise
+
+
+def _write_parts(parts: Iterable[pa.Table], schema: pa.Schema, sink: Any) -> int:
+    rows = 0
+    with pq.ParquetWriter(sink, schema, **WRITE_OPTIONS) as writer:
+        for part in parts:
+            if part.num_rows:  # an empty part would be an empty row group
+                writer.write_table(part)  # each part is released once written: the file never needs it whole
+            rows += part.num_rows
+    return rows
 
 
 def remove_stale_temp_files(folder: UPath) -> None:
@@ -179,6 +193,15 @@ class PartitionTables(Mapping[str, pa.Table]):
         return len(self._paths)
 
 
+@dataclasses.dataclass(frozen=True)
+class TableStream:
+    """An output given in parts (e.g. one per batch), each written and released as it comes: the dataset
+    is never whole in memory. `metadata` is called after the last part (totals gathered on the way)."""
+
+    parts: Iterable[pa.Table]
+    metadata: Callable[[], Mapping[str, Any]] = dict
+
+
 class ParquetUPathIOManager(dg.UPathIOManager):
     """Parquet files with the explicit dataset schemas; see the module docstring for the layout."""
 
@@ -205,8 +228,11 @@ class ParquetUPathIOManager(dg.UPathIOManager):
 
     def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
         dataset, schema = self.schema_for(context)
-        table = conform_table(obj, schema, dataset=dataset)
-        write_parquet_atomic(table, path)
+        if not isinstance(obj, TableStream):
+            write_parquet_atomic([conform_table(obj, schema, dataset=dataset)], schema, path)
+            return
+        rows = write_parquet_atomic((conform_table(part, schema, dataset=dataset) for part in obj.parts), schema, path)
+        context.add_output_metadata({"dagster/row_count": dg.MetadataValue.int(rows), **obj.metadata()})
 
     def load_input(self, context: dg.InputContext) -> Any:
         if context.has_asset_key and context.has_asset_partitions and not context.has_partition_key:
