@@ -57,6 +57,12 @@ def test_ingest_batch_job_is_partitioned_by_scrape_batch():
         assert (graph.get(dg.AssetKey(name)).partitions_def is not None) == (name in INGEST), name
 
 
+@pytest.mark.parametrize("name", ["ingest_batch", "build_corpus"])
+def test_every_step_hands_the_memory_it_freed_back(name: str):
+    hooks = {hook.name for hook in defs.resolve_job_def(name).hook_defs}
+    assert hooks == {"release_memory_after_success", "release_memory_after_failure"}
+
+
 def test_sensors_and_schedule_are_on_by_default():
     assert {s.name for s in defs.sensors} == {"scrape_batches_sensor", "corpus_after_ingest"}
     for sensor in defs.sensors:

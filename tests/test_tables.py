@@ -141,16 +141,3 @@ def test_parsed_pages_carry_the_content_hash_of_accepted_pages(tmp_path):
     assert rent["content_hash"] == content_hash(rent["title"], rent["question"], rent["background"], rent["answer"])
     assert by_source["b/empty.txt"]["content_hash"] is None
 
-
-def test_batches_screened_in_worker_processes_give_the_same_corpus(tmp_path, monkeypatch: pytest.MonkeyPatch):
-    raw = tmp_path / "raw"
-    write_batch(raw, "b1", {"loan.txt": LOAN, "short.txt": make_page(answer_lines=["短すぎる回答です。"])})
-    write_batch(raw, "b2", {"wages.txt": WAGES, "rent.html": make_html(RENT, url=SITE_URL)})
-    monkeypatch.setattr(tables, "_can_fork", lambda: True)
-    forked = screen(raw)
-    monkeypatch.setattr(tables, "_can_fork", lambda: False)
-    here = screen(raw)
-    for name in ("consultations", "page_versions", "rejects", "pii_originals"):
-        assert getattr(forked, name).equals(getattr(here, name)), name
-    assert forked.rejects.num_rows == 1 and forked.consultations.num_rows == 3
-    assert forked.consultations_report == here.consultations_report

@@ -261,7 +261,7 @@ def to_outcome(result: Any) -> ExpectationOutcome:
 # GX copies a frame's rows while it evaluates an expectation, so a large table is validated in slices of
 # about this many bytes and the results merged: memory follows the slice, not the corpus (and a narrow
 # table is cut in few slices: each GX run costs ≈ 0.1 s of its own).
-SLICE_BYTES = 128 * 2**20
+SLICE_BYTES = 48 * 2**20  # at 100k pages, 128 MB slices put the sections step over a 2 GB budget
 # Expectations that compare rows with one another: run once on the whole table (on their columns only).
 WHOLE_TABLE_TYPES = frozenset({"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"})
 
@@ -278,7 +278,7 @@ def validate(
 @dataclasses.dataclass(frozen=True)
 class PartCheck:
     """The results of a suite's row-level and table-level expectations on one part of a table, one per
-    expectation (plain GX results: they pickle, so a part may be checked in another process)."""
+    expectation: what a part's rows fail, and, once added to its SuiteRun, its share of the report."""
 
     dataset: str
     results: list[Any]

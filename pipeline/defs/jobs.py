@@ -10,16 +10,19 @@ from __future__ import annotations
 import dagster as dg
 
 from pipeline.defs.assets import CORPUS_GROUP, INGEST_GROUP
+from pipeline.defs.hooks import RELEASE_MEMORY
 
 ingest_batch = dg.define_asset_job(
     name="ingest_batch",
     selection=dg.AssetSelection.groups(INGEST_GROUP),
+    hooks=RELEASE_MEMORY,
     description="List and parse the files of one scrape batch (one partition per folder under raw/).",
 )
 
 build_corpus = dg.define_asset_job(
     name="build_corpus",
     selection=dg.AssetSelection.groups(CORPUS_GROUP),
+    hooks=RELEASE_MEMORY,
     description="Rebuild every corpus dataset from the parsed pages of all batches and run the blocking "
     "expectation checks. Parses nothing.",
 )
