@@ -11,13 +11,13 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
-import gc
 
 import pyarrow as pa
 
 
 def release_freed_memory() -> None:
-    gc.collect()  # objects kept only by reference cycles go first
+    """Cheap (well under a millisecond). No gc.collect(): with Dagster and GX loaded it costs ≈ 0.2 s a
+    call, and the steps' data (Arrow tables, numpy arrays) is freed by reference counting."""
     pa.default_memory_pool().release_unused()
     if trim := _malloc_trim():
         trim(0)
