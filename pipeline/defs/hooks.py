@@ -10,25 +10,15 @@ import dagster as dg
 from pipeline.core.memory import release_freed_memory
 
 
-@dg.success_hook(name="release_memory_after_success")
-def release_memory_after_success(_context: dg.HookContext) -> None:
-    release_freed_memory(collect_cycles=False)
+def _release_hooks(*, collect_cycles: bool) -> set[dg.HookDefinition]:
+    """A success hook and a failure hook that release the memory a step freed."""
+    name = "release_memory_and_cycles" if collect_cycles else "release_memory"
+
+    def release(_context: dg.HookContext) -> None:
+        release_freed_memory(collect_cycles=collect_cycles)
+
+    return {dg.success_hook(name=f"{name}_after_success")(release), dg.failure_hook(name=f"{name}_after_failure")(release)}
 
 
-@dg.failure_hook(name="release_memory_after_failure")
-def release_memory_after_failure(_context: dg.HookContext) -> None:
-    release_freed_memory(collect_cycles=False)
-
-
-@dg.success_hook(name="release_memory_and_cycles_after_success")
-def release_memory_and_cycles_after_success(_context: dg.HookContext) -> None:
-    release_freed_memory(collect_cycles=True)
-
-
-@dg.failure_hook(name="release_memory_and_cycles_after_failure")
-def release_memory_and_cycles_after_failure(_context: dg.HookContext) -> None:
-    release_freed_memory(collect_cycles=True)
-
-
-RELEASE_MEMORY = {release_memory_after_success, release_memory_after_failure}
-RELEASE_MEMORY_AND_CYCLES = {release_memory_and_cycles_after_success, release_memory_and_cycles_after_failure}
+RELEASE_MEMORY = _release_hooks(collect_cycles=False)
+RELEASE_MEMORY_AND_CYCLES = _release_hooks(collect_cycles=True)
