@@ -14,7 +14,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
-import functools
 import logging
 import os
 import re
@@ -94,7 +93,6 @@ def progress_logger(_init_context) -> logging.Logger:
     return logger
 
 
-@functools.cache  # Dagster reconstructs the job several times a run: resolving it costs ≈ 0.5 s each time
 def build_job(name: str, raw_dir: str, processed_dir: str) -> dg.JobDefinition:
     """A job as the build runs it: every step in this process, progress through `progress_logger`.
     Module-level, so `dg.build_reconstructable_job` can name it (the run gets no captured outputs)."""

@@ -6,7 +6,8 @@
 The base path is a local path or any fsspec/UPath URL (file://, memory://, s3://, ...). Every write is
 checked against the explicit schema in `pipeline.core.schemas.DATASETS` and refused when the table does
 not conform; an output may also be a `TableStream` (the dataset in parts, e.g. one per batch),
-written one part at a time into the one file, so the dataset is never whole in memory; writes are atomic (a hidden temp file in the target folder, flushed and fsynced, then
+written one part at a time into the one file, so the dataset is never whole in memory; writes are
+atomic (a hidden temp file in the target folder, flushed and fsynced, then
 renamed over the target), so readers never see a half-written file. A temp file is named after its
 writer (pid and host); one left behind by a writer that is gone (killed mid-write) is removed by the
 next write to its folder. Loads return `pa.Table` with the dataset's
