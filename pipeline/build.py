@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from pipeline.core import batches, schemas
 from pipeline.defs import make_defs
 from pipeline.defs.checks import failed_check_summary
-from pipeline.defs.io_manager import PART_STEM
+from pipeline.defs.assets import RECOMPUTE_TAG
 from pipeline.defs.partitions import PARSED_PAGES, add_batches, ingested_fingerprint
 
 INGEST_JOB = "ingest_batch"
@@ -166,7 +166,7 @@ def run_build(raw_dir: Path, processed_dir: Path, *, force: bool = False, out: T
             print("Not rebuilding the corpus: a batch failed to ingest", file=out, flush=True)
         elif force or stale or not corpus_is_current(instance, processed_dir):
             print("Building the corpus from every batch", file=out, flush=True)
-            results.append(run_job(CORPUS_JOB, raw_dir, processed_dir, instance))
+            results.append(run_job(CORPUS_JOB, raw_dir, processed_dir, instance, recompute=force))
             corpus_rebuilt = True
         else:
             print("nothing new: every batch is ingested and the corpus is up to date", file=out, flush=True)
@@ -187,13 +187,21 @@ class RunOutcome:
 
 
 def run_job(
-    name: str, raw_dir: Path, processed_dir: Path, instance: dg.DagsterInstance, partition_key: str | None = None
+    name: str,
+    raw_dir: Path,
+    processed_dir: Path,
+    instance: dg.DagsterInstance,
+    partition_key: str | None = None,
+    *,
+    recompute: bool = False,
 ) -> RunOutcome:
     """Runs the job in this process. Through `execute_job`, not `execute_in_process`: the latter keeps
-    every output of the run (every table) in memory until it ends, for `output_for_node`."""
+    every output of the run (every table) in memory until it ends, for `output_for_node`. `recompute`: the
+    corpus steps make every part again rather than keep the stored ones."""
     job = dg.build_reconstructable_job("pipeline.build", "build_job", (name, str(raw_dir), str(processed_dir)))
-    tags = {"dagster/partition": partition_key} if partition_key else None
-    with dg.execute_job(job, instance, run_config=RUN_CONFIG, tags=tags, raise_on_error=False) as result:
+    tags = {"dagster/partition": partition_key} if partition_key else {}
+    tags |= {RECOMPUTE_TAG: "true"} if recompute else {}
+    with dg.execute_job(job, instance, run_config=RUN_CONFIG, tags=tags or None, raise_on_error=False) as result:
         return RunOutcome(
             run_id=result.run_id,
             success=result.success,
@@ -218,7 +226,7 @@ def needs_ingest(instance: dg.DagsterInstance, processed_dir: Path, snapshot: ba
 
 def corpus_is_current(instance: dg.DagsterInstance, processed_dir: Path) -> bool:
     """Every corpus dataset is on disk and was materialised after the latest batch was ingested."""
-    if not all((processed_dir / name / f"{PART_STEM}.parquet").is_file() for name in CORPUS_DATASETS):
+    if not all((processed_dir / name).is_dir() for name in CORPUS_DATASETS):
         return False
     ingested = _latest_storage_id(instance, PARSED_PAGES)
     return all(_latest_storage_id(instance, dg.AssetKey(name)) > ingested for name in CORPUS_DATASETS)

@@ -16,7 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.build import run_build
-from pipeline.core import tables
+from pipeline.core import screening
+from pipeline.core.parts import PARTED_DATASETS
 from pipeline.core.schemas import DATASETS
 from pipeline.defs.checks import VALIDATED_DATASETS
 
@@ -54,9 +55,9 @@ def cli_build(repo_root: Path, tmp_path_factory: pytest.TempPathFactory):
 def test_cli_build_exits_0_and_writes_every_dataset(cli_build):
     _, processed, completed = cli_build
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    for name in ("raw_pages", "parsed_pages"):
+    for name in ("raw_pages", "parsed_pages", *PARTED_DATASETS):
         assert (processed / name / "sample.parquet").is_file()  # one file per batch
-    for name in set(DATASETS) - {"raw_pages", "parsed_pages"}:
+    for name in set(DATASETS) - {"raw_pages", "parsed_pages", *PARTED_DATASETS}:
         assert (processed / name / "part-0.parquet").is_file()
 
 
@@ -126,17 +127,16 @@ def test_run_build_fails_on_a_missing_raw_folder(tmp_path: Path):
 def test_run_build_returns_1_when_a_blocking_check_fails(
     sample_raw_dir: Path, session_dagster_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    real_current_plan = tables._current_plan
+    real_current_plan = screening._current_plan
 
     def plan_with_a_duplicate(*args) -> list:
         first, *rest = real_current_plan(*args)
         twice = dataclasses.replace(
-            first, rows=[*first.rows, first.rows[0]], source_index=[*first.source_index, first.source_index[0]],
-            history=[*first.history, first.history[0]],
+            first, pages=[*first.pages, first.pages[0]], rows=[*first.rows, first.rows[0]], history=[*first.history, first.history[0]],
         )  # fmt: skip
         return [twice, *rest]
 
-    monkeypatch.setattr(tables, "_current_plan", plan_with_a_duplicate)
+    monkeypatch.setattr(screening, "_current_plan", plan_with_a_duplicate)
     out = io.StringIO()
     assert run_build(sample_raw_dir, tmp_path / "processed", out=out) == 1
     text = out.getvalue()

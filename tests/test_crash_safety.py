@@ -39,15 +39,14 @@ SLOW_WRITER = textwrap.dedent(
     from pipeline.defs import io_manager
 
     dataset, argv = sys.argv[1], sys.argv[2:]
-    real_write_parts = io_manager._write_parts
+    real_write = io_manager._write
 
-    def write_then_stall(parts, schema, sink):
-        rows = real_write_parts(parts, schema, sink)
+    def write_then_stall(table, schema, sink):
+        real_write(table, schema, sink)
         if f"/{dataset}/" in str(getattr(sink, "name", sink)):
             time.sleep(600)
-        return rows
 
-    io_manager._write_parts = write_then_stall
+    io_manager._write = write_then_stall
     sys.exit(main(argv))
     """
 )

@@ -1,5 +1,6 @@
 """The Parquet IO manager: folder layout, round trips on local paths and fsspec URLs, atomic writes,
-and refusal of tables that do not conform to the dataset's schema."""
+parted datasets (a file per batch, kept or written), and refusal of tables that do not conform to the
+dataset's schema."""
 
 from __future__ import annotations
 
@@ -16,24 +17,34 @@ import pyarrow.parquet as pq
 import pytest
 from upath import UPath
 
+from pipeline.core.parts import Part
 from pipeline.core.schemas import DATASETS
 from pipeline.defs.io_manager import (
+    PARTS,
     ParquetIOManager,
     ParquetUPathIOManager,
+    PartStream,
     SchemaMismatchError,
-    TableStream,
     conform_table,
 )
 
+WHOLE = "near_duplicates"  # a dataset stored as one file
+PARTED = "sections"  # a dataset stored as a file per batch
 
-def related_table(n: int = 3) -> pa.Table:
+
+def duplicates_table(n: int = 3) -> pa.Table:
     return pa.Table.from_pylist(
         [
-            {"page_id": f"2024010112000{i}-1", "position": i, "question": f"質問{i}", "preview": "答え", "truncated": True}
+            {"page_id": f"2024010112000{i}-1", "content_hash": "0123456789abcdef", "dup_cluster": f"2024010112000{i}-1", "dup_cluster_size": 1}
             for i in range(n)
         ],
-        schema=DATASETS["related_questions"],
+        schema=DATASETS[WHOLE],
     )
+
+
+def sections_table(n: int, page: str = "20240101120000-1") -> pa.Table:
+    rows = [{"page_id": page, "section_index": i, "heading": f"見出し{i}", "body": "本文です。"} for i in range(n)]
+    return pa.Table.from_pylist(rows, schema=DATASETS[PARTED])
 
 
 def consultation_row() -> dict:
@@ -83,130 +94,94 @@ def io_manager(base_path: str) -> dg.IOManager:
 
 def test_local_round_trip_writes_a_dataset_folder(tmp_path):
     manager = io_manager(str(tmp_path))
-    table = related_table()
-    write(manager, "related_questions", table)
+    table = duplicates_table()
+    write(manager, WHOLE, table)
 
-    assert sorted(p.name for p in (tmp_path / "related_questions").iterdir()) == ["part-0.parquet"]
-    assert read(manager, "related_questions").equals(table)
-    assert pd.read_parquet(tmp_path / "related_questions").shape == (3, len(DATASETS["related_questions"]))
-    parquet = pq.ParquetFile(tmp_path / "related_questions" / "part-0.parquet")
+    assert sorted(p.name for p in (tmp_path / WHOLE).iterdir()) == ["part-0.parquet"]
+    assert read(manager, WHOLE).equals(table)
+    assert pd.read_parquet(tmp_path / WHOLE).shape == (3, len(DATASETS[WHOLE]))
+    parquet = pq.ParquetFile(tmp_path / WHOLE / "part-0.parquet")
     assert parquet.metadata.row_group(0).column(0).compression == "ZSTD"
-    assert parquet.schema_arrow.equals(DATASETS["related_questions"], check_metadata=True)
+    assert parquet.schema_arrow.equals(DATASETS[WHOLE], check_metadata=True)
 
 
 def test_relative_base_path(tmp_path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(tmp_path)
     manager = io_manager("processed")
-    write(manager, "related_questions", related_table())
-    assert (tmp_path / "processed" / "related_questions" / "part-0.parquet").is_file()
-    assert read(manager, "related_questions").num_rows == 3
+    write(manager, WHOLE, duplicates_table())
+    assert (tmp_path / "processed" / WHOLE / "part-0.parquet").is_file()
+    assert read(manager, WHOLE).num_rows == 3
 
 
 def test_file_url_round_trip(tmp_path):
     manager = io_manager(tmp_path.as_uri())
-    write(manager, "related_questions", related_table())
-    assert (tmp_path / "related_questions" / "part-0.parquet").is_file()
-    assert read(manager, "related_questions").equals(related_table())
+    write(manager, WHOLE, duplicates_table())
+    assert (tmp_path / WHOLE / "part-0.parquet").is_file()
+    assert read(manager, WHOLE).equals(duplicates_table())
 
 
 def test_memory_url_round_trip():
     base = f"memory://pipeline-test-{uuid.uuid4().hex}"
     manager = io_manager(base)
-    table = related_table()
-    write(manager, "related_questions", table)
-    folder = UPath(base) / "related_questions"
+    table = duplicates_table()
+    write(manager, WHOLE, table)
+    folder = UPath(base) / WHOLE
     assert sorted(p.name for p in folder.iterdir()) == ["part-0.parquet"]
-    assert read(manager, "related_questions").equals(table)
+    assert read(manager, WHOLE).equals(table)
 
 
 def test_lists_structs_and_timestamps_read_back_with_the_exact_schema(tmp_path):
     manager = io_manager(str(tmp_path))
     table = pa.Table.from_pylist([consultation_row()], schema=DATASETS["consultations"])
-    write(manager, "consultations", table)
+    write(manager, "consultations", PartStream([Part("b", "key", {}, table)]))
     loaded = read(manager, "consultations")
     assert loaded.schema.equals(DATASETS["consultations"], check_metadata=True)
     assert loaded.equals(table)
-    # a plain reader (the notebooks) sees the same schema, list child names included
-    assert pq.read_table(tmp_path / "consultations").schema.equals(DATASETS["consultations"], check_metadata=True)
+    # a plain reader (the notebooks) sees the same schema, list child names included; the part's tags come along
+    plain = pq.read_table(tmp_path / "consultations").schema
+    assert plain.equals(DATASETS["consultations"]) and plain.metadata[b"doc"] == DATASETS["consultations"].metadata[b"doc"]
 
 
 def test_partitioned_assets_are_files_in_the_dataset_folder(tmp_path):
     manager = ParquetUPathIOManager(base_path=UPath(tmp_path))
     partitions = dg.StaticPartitionsDefinition(["b1", "b2"])
     for key in ("b1", "b2"):
-        context = dg.build_output_context(asset_key="related_questions", partition_key=key, asset_partitions_def=partitions)
-        manager.handle_output(context, related_table())
-    assert sorted(p.name for p in (tmp_path / "related_questions").iterdir()) == ["b1.parquet", "b2.parquet"]
-    assert pd.read_parquet(tmp_path / "related_questions").shape == (6, len(DATASETS["related_questions"]))
+        context = dg.build_output_context(asset_key=WHOLE, partition_key=key, asset_partitions_def=partitions)
+        manager.handle_output(context, duplicates_table())
+    assert sorted(p.name for p in (tmp_path / WHOLE).iterdir()) == ["b1.parquet", "b2.parquet"]
+    assert pd.read_parquet(tmp_path / WHOLE).shape == (6, len(DATASETS[WHOLE]))
 
 
 def test_rewrite_is_atomic_and_leaves_no_temp_files(tmp_path):
     manager = io_manager(str(tmp_path))
-    write(manager, "related_questions", related_table(3))
-    write(manager, "related_questions", related_table(5))
-    assert [p.name for p in (tmp_path / "related_questions").iterdir()] == ["part-0.parquet"]
-    assert read(manager, "related_questions").num_rows == 5
-
-
-def test_failed_write_keeps_the_old_file_and_no_temp_file(tmp_path):
-    manager = io_manager(str(tmp_path))
-    write(manager, "related_questions", related_table(3))
-
-    def parts_then_a_failure():
-        yield related_table(5)  # written to the temp file...
-        raise OSError("disk full")  # ...which is then left half-written
-
-    with pytest.raises(OSError, match="disk full"):
-        write(manager, "related_questions", TableStream(parts_then_a_failure()))
-    assert [p.name for p in (tmp_path / "related_questions").iterdir()] == ["part-0.parquet"]  # temp file gone
-    assert read(manager, "related_questions").num_rows == 3
-
-
-def test_a_table_stream_is_written_part_by_part_into_one_file(tmp_path):
-    manager = io_manager(str(tmp_path))
-    parts = [related_table(3), related_table(0), related_table(2).select(list(reversed(DATASETS["related_questions"].names)))]
-    context = dg.build_output_context(asset_key="related_questions")
-    manager.handle_output(context, TableStream(iter(parts), lambda: {"note": "after the last part"}))
-
-    assert [p.name for p in (tmp_path / "related_questions").iterdir()] == ["part-0.parquet"]
-    assert read(manager, "related_questions").equals(pa.concat_tables([related_table(3), related_table(2)]))
-    assert pq.ParquetFile(tmp_path / "related_questions" / "part-0.parquet").metadata.num_row_groups == 2  # one per non-empty part
-    metadata = context.get_logged_metadata()
-    assert metadata["dagster/row_count"].value == 5 and metadata["note"].value == "after the last part"
-
-
-def test_a_stream_part_not_matching_the_schema_is_refused(tmp_path):
-    manager = io_manager(str(tmp_path))
-    with pytest.raises(SchemaMismatchError, match="missing"):
-        write(manager, "related_questions", TableStream([related_table(2), related_table(2).drop_columns(["preview"])]))
-    assert not list((tmp_path / "related_questions").iterdir())  # nothing published, no temp file
+    write(manager, WHOLE, duplicates_table(3))
+    write(manager, WHOLE, duplicates_table(5))
+    assert [p.name for p in (tmp_path / WHOLE).iterdir()] == ["part-0.parquet"]
+    assert read(manager, WHOLE).num_rows == 5
 
 
 def test_columns_are_reordered_and_safely_cast(tmp_path):
     manager = io_manager(str(tmp_path))
     loose = pa.table(
         {
-            "truncated": [False],
-            "preview": ["p"],
-            "question": ["q"],
-            "position": pa.array([0], type=pa.int64()),
+            "dup_similarity": pa.array([None], type=pa.float64()),
+            "dup_cluster_size": pa.array([1], type=pa.int64()),
+            "dup_cluster": ["20240101120000-1"],
+            "content_hash": ["0123456789abcdef"],
             "page_id": ["20240101120000-1"],
-            "url": pa.array([None], type=pa.string()),
-            "link_method": pa.array([None], type=pa.string()),
-            "target_page_id": pa.array([None], type=pa.string()),
         }
     )
-    write(manager, "related_questions", loose)
-    assert read(manager, "related_questions").schema.equals(DATASETS["related_questions"], check_metadata=True)
+    write(manager, WHOLE, loose)
+    assert read(manager, WHOLE).schema.equals(DATASETS[WHOLE], check_metadata=True)
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda t: t.drop_columns(["preview"]), "missing"),
+        (lambda t: t.drop_columns(["content_hash"]), "missing"),
         (lambda t: t.append_column("extra", pa.array([1, 2, 3])), "unexpected"),
-        (lambda t: t.set_column(1, "position", pa.array(["a", "b", "c"])), "cannot cast"),
-        (lambda t: t.set_column(1, "position", pa.array([0, 1, 2**40])), "cannot cast"),
+        (lambda t: t.set_column(3, "dup_cluster_size", pa.array(["a", "b", "c"])), "cannot cast"),
+        (lambda t: t.set_column(3, "dup_cluster_size", pa.array([0, 1, 2**40])), "cannot cast"),
         (lambda t: t.set_column(0, "page_id", pa.array(["a", None, "c"])), "non-nullable"),
     ],
     ids=["missing-column", "extra-column", "wrong-type", "overflow", "null-in-key"],
@@ -214,23 +189,23 @@ def test_columns_are_reordered_and_safely_cast(tmp_path):
 def test_a_table_not_matching_the_schema_is_refused(tmp_path, change, message):
     manager = io_manager(str(tmp_path))
     with pytest.raises(SchemaMismatchError, match=message):
-        write(manager, "related_questions", change(related_table()))
-    assert not (tmp_path / "related_questions" / "part-0.parquet").exists()
+        write(manager, WHOLE, change(duplicates_table()))
+    assert not (tmp_path / WHOLE / "part-0.parquet").exists()
     assert list(tmp_path.rglob(".*")) == []  # no temp file left behind
 
 
 def test_unknown_dataset_and_non_tables_are_refused(tmp_path):
     manager = io_manager(str(tmp_path))
     with pytest.raises(dg.DagsterInvariantViolationError, match="No schema"):
-        write(manager, "not_a_dataset", related_table())
+        write(manager, "not_a_dataset", duplicates_table())
     with pytest.raises(TypeError):
-        conform_table([1, 2, 3], DATASETS["related_questions"], dataset="related_questions")
+        conform_table([1, 2, 3], DATASETS[WHOLE], dataset=WHOLE)
 
 
 def test_a_dead_writers_temp_file_goes_with_the_next_write_to_its_folder(tmp_path):
     manager = io_manager(str(tmp_path))
-    write(manager, "related_questions", related_table(3))
-    folder = tmp_path / "related_questions"
+    write(manager, WHOLE, duplicates_table(3))
+    folder = tmp_path / WHOLE
     exited = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead_pid, host = int(exited.stdout), socket.gethostname()
     dead = folder / f".b1.parquet.{'0' * 32}.{dead_pid}@{host}.tmp"  # another file of the folder
@@ -239,10 +214,10 @@ def test_a_dead_writers_temp_file_goes_with_the_next_write_to_its_folder(tmp_pat
     for path in (dead, live, elsewhere):
         path.write_bytes(b"PAR1 half a file")
 
-    write(manager, "related_questions", related_table(5))
+    write(manager, WHOLE, duplicates_table(5))
 
     assert sorted(p.name for p in folder.iterdir()) == sorted([live.name, elsewhere.name, "part-0.parquet"])
-    assert read(manager, "related_questions").num_rows == 5
+    assert read(manager, WHOLE).num_rows == 5
 
 
 @pytest.mark.parametrize(
@@ -252,18 +227,18 @@ def test_a_dead_writers_temp_file_goes_with_the_next_write_to_its_folder(tmp_pat
 def test_an_unpartitioned_reader_gets_a_dict_of_every_partition(tmp_path, batches, written):
     partitions = dg.DynamicPartitionsDefinition(name="batches")
     manager = ParquetUPathIOManager(
-        base_path=UPath(tmp_path), schemas={"per_batch": DATASETS["related_questions"], "whole": DATASETS["related_questions"]}
+        base_path=UPath(tmp_path), schemas={"per_batch": DATASETS[WHOLE], "whole": DATASETS[WHOLE]}
     )
     seen = []
 
     @dg.asset(partitions_def=partitions)
     def per_batch(context):  # (no annotation: this module uses postponed annotations)
-        return related_table(int(context.partition_key[1:]))
+        return duplicates_table(int(context.partition_key[1:]))
 
     @dg.asset(ins={"per_batch": dg.AssetIn(metadata={"allow_missing_partitions": True})})
     def whole(per_batch):
         seen.append({batch: table.num_rows for batch, table in per_batch.items()})
-        return pa.concat_tables(per_batch.values()) if per_batch else related_table(0)
+        return pa.concat_tables(per_batch.values()) if per_batch else duplicates_table(0)
 
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("batches", batches)
@@ -275,7 +250,7 @@ def test_an_unpartitioned_reader_gets_a_dict_of_every_partition(tmp_path, batche
 
 def test_an_input_with_columns_reads_only_those_columns(tmp_path):
     manager = io_manager(str(tmp_path))
-    write(manager, "consultations", pa.Table.from_pylist([consultation_row()], schema=DATASETS["consultations"]))
+    write(manager, "consultations", PartStream([Part("b", "key", {}, pa.Table.from_pylist([consultation_row()], schema=DATASETS["consultations"]))]))
     upstream = dg.build_output_context(asset_key="consultations")
     context = dg.build_input_context(asset_key="consultations", upstream_output=upstream, definition_metadata={"columns": ["sections", "page_id"]})
     loaded = manager.load_input(context)
@@ -286,9 +261,9 @@ def test_an_input_with_columns_reads_only_those_columns(tmp_path):
 
 def test_partitions_are_read_when_looked_up_and_missing_ones_fail_unless_allowed(tmp_path, monkeypatch: pytest.MonkeyPatch):
     partitions = dg.StaticPartitionsDefinition(["b1", "b2"])
-    manager = ParquetUPathIOManager(base_path=UPath(tmp_path), schemas={"per_batch": DATASETS["related_questions"]})
+    manager = ParquetUPathIOManager(base_path=UPath(tmp_path), schemas={"per_batch": DATASETS[WHOLE]})
     output = dg.build_output_context(asset_key="per_batch", partition_key="b1", asset_partitions_def=partitions)
-    manager.handle_output(output, related_table(2))
+    manager.handle_output(output, duplicates_table(2))
     reads = []
     real_read = ParquetUPathIOManager.load_from_path
     monkeypatch.setattr(ParquetUPathIOManager, "load_from_path", lambda self, ctx, path: reads.append(path.name) or real_read(self, ctx, path))
@@ -305,3 +280,92 @@ def test_partitions_are_read_when_looked_up_and_missing_ones_fail_unless_allowed
     assert loaded["b1"].num_rows == 2 and reads == ["b1.parquet"]
     with pytest.raises(FileNotFoundError, match=r"\['b2'\]"):
         manager.load_input(context(allow_missing=False))
+
+
+# --- parted datasets -------------------------------------------------------------------------------
+
+
+def write_parts(manager: ParquetUPathIOManager, parts: list[Part], metadata=dict) -> dg.OutputContext:
+    context = dg.build_output_context(asset_key=PARTED)
+    manager.handle_output(context, PartStream(iter(parts), metadata))
+    return context
+
+
+def test_a_parted_dataset_is_a_file_per_batch_tagged_with_its_key_and_memo(tmp_path):
+    manager = io_manager(str(tmp_path))
+    context = write_parts(manager, [Part("b1", "k1", {"check": 1}, sections_table(2)), Part("b2", "k2", {}, sections_table(3))], lambda: {"note": "after"})
+
+    assert sorted(p.name for p in (tmp_path / PARTED).iterdir()) == ["b1.parquet", "b2.parquet"]
+    stored = manager.stored_parts(PARTED)
+    assert {batch: (part.key, dict(part.memo), part.rows) for batch, part in stored.items()} == {
+        "b1": ("k1", {"check": 1}, 2), "b2": ("k2", {}, 3),
+    }  # fmt: skip
+    assert stored["b2"].read(["section_index"]).column_names == ["section_index"]
+    assert read(manager, PARTED).equals(pa.concat_tables([sections_table(2), sections_table(3)]))  # batch order
+    assert pd.read_parquet(tmp_path / PARTED).shape == (5, len(DATASETS[PARTED]))  # plain readers see one dataset
+    metadata = context.get_logged_metadata()
+    assert metadata["dagster/row_count"].value == 5 and metadata["note"].value == "after"
+    assert metadata["parts_written"].value == ["b1", "b2"]
+
+
+def test_a_kept_part_is_left_as_it_is_and_parts_of_other_batches_go(tmp_path):
+    manager = io_manager(str(tmp_path))
+    write_parts(manager, [Part("b1", "k1", {}, sections_table(2)), Part("b2", "k2", {}, sections_table(3))])
+    (tmp_path / PARTED / "part-0.parquet").write_bytes(b"an older layout")
+    kept = tmp_path / PARTED / "b1.parquet"
+    before = (kept.read_bytes(), kept.stat().st_mtime_ns)
+
+    context = write_parts(manager, [Part("b1", "k1", {}), Part("b3", "k3", {}, sections_table(1))])
+
+    assert (kept.read_bytes(), kept.stat().st_mtime_ns) == before
+    assert sorted(p.name for p in (tmp_path / PARTED).iterdir()) == ["b1.parquet", "b3.parquet"]
+    assert context.get_logged_metadata()["dagster/row_count"].value == 3
+    assert context.get_logged_metadata()["parts_written"].value == ["b3"]
+
+
+def test_a_part_to_keep_must_be_stored_with_its_key(tmp_path):
+    manager = io_manager(str(tmp_path))
+    write_parts(manager, [Part("b1", "k1", {}, sections_table(2))])
+    with pytest.raises(ValueError, match="not stored with its key"):
+        write_parts(manager, [Part("b1", "another key", {})])
+    with pytest.raises(ValueError, match="not stored with its key"):
+        write_parts(manager, [Part("b2", "k2", {})])
+
+
+def test_a_part_not_matching_the_schema_is_refused_and_earlier_files_stay_whole(tmp_path):
+    manager = io_manager(str(tmp_path))
+    with pytest.raises(SchemaMismatchError, match="missing"):
+        write_parts(manager, [Part("b1", "k1", {}, sections_table(2)), Part("b2", "k2", {}, sections_table(2).drop_columns(["body"]))])
+    assert sorted(p.name for p in (tmp_path / PARTED).iterdir()) == ["b1.parquet"]  # no temp file left behind
+    assert read(manager, PARTED).num_rows == 2
+
+
+def test_a_parted_input_can_be_its_stored_parts(tmp_path):
+    manager = io_manager(str(tmp_path))
+    write_parts(manager, [Part("b1", "k1", {"rows": 2}, sections_table(2))])
+    upstream = dg.build_output_context(asset_key=PARTED)
+    loaded = manager.load_input(dg.build_input_context(asset_key=PARTED, upstream_output=upstream, definition_metadata={PARTS: True}))
+    assert list(loaded) == ["b1"] and loaded["b1"].key == "k1" and loaded["b1"].read(None).equals(sections_table(2))
+    columns = manager.load_input(dg.build_input_context(asset_key=PARTED, upstream_output=upstream, definition_metadata={"columns": ["body"]}))
+    assert columns.column_names == ["body"] and columns.num_rows == 2
+
+
+def test_an_empty_parted_dataset_reads_as_an_empty_table(tmp_path):
+    manager = io_manager(str(tmp_path))
+    write_parts(manager, [])
+    assert read(manager, PARTED).equals(DATASETS[PARTED].empty_table())
+
+
+def test_parts_on_a_memory_url():
+    base = f"memory://pipeline-test-{uuid.uuid4().hex}"
+    manager = io_manager(base)
+    write_parts(manager, [Part("b1", "k1", {}, sections_table(2))])
+    write_parts(manager, [Part("b1", "k1", {}), Part("b2", "k2", {}, sections_table(1))])
+    assert sorted(p.name for p in (UPath(base) / PARTED).iterdir()) == ["b1.parquet", "b2.parquet"]
+    assert read(manager, PARTED).num_rows == 3
+
+
+def test_a_whole_dataset_refuses_parts_and_a_parted_one_refuses_a_table(tmp_path):
+    manager = io_manager(str(tmp_path))
+    with pytest.raises(TypeError, match="PartStream"):
+        write(manager, PARTED, sections_table(1))

@@ -15,11 +15,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.core.parts import PARTED_DATASETS, Part
 from pipeline.core.schemas import DATASETS
 from pipeline.defs import make_defs
-from pipeline.defs.assets import SCREENED, asset_out, emit, related_questions, sections
-from pipeline.defs.checks import CHECK_NAME, VALIDATED_DATASETS, expectation_check_spec
-from pipeline.defs.io_manager import ParquetIOManager, conform_table
+from pipeline.defs.assets import SCREENED, asset_out, related_questions, sections
+from pipeline.defs.checks import CHECK_NAME, VALIDATED_DATASETS, expectation_check_result, expectation_check_spec
+from pipeline.defs.io_manager import ParquetIOManager, PartStream, conform_table
 
 from .conftest import SAMPLE_BATCH
 
@@ -58,8 +59,8 @@ def execute_build(raw_dir: Path, processed: Path) -> Build:
 
 
 def file_name(name: str) -> str:
-    """Per-batch datasets are one file per partition; corpus datasets one part-0 file."""
-    return f"{SAMPLE_BATCH}.parquet" if name in ("raw_pages", "parsed_pages") else "part-0.parquet"
+    """Per-batch datasets are one file per partition, parted corpus datasets one per batch; the others one part-0 file."""
+    return f"{SAMPLE_BATCH}.parquet" if name in ("raw_pages", "parsed_pages", *PARTED_DATASETS) else "part-0.parquet"
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +109,10 @@ def test_dataset_is_a_folder_readable_by_pandas_with_the_schema(build: Build, na
     assert sorted(p.name for p in folder.iterdir()) == [file_name(name)]
     frame = pd.read_parquet(folder)
     assert list(frame.columns) == DATASETS[name].names
-    assert read(build.processed, name).schema.equals(DATASETS[name], check_metadata=True)
+    schema = read(build.processed, name).schema
+    assert schema.equals(DATASETS[name]) and schema.metadata[b"doc"] == DATASETS[name].metadata[b"doc"]
+    if name not in PARTED_DATASETS:  # a part also carries its key and memo
+        assert schema.equals(DATASETS[name], check_metadata=True)
 
 
 @pytest.mark.parametrize("name", sorted(DATASETS))
@@ -117,7 +121,8 @@ def test_materialization_metadata(build: Build, name: str):
     assert metadata["dagster/row_count"].value == read(build.processed, name).num_rows
     assert [column.name for column in metadata["dagster/column_schema"].schema.columns] == DATASETS[name].names
     assert metadata["preview"].value.startswith("| " + " | ".join(DATASETS[name].names) + " |")
-    assert Path(metadata["path"].value) == build.processed / name / file_name(name)
+    stored = build.processed / name if name in PARTED_DATASETS else build.processed / name / file_name(name)
+    assert Path(metadata["path"].value) == stored
 
 
 def test_counts_reconcile(build: Build, sample_raw_dir: Path):
@@ -165,7 +170,9 @@ def test_failing_blocking_check_stops_downstream_assets(build: Build, tmp_path: 
     )
     def broken_screen_pages(context):  # (no annotation: this module uses postponed annotations)
         for name in SCREENED:
-            yield from emit(context, name, outputs[name])
+            table = outputs[name]
+            yield dg.Output(PartStream([Part(SAMPLE_BATCH, "broken", {}, table)]) if name in PARTED_DATASETS else table, output_name=name)
+            yield expectation_check_result(context, name, table)
 
     processed = tmp_path / "processed"
     with dg.instance_for_test() as instance:

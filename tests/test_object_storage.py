@@ -34,7 +34,7 @@ def test_ingest_and_corpus_on_memory_urls(bucket: UPath, tmp_path: Path, monkeyp
         corpus = defs.resolve_job_def("build_corpus").execute_in_process(instance=instance)
     assert ingest.success and corpus.success
     processed = bucket / "processed"
-    with (processed / "consultations" / "part-0.parquet").open("rb") as handle:
+    with (processed / "consultations" / f"{SAMPLE_BATCH}.parquet").open("rb") as handle:
         consultations = pq.read_table(handle)
     with (processed / "parsed_pages" / f"{SAMPLE_BATCH}.parquet").open("rb") as handle:
         parsed = pq.read_table(handle)

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.build import run_build
+from pipeline.core.parts import PARTED_DATASETS
 from pipeline.core.schemas import DATASETS
 
 from .conftest import make_dagster_home, write_batch
@@ -145,8 +146,8 @@ def test_a_forced_rerun_reingests_everything_and_writes_identical_bytes(history:
     assert sorted(history.forced.parsed) == [FIRST, SECOND]
     assert history.forced.hashes == history.second.hashes
     assert set(history.forced.hashes) == {
-        *(f"{name}/{batch}.parquet" for name in ("raw_pages", "parsed_pages") for batch in (FIRST, SECOND)),
-        *(f"{name}/part-0.parquet" for name in set(DATASETS) - {"raw_pages", "parsed_pages"}),
+        *(f"{name}/{batch}.parquet" for name in ("raw_pages", "parsed_pages", *PARTED_DATASETS) for batch in (FIRST, SECOND)),
+        *(f"{name}/part-0.parquet" for name in set(DATASETS) - {"raw_pages", "parsed_pages", *PARTED_DATASETS}),
         "README.md",  # the dataset card
         "missing_pages.csv",  # the crawl frontier as a list
         "_near_duplicate_index/index.pkl",  # the persistent MinHash index, untouched when nothing is new

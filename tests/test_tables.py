@@ -5,7 +5,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from pipeline.core import schemas, tables, validation
+from pipeline.core import schemas, screening, tables, validation
 from pipeline.core.batches import SUCCESS_MARKER
 from pipeline.core.page import content_hash
 from tests.pages import make_html, make_page
@@ -24,16 +24,16 @@ def write_batch(raw: Path, batch: str, pages: dict[str, str | bytes]) -> None:
     (folder / SUCCESS_MARKER).write_bytes(b"")
 
 
-def screen(raw: Path) -> tables.Screened:
+def screen(raw: Path) -> screening.Screened:
     parsed = {
         batch: tables.parse_manifest(tables.raw_manifest(raw, batch), raw)
         for batch in sorted(p.name for p in raw.iterdir())
     }
-    return tables.screen_pages(parsed)
+    return screening.screen_pages(parsed)
 
 
 @pytest.fixture
-def two_batches(tmp_path: Path) -> tables.Screened:
+def two_batches(tmp_path: Path) -> screening.Screened:
     raw = tmp_path / "raw"
     changed_answer = make_html(RENT.replace("少額訴訟なども検討してください。", "少額訴訟も選択肢になります。"), url=SITE_URL)
     write_batch(raw, "2026-11-01", {

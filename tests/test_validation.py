@@ -12,6 +12,8 @@ import pytest
 from pipeline.core.schemas import CONSULTATIONS, DATASETS, RELATED_QUESTIONS, REJECTS, SECTIONS
 from pipeline.core.validation import (
     EXPECTATIONS_DIR,
+    PartCheck,
+    SuiteRun,
     build_suite,
     load_suite_spec,
     validate,
@@ -296,3 +298,18 @@ def test_a_table_validated_in_slices_gets_the_report_of_one_run(monkeypatch: pyt
     sliced = validate("consultations", data)
     assert sliced.failing_rows().keys() == one_run.failing_rows().keys() == {0, 1, 5, 6}
     assert sliced.outcomes == one_run.outcomes  # names, verdicts, rows and details (counts, samples)
+
+
+def test_a_check_read_back_from_its_memo_gives_the_same_report():
+    """A kept part (parts.py) brings its stored check: counted in, it reports as the check run now would."""
+    good = pa.Table.from_pylist([consultation_row(1), consultation_row(2)], schema=CONSULTATIONS)
+    bad = pa.Table.from_pylist([consultation_row(3, answer=ANSWER + "\n" + TEASER + "...")], schema=CONSULTATIONS)
+    ran, replayed = SuiteRun("consultations"), SuiteRun("consultations")
+    for part in (good, bad):
+        check = ran.check(part)
+        ran.add(part, check)
+        memo = json.loads(json.dumps(check.to_memo()))  # as stored: JSON in the part's file
+        replayed.add(part.select(replayed.whole_table_columns), PartCheck.from_memo("consultations", memo))
+    assert replayed.report() == ran.report()
+    assert not replayed.report().success
+    assert replayed.report().failing_rows().keys() == {2}  # positions count across parts

@@ -288,6 +288,17 @@ class PartCheck:
         """Row position in the part -> the row-level outcomes it fails (the whole-table ones not included)."""
         return ValidationReport(self.dataset, tuple(to_outcome(r) for r in self.results), self.rows).failing_rows()
 
+    def to_memo(self) -> dict[str, Any]:
+        """The results as JSON, to be stored with the part they judged (see `from_memo`)."""
+        return {"rows": self.rows, "results": [_result_memo(result) for result in self.results]}
+
+    @classmethod
+    def from_memo(cls, dataset: str, memo: Mapping[str, Any], *, suites_dir: Path = EXPECTATIONS_DIR) -> PartCheck:
+        """The check as it was stored. The memo is only valid for the suite it was made with: parts are keyed by
+        the suite's text (parts.py), so a part checked by another suite is checked again, never read back."""
+        spec = load_suite_spec(dataset, suites_dir)
+        return cls(dataset, [_result_from_memo(spec, memo) for memo in memo["results"]], int(memo["rows"]))
+
 
 class SuiteRun:
     """A dataset's suite over a table that arrives in parts (one batch at a time, say), never whole.
@@ -310,6 +321,11 @@ class SuiteRun:
         self._added: list[tuple[int, list[Any]]] = []  # (first row, results per sliced expectation) per part
         self._whole_frames: list[pd.DataFrame] = []
         self._rows = 0
+
+    @property
+    def whole_table_columns(self) -> list[str]:
+        """The columns the whole-table expectations read: all `add` needs of a part that was checked before."""
+        return list(self._whole_columns)
 
     def check(self, part: pa.Table | pd.DataFrame) -> PartCheck:
         """The part's results, one per row-level or table-level expectation, merged over its slices."""
@@ -354,12 +370,62 @@ def _rows(table: pa.Table | pd.DataFrame, start: int, count: int) -> pa.Table | 
 
 @dataclasses.dataclass(frozen=True)
 class _MergedResult:
-    """One expectation's GX results over the slices of a table, as one result (what to_outcome reads)."""
+    """One expectation's GX results over the slices of a table as one result, or a result read back from a
+    memo: what to_outcome reads."""
 
     expectation_config: Any
     success: bool
     result: dict[str, Any]
     exception_info: dict[str, Any]
+
+
+# What to_outcome and _merge read of a result's details: no more (COMPLETE results list every failing value).
+_MEMO_DETAILS = ("element_count", "unexpected_count", "partial_unexpected_list", "unexpected_index_list", "observed_value", "details")
+
+
+def _result_memo(result: Any) -> dict[str, Any]:
+    details = {key: _json_safe(result.result[key]) for key in _MEMO_DETAILS if key in result.result}
+    exception = result.exception_info or {}
+    config = result.expectation_config
+    return {
+        "position": config.meta[_POSITION_KEY],
+        # As GX completed them (defaults filled in): details quote them. batch_id names the GX run, not the rule.
+        "kwargs": {key: _json_safe(value) for key, value in config.kwargs.items() if key != "batch_id"},
+        "success": bool(result.success),
+        "result": details,
+        "exception_info": {key: _json_safe(exception.get(key)) for key in ("raised_exception", "exception_message") if key in exception},
+    }
+
+
+def _result_from_memo(spec: Mapping[str, Any], memo: Mapping[str, Any]) -> _MergedResult:
+    position = memo["position"]
+    expectation = spec["expectations"][position]
+    config = _StoredConfig(expectation["type"], dict(memo["kwargs"]), {**expectation.get("meta", {}), _POSITION_KEY: position})
+    return _MergedResult(config, bool(memo["success"]), dict(memo["result"]), dict(memo["exception_info"]))
+
+
+def _json_safe(value: Any) -> Any:
+    """JSON's own types as they are (a list stays a list: details quote it with repr); the rest as text."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, np.generic):
+        return _json_safe(value.item())
+    if isinstance(value, Mapping):
+        return {str(key): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(item) for item in value]
+    return None if value is pd.NA else str(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class _StoredConfig:
+    """What results read of an expectation's configuration, rebuilt from the suite for a stored result."""
+
+    type: str
+    kwargs: dict[str, Any]
+    meta: dict[str, Any]
 
 
 def _merge(parts: list[tuple[int, Any]]) -> Any:

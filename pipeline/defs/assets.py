@@ -7,22 +7,22 @@
                                              rejects
 """
 
-from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import pyarrow as pa
 
-from pipeline.core import batches, tables
+from pipeline.core import batches, tables, validation
+from pipeline.core import screening as screen
+from pipeline.core.parts import Part, StoredPart
 from pipeline.core.quality import card, frontier
 from pipeline.core.quality import near_duplicates as near_dups
 from pipeline.core.quality.links import link_coverage
-from pipeline.core.quality.pii import pii_totals
 from pipeline.core.schemas import PII_KINDS
 from pipeline.defs.checks import VALIDATED_DATASETS, expectation_check_result, expectation_check_spec
-from pipeline.defs.io_manager import COLUMNS, PartitionTables, TableStream
+from pipeline.defs.io_manager import COLUMNS, PARTS, ParquetUPathIOManager, PartitionTables, PartStream
 from pipeline.defs.metadata import definition_metadata, describe, table_metadata
 from pipeline.defs.partitions import FINGERPRINT, scrape_batches
 from pipeline.defs.resources import CorpusPaths, QualitySettings
@@ -74,6 +74,24 @@ def _output_name(context: dg.AssetExecutionContext, dataset: str) -> str:
     return context.assets_def.get_output_name_for_asset_key(dg.AssetKey(dataset))
 
 
+# A run tag: "true" makes every corpus step make every part again instead of keeping the stored ones
+# (`python -m pipeline build --force`).
+RECOMPUTE_TAG = "pipeline/recompute"
+
+
+def recompute_requested(context: dg.AssetExecutionContext) -> bool:
+    return context.run.tags.get(RECOMPUTE_TAG) == "true"
+
+
+# Steps that keep stored parts ask the IO manager (a resource like any other) what it stores.
+Storage = dg.ResourceParam[ParquetUPathIOManager]
+
+
+def stored_parts(context: dg.AssetExecutionContext, storage: ParquetUPathIOManager, dataset: str) -> dict[str, StoredPart]:
+    """The parts of the dataset as stored by the last build; none when the run asks to recompute everything."""
+    return {} if recompute_requested(context) else storage.stored_parts(dataset)
+
+
 @dg.asset(**_asset_kwargs("raw_pages", INGEST_GROUP), partitions_def=scrape_batches)
 def raw_pages(context: dg.AssetExecutionContext, paths: CorpusPaths):
     yield from emit(context, "raw_pages", tables.raw_manifest(paths.raw_path, context.partition_key))
@@ -110,32 +128,56 @@ SCREENED = ("consultations", "page_versions", "rejects", "pii_originals")
     description="Folds the parsed pages of every batch into consultations (one row per page, its "
     "current version), page_versions (what became of every accepted input) and rejects.",
 )
-def screen_pages(context: dg.AssetExecutionContext, quality: QualitySettings, parsed_pages: PartitionTables):
-    # Each batch is read when screen_pages looks it up, and consultations are written one batch at a time
-    # as they are screened: the IO manager stores an output when it is yielded, so by the time the next
-    # line runs every part is screened, written and released, and the other results are complete.
-    screening = tables.Screening(parsed_pages, keep_pii_originals=quality.keep_pii_originals)
-    pii_found: Counter[str] = Counter()
-    first_part: dict[str, Any] = {}  # its preview and columns stand for the table's
+def screen_pages(context: dg.AssetExecutionContext, quality: QualitySettings, io_manager: Storage, parsed_pages: PartitionTables):
+    # Each batch is read when screen_pages looks it up, and consultations are written one part at a time as
+    # they are screened: the IO manager stores an output when it is yielded, so by the time the next line
+    # runs every part is screened (or kept), written and released, and the other results are complete.
+    screening = screen.Screening(
+        parsed_pages,
+        keep_pii_originals=quality.keep_pii_originals,
+        digests=parsed_pages.digests(),
+        stored={name: stored_parts(context, io_manager, name) for name in ("consultations", "pii_originals")},
+    )
+    originals: list[Part] = []
 
-    def consultations() -> Iterator[pa.Table]:
-        for part in screening.consultations():
-            pii_found.update(pii_totals(part))
-            first_part.update({} if first_part else table_metadata(part))
-            yield part
+    def consultations() -> Iterator[Part]:
+        for part in screening.parts():
+            originals.append(part.pii_originals)
+            yield part.consultations
 
     def pii_metadata() -> dict[str, int]:
-        return {f"pii/{kind}": pii_found[kind] for kind in PII_KINDS}
-
-    def consultations_metadata() -> dict[str, Any]:
-        return {name: value for name, value in first_part.items() if name != "dagster/row_count"} | pii_metadata()
+        return {f"pii/{kind}": count for kind, count in screening.pii_found().items()}
 
     included = {"batches": dg.MetadataValue.json(sorted(parsed_pages))}
-    yield dg.Output(TableStream(consultations(), consultations_metadata), output_name="consultations", metadata=included)
-    if (result := expectation_check_result(context, "consultations", screening.consultations_report())) is not None:
-        yield result
-    for dataset in SCREENED[1:]:
+    yield dg.Output(part_stream("consultations", consultations(), pii_metadata), output_name="consultations", metadata=included)
+    yield from _check(context, "consultations", screening.report("consultations"))
+    yield dg.Output(part_stream("pii_originals", originals), output_name="pii_originals", metadata=included)
+    yield from _check(context, "pii_originals", screening.report("pii_originals"))
+    for dataset in ("page_versions", "rejects"):
         yield from emit(context, dataset, getattr(screening, dataset)(), included | pii_metadata())
+
+
+def part_stream(dataset: str, parts: Iterable[Part], metadata: Callable[[], Mapping[str, Any]] = dict) -> PartStream:
+    """The parts as the IO manager takes them, with what the UI shows of a dataset: its columns and a preview
+    of the first part made now (the row count is the IO manager's, over every part)."""
+    preview: dict[str, Any] = {}
+
+    def watched() -> Iterator[Part]:
+        for part in parts:
+            if not part.kept and not preview:
+                preview.update(table_metadata(part.table))
+            yield part
+
+    def shown() -> dict[str, Any]:
+        first = {name: value for name, value in preview.items() if name != "dagster/row_count"}
+        return definition_metadata(dataset) | first | dict(metadata())
+
+    return PartStream(watched(), shown)
+
+
+def _check(context: dg.AssetExecutionContext, dataset: str, report: validation.ValidationReport) -> Iterator[dg.AssetCheckResult]:
+    if (result := expectation_check_result(context, dataset, report)) is not None:
+        yield result
 
 
 def columns_of(dataset: str, columns: list[str]) -> dg.AssetIn:
@@ -143,19 +185,29 @@ def columns_of(dataset: str, columns: list[str]) -> dg.AssetIn:
     return dg.AssetIn(dataset, metadata={COLUMNS: columns})
 
 
-@dg.asset(**_asset_kwargs("sections"), ins={"consultations": columns_of("consultations", ["page_id", "sections"])})
-def sections(context: dg.AssetExecutionContext, consultations: pa.Table):
-    yield from emit(context, "sections", tables.sections_table(consultations))
+def parts_of(dataset: str) -> dg.AssetIn:
+    """An input that hands the step the stored parts of a parted dataset, to read as it needs."""
+    return dg.AssetIn(dataset, metadata={PARTS: True})
+
+
+@dg.asset(**_asset_kwargs("sections"), ins={"consultations": parts_of("consultations")})
+def sections(context: dg.AssetExecutionContext, io_manager: Storage, consultations: dict[str, StoredPart]):
+    suite = validation.SuiteRun("sections")
+    made = tables.sections_parts(consultations, stored_parts(context, io_manager, "sections"), suite)
+    yield dg.Output(part_stream("sections", made))
+    yield from _check(context, "sections", suite.report())
 
 
 @dg.asset(
     **_asset_kwargs("related_questions"),
-    ins={"consultations": columns_of("consultations", ["page_id", "title", "question", "background", "answer", "related", "aliases"])},
+    ins={"consultations": parts_of("consultations")},
 )
-def related_questions(context: dg.AssetExecutionContext, consultations: pa.Table):
-    linked = tables.related_questions_table(consultations)
-    coverage = {f"links/{name}": value for name, value in link_coverage(linked).items()}
-    yield from emit(context, "related_questions", linked, coverage)
+def related_questions(context: dg.AssetExecutionContext, io_manager: Storage, consultations: dict[str, StoredPart]):
+    suite = validation.SuiteRun("related_questions")
+    related = tables.related_parts(consultations, stored_parts(context, io_manager, "related_questions"), suite)
+    coverage = {f"links/{name}": value for name, value in link_coverage(related.linked).items()}
+    yield dg.Output(part_stream("related_questions", related.parts, lambda: coverage))
+    yield from _check(context, "related_questions", suite.report())
 
 
 FRONTIER_CSV = "missing_pages.csv"

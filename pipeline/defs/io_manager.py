@@ -1,17 +1,21 @@
 """The one IO manager: every dataset is a folder of Parquet files under a base path.
 
     <base>/<asset>/part-0.parquet          unpartitioned assets (pd.read_parquet("<base>/<asset>") works)
-    <base>/<asset>/<partition>.parquet     partitioned assets
+    <base>/<asset>/<partition>.parquet     partitioned assets (one per scrape batch)
+    <base>/<asset>/<batch>.parquet         parted corpus datasets (parts.PARTED_DATASETS): one file per
+                                           scrape batch, each tagged with its part key and memo
 
 The base path is a local path or any fsspec/UPath URL (file://, memory://, s3://, ...). Every write is
 checked against the explicit schema in `pipeline.core.schemas.DATASETS` and refused when the table does
-not conform; an output may also be a `TableStream` (the dataset in parts, e.g. one per batch),
-written one part at a time into the one file, so the dataset is never whole in memory; writes are
-atomic (a hidden temp file in the target folder, flushed and fsynced, then
-renamed over the target), so readers never see a half-written file. A temp file is named after its
-writer (pid and host); one left behind by a writer that is gone (killed mid-write) is removed by the
-next write to its folder. Loads return `pa.Table` with the dataset's
-schema; an unpartitioned asset reading a partitioned one gets `{partition: pa.Table}`. An input declared
+not conform. A parted dataset is written from a `PartStream`: each part is written (or, when the step
+kept it, left as it is) as it comes, so the dataset is never whole in memory, and the files of batches
+no longer in it are removed. Every file is written atomically (a hidden temp file in the target folder,
+flushed and fsynced, then renamed over the target), so readers never see a half-written file; a dataset
+being rewritten part by part may briefly mix parts of two builds. A temp file is named after its writer
+(pid and host); one left behind by a writer that is gone (killed mid-write) is removed by the next write
+to its folder. Loads return `pa.Table` with the dataset's schema (a parted dataset: its parts in batch
+order, as one table, or `{batch: parts.StoredPart}` for an input declared with `AssetIn(metadata={PARTS:
+True})`); an unpartitioned asset reading a partitioned one gets `{partition: pa.Table}`. An input declared
 with `AssetIn(metadata={"columns": [...]})` reads only those columns (Parquet is columnar: the texts a
 step does not need are never read), so the corpus steps hold what they use, not every dataset whole.
 """
@@ -20,11 +24,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
+import functools
+import json
 import os
 import re
 import socket
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -34,6 +41,7 @@ import pyarrow.parquet as pq
 from pydantic import Field
 from upath import UPath
 
+from pipeline.core.parts import PARTED_DATASETS, Part, StoredPart, concat_parts
 from pipeline.core.schemas import DATASETS
 from pipeline.defs.resources import PROCESSED_DIR_ENV, default_processed_dir
 
@@ -45,6 +53,8 @@ COMPRESSION = "zstd"
 WRITE_OPTIONS = {"compression": COMPRESSION, "use_compliant_nested_type": False}
 _LOCAL_PROTOCOLS = ("", "file", "local")
 COLUMNS = "columns"  # input metadata: read only these columns
+PARTS = "parts"  # input metadata: the stored parts of a parted dataset ({batch: StoredPart}), not one table
+PART_KEY, PART_MEMO = b"pipeline.part_key", b"pipeline.part_memo"  # in a part file's key-value metadata
 TEMP_WRITER = re.compile(r"\.[0-9a-f]{32}\.(?P<pid>\d+)@(?P<host>.+)\.tmp$")
 
 
@@ -92,25 +102,23 @@ def _is_local(path: UPath) -> bool:
     return getattr(path, "protocol", "") in _LOCAL_PROTOCOLS
 
 
-def write_parquet_atomic(parts: Iterable[pa.Table], schema: pa.Schema, path: UPath) -> int:
-    """Write the tables (parts of one dataset, each with `schema`) to `path` as one file, a part at a time:
-    temp file in the same folder, flush + fsync, rename over the target. Returns the rows written."""
+def write_parquet_atomic(table: pa.Table, schema: pa.Schema, path: UPath) -> None:
+    """Write the table (with `schema`) to `path`: temp file in the same folder, flush + fsync, rename over the target."""
     remove_stale_temp_files(path.parent)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.{os.getpid()}@{socket.gethostname()}.tmp")
     try:
         if _is_local(path):
             with open(tmp.path, "wb") as f:
-                rows = _write_parts(parts, schema, f)
+                _write(table, schema, f)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp.path, path.path)
             _fsync_dir(os.path.dirname(path.path) or ".")
         else:
             with tmp.open("wb") as f:
-                rows = _write_parts(parts, schema, f)
+                _write(table, schema, f)
                 f.flush()
             tmp.rename(path)  # fsspec mv: as atomic as the backend allows
-        return rows
     except BaseException:
         with contextlib.suppress(Exception):
             if tmp.exists():
@@ -118,14 +126,9 @@ def write_parquet_atomic(parts: Iterable[pa.Table], schema: pa.Schema, path: UPa
         raise
 
 
-def _write_parts(parts: Iterable[pa.Table], schema: pa.Schema, sink: Any) -> int:
-    rows = 0
+def _write(table: pa.Table, schema: pa.Schema, sink: Any) -> None:
     with pq.ParquetWriter(sink, schema, **WRITE_OPTIONS) as writer:
-        for part in parts:
-            if part.num_rows:  # an empty part would be an empty row group
-                writer.write_table(part)  # each part is released once written: the file never needs it whole
-            rows += part.num_rows
-    return rows
+        writer.write_table(table)
 
 
 def remove_stale_temp_files(folder: UPath) -> None:
@@ -193,13 +196,18 @@ class PartitionTables(Mapping[str, pa.Table]):
     def __len__(self) -> int:
         return len(self._paths)
 
+    def digests(self) -> dict[str, str]:
+        """Partition key -> SHA-256 of its file: what a part made from it is keyed by (parts.py). The bytes are
+        the table's (writes are deterministic), and reading them costs a fraction of decoding the table."""
+        return {key: hashlib.sha256(path.read_bytes()).hexdigest() for key, path in self._paths.items()}
+
 
 @dataclasses.dataclass(frozen=True)
-class TableStream:
-    """An output given in parts (e.g. one per batch), each written and released as it comes: the dataset
+class PartStream:
+    """A parted dataset as its parts (parts.Part, one per batch), each written or kept as it comes: the dataset
     is never whole in memory. `metadata` is called after the last part (totals gathered on the way)."""
 
-    parts: Iterable[pa.Table]
+    parts: Iterable[Part]
     metadata: Callable[[], Mapping[str, Any]] = dict
 
 
@@ -229,11 +237,65 @@ class ParquetUPathIOManager(dg.UPathIOManager):
 
     def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
         dataset, schema = self.schema_for(context)
-        if not isinstance(obj, TableStream):
-            write_parquet_atomic([conform_table(obj, schema, dataset=dataset)], schema, path)
+        if dataset not in PARTED_DATASETS:
+            write_parquet_atomic(conform_table(obj, schema, dataset=dataset), schema, path)
             return
-        rows = write_parquet_atomic((conform_table(part, schema, dataset=dataset) for part in obj.parts), schema, path)
-        context.add_output_metadata({"dagster/row_count": dg.MetadataValue.int(rows), **obj.metadata()})
+        if not isinstance(obj, PartStream):
+            raise TypeError(f"{dataset} is stored per batch: hand the IO manager a PartStream, not {type(obj).__name__}")
+        rows, written = self.write_parts(dataset, obj.parts, path.parent)
+        context.add_output_metadata({"dagster/row_count": dg.MetadataValue.int(rows), "parts_written": written, **obj.metadata()})
+
+    def get_metadata(self, context: dg.OutputContext, obj: Any) -> dict[str, Any]:
+        """A parted dataset's path is its folder (the base class reports the nominal file)."""
+        dataset, _ = self.schema_for(context)
+        return {"path": dg.MetadataValue.path(str(self._get_path(context).parent))} if dataset in PARTED_DATASETS else {}
+
+    def write_parts(self, dataset: str, parts: Iterable[Part], folder: UPath) -> tuple[int, list[str]]:
+        """Write the parts that carry a table, check that the kept ones are stored with their key, and remove
+        the files of batches not among them. Returns the rows of the dataset and the batches written."""
+        schema = self.schemas[dataset]
+        stored = self.stored_parts(dataset)
+        rows, written, batches = 0, [], set()
+        for part in parts:
+            batches.add(part.batch)
+            if part.kept:
+                if (kept := stored.get(part.batch)) is None or kept.key != part.key:
+                    raise ValueError(f"{dataset}: part {part.batch!r} was to be kept but is not stored with its key")
+                rows += kept.rows
+                continue
+            table = conform_table(part.table, schema, dataset=dataset)
+            tagged = schema.with_metadata({**schema.metadata, PART_KEY: part.key.encode(), PART_MEMO: _memo_json(part.memo)})
+            write_parquet_atomic(table.replace_schema_metadata(tagged.metadata), tagged, self._part_path(folder, part.batch))
+            rows += table.num_rows
+            written.append(part.batch)
+        for stale in _data_files(folder):
+            if stale.stem not in batches:  # a batch that holds no current version any more, or an older layout
+                stale.unlink()
+        return rows, written
+
+    def stored_parts(self, dataset: str) -> dict[str, StoredPart]:
+        """The stored parts of a parted dataset, by batch, from the files' footers (rows are read when asked)."""
+        folder = self._base_path / dataset
+        schema = self.schemas[dataset]
+        found = {}
+        for path in _data_files(folder):
+            try:
+                footer = _footer(path)
+            except (OSError, pa.ArrowInvalid):  # not a Parquet file (any more): the part is made again
+                continue
+            metadata = footer.metadata or {}
+            if PART_KEY not in metadata:  # not written as a part (an older layout): made again
+                continue
+            found[path.stem] = StoredPart(
+                key=metadata[PART_KEY].decode(),
+                memo=json.loads(metadata[PART_MEMO]),
+                rows=footer.num_rows,
+                read=functools.partial(_read_conformed, path, schema, dataset),
+            )
+        return found
+
+    def _part_path(self, folder: UPath, batch: str) -> UPath:
+        return self._with_extension(self.make_safe_partition_path(folder, batch))
 
     def load_input(self, context: dg.InputContext) -> Any:
         if context.has_asset_key and context.has_asset_partitions and not context.has_partition_key:
@@ -253,11 +315,36 @@ class ParquetUPathIOManager(dg.UPathIOManager):
         present = {key: path for key, path in paths.items() if key not in missing}
         return PartitionTables(present, lambda path: self.load_from_path(context, path))
 
-    def load_from_path(self, context: dg.InputContext, path: UPath) -> pa.Table:
-        # Conformed again: Parquet has no seconds unit, so timestamp[s] columns come back as [ms].
+    def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
         dataset, schema = self.schema_for(context)
-        columns = (context.definition_metadata or {}).get(COLUMNS)
-        return conform_table(read_parquet(path, columns), projected_schema(schema, columns), dataset=dataset)
+        settings = context.definition_metadata or {}
+        columns = settings.get(COLUMNS)
+        if dataset not in PARTED_DATASETS:
+            return _read_conformed(path, schema, dataset, columns)
+        stored = self.stored_parts(dataset)
+        return stored if settings.get(PARTS) else concat_parts(stored, schema, columns)
+
+
+def _read_conformed(path: UPath, schema: pa.Schema, dataset: str, columns: Sequence[str] | None = None) -> pa.Table:
+    # Conformed again: Parquet has no seconds unit, so timestamp[s] columns come back as [ms].
+    columns = None if columns is None else list(columns)
+    return conform_table(read_parquet(path, columns), projected_schema(schema, columns), dataset=dataset)
+
+
+def _data_files(folder: UPath) -> list[UPath]:
+    """The dataset files of a folder; hidden temp files are not part of it."""
+    return sorted(path for path in folder.glob("[!.]*.parquet")) if folder.exists() else []
+
+
+def _footer(path: UPath) -> pq.FileMetaData:
+    if _is_local(path):
+        return pq.read_metadata(path.path)
+    with path.open("rb") as f:
+        return pq.read_metadata(f)
+
+
+def _memo_json(memo: Mapping[str, Any]) -> bytes:
+    return json.dumps(memo, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
 class ParquetIOManager(dg.ConfigurableIOManagerFactory):

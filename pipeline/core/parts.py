@@ -1,0 +1,117 @@
+"""Corpus datasets kept as one Parquet file per scrape batch ("parts"), each tagged with the key it was made from.
+
+The key of a part is a digest of everything its rows depend on: the input rows it is made from, the
+settings, and the code and the expectation suite that make and check it. A step works out the key of
+every part it would write; a part whose stored file carries that key is kept as it is, neither made
+nor validated again, and what the step needs of it later (its check results, the rows it took out)
+comes back from its memo, stored in the same file. So a build costs what changed, not what the corpus
+holds, and a change of code or suite remakes every part it touches.
+
+Storage (where the files are, how they are written) is the caller's: the Dagster IO manager hands a
+step the stored parts as `StoredPart`s and writes the `Part`s it gets back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from pipeline.core import schemas
+
+if TYPE_CHECKING:
+    from pipeline.core.validation import SuiteRun
+
+# The corpus datasets stored per batch: their rows belong to the batch holding each page's current version.
+PARTED_DATASETS = frozenset({"consultations", "pii_originals", "sections", "related_questions"})
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredPart:
+    """A part as it is stored: its key, its memo, and its rows when asked for (only the columns asked for)."""
+
+    key: str
+    memo: Mapping[str, Any]
+    rows: int
+    read: Callable[[Sequence[str] | None], pa.Table]
+
+
+@dataclasses.dataclass(frozen=True)
+class Part:
+    """A part as a step hands it to storage: its rows, or None to keep the stored part (same key)."""
+
+    batch: str
+    key: str
+    memo: Mapping[str, Any]
+    table: pa.Table | None = None
+
+    @property
+    def kept(self) -> bool:
+        return self.table is None
+
+
+def reusable(stored: Mapping[str, StoredPart] | None, batch: str, key: str) -> StoredPart | None:
+    """The stored part of the batch when it was made from the same key, else None (to be made again)."""
+    part = (stored or {}).get(batch)
+    return part if part is not None and part.key == key else None
+
+
+def digest(*values: Any) -> str:
+    """A stable digest of JSON-able values (dict keys sorted): the same inputs give the same key in any process."""
+    text = json.dumps(values, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def column_digest(table: pa.Table, columns: Sequence[str]) -> str:
+    """A digest of the values of these columns, row by row (independent of how the table is chunked)."""
+    return digest([table[name].to_pylist() for name in columns])
+
+
+def code_digest(modules: Iterable[ModuleType], files: Iterable[Path] = ()) -> str:
+    """A digest of the source of these modules and files (e.g. expectation suites): any edit changes it.
+
+    Keys carry it, so a part made by other code is made again; no version number to forget to bump.
+    """
+    hasher = hashlib.sha256()
+    for path in sorted({Path(module.__file__) for module in modules if module.__file__} | set(map(Path, files))):
+        hasher.update(path.name.encode())
+        hasher.update(path.read_bytes())
+    return hasher.hexdigest()
+
+
+def concat_parts(parts: Mapping[str, StoredPart], schema: pa.Schema, columns: Sequence[str] | None = None) -> pa.Table:
+    """Every part's rows (these columns) as one table, in batch order; an empty table when there is none."""
+    wanted = pa.schema([schema.field(name) for name in columns], metadata=schema.metadata) if columns else schema
+    tables = [parts[batch].read(columns) for batch in sorted(parts)]
+    return pa.concat_tables([wanted.empty_table(), *tables]) if tables else wanted.empty_table()
+
+
+def validated_parts(
+    dataset: str,
+    keys: Mapping[str, str],
+    make: Callable[[str], pa.Table],
+    stored: Mapping[str, StoredPart] | None,
+    suite: SuiteRun,
+) -> Iterator[Part]:
+    """The parts of a dataset, by batch (batch order): the stored part where its key is the same, else
+    `make(batch)`. Every part is counted into `suite` (a SuiteRun of the dataset's suite): a made part is
+    checked now, a kept part brings its stored check; the whole-table expectations read its rows."""
+    from pipeline.core.validation import PartCheck  # GX is imported when a check runs
+
+    for batch in sorted(keys):
+        if (kept := reusable(stored, batch, keys[batch])) is not None:
+            suite.add(kept.read(suite.whole_table_columns), PartCheck.from_memo(dataset, kept.memo["check"]))
+            yield Part(batch, kept.key, kept.memo)
+            continue
+        table = make(batch)
+        check = suite.check(table)
+        suite.add(table, check)
+        yield Part(batch, keys[batch], {"check": check.to_memo()}, table)
+    if not keys:  # the table-level expectations judge an empty dataset too
+        suite.add(schemas.DATASETS[dataset].empty_table())

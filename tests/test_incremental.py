@@ -1,0 +1,108 @@
+"""A new batch costs what it adds: parts of the corpus datasets that did not change are kept, not remade.
+
+consultations, pii_originals, sections and related_questions are stored per batch (pipeline.core.parts);
+a build keeps a part whose key (its input rows, settings, code and suites) is unchanged, with its stored
+check results and quarantined rows, and remakes the others. Kept or remade, the datasets are the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from pathlib import Path
+from unittest import mock
+
+import dagster as dg
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.build import run_build
+from pipeline.core.parts import PARTED_DATASETS
+
+from .conftest import make_dagster_home, write_batch
+from .pages import make_page
+from .test_build_cli import summary_value
+
+FIRST, SECOND = "2026-12-01", "2026-12-08"
+LOAN = make_page(category="債権回収", consultation="友人に貸したお金を返してもらうにはどうすればよいですか?(背景)Wさんは口約束で五十万円を貸しました。")
+SHORT = make_page(category="労働問題", answer_lines=["短すぎる回答です。"])  # fails the answer-length expectation
+LEAVE = make_page(category="労働問題", consultation="有給休暇の取得を会社に断られました。違法ではありませんか?(背景)Xさんは繁忙期に休暇を申請しました。")
+
+
+def build(raw: Path, processed: Path, *, force: bool = False) -> str:
+    out = io.StringIO()
+    assert run_build(raw, processed, force=force, out=out) == 0, out.getvalue()
+    return out.getvalue()
+
+
+def files(processed: Path) -> dict[str, tuple[str, int]]:
+    """Every file of the parted datasets: its SHA-256 and modification time."""
+    return {
+        path.relative_to(processed).as_posix(): (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns)
+        for name in PARTED_DATASETS
+        for path in sorted((processed / name).glob("*.parquet"))
+    }
+
+
+def parts_written(dataset: str) -> list[str]:
+    with dg.DagsterInstance.get() as instance:
+        record = instance.fetch_materializations(dg.AssetKey(dataset), limit=1).records[0]
+    return record.asset_materialization.metadata["parts_written"].value
+
+
+@pytest.fixture
+def two_builds(tmp_path: Path):
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "dagster_home"))}):
+        write_batch(raw, FIRST, {"loan.txt": LOAN, "short.txt": SHORT})
+        first = build(raw, processed)
+        before = files(processed)
+        write_batch(raw, SECOND, {"leave.txt": LEAVE})
+        second = build(raw, processed)
+        yield raw, processed, first, second, before
+
+
+def test_a_batch_of_new_pages_leaves_the_other_parts_untouched(two_builds):
+    raw, processed, _, second, before = two_builds
+    after = files(processed)
+    for name in PARTED_DATASETS:
+        kept = f"{name}/{FIRST}.parquet"
+        assert after[kept] == before[kept], f"{kept} was rewritten"
+        assert f"{name}/{SECOND}.parquet" in after
+        assert parts_written(name) == [SECOND]
+    assert summary_value(second, "consultations out") == "2"
+
+
+def test_a_kept_part_keeps_its_quarantined_rows_and_its_check(two_builds):
+    _, processed, first, second, _ = two_builds
+    for output in (first, second):
+        assert summary_value(output, "  validate / expect_column_value_lengths_to_be_between") == "1"
+        assert "consultations:expectations" in summary_value(output, "checks passed (8)")
+    rejects = pq.read_table(processed / "rejects").to_pylist()
+    assert [(r["source"], r["stage"]) for r in rejects] == [(f"{FIRST}/short.txt", "validate")]
+    sources = pq.read_table(processed / "page_versions")["source"].to_pylist()
+    assert f"{FIRST}/short.txt" not in sources and len(sources) == 2
+
+
+def test_kept_parts_equal_parts_made_again(two_builds):
+    raw, processed, _, _, _ = two_builds
+    incremental = {path: digest for path, (digest, _) in files(processed).items()}
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(processed.parent / "dagster_home"))}):
+        build(raw, processed, force=True)  # every part made again
+        assert parts_written("consultations") == [FIRST, SECOND]
+    assert {path: digest for path, (digest, _) in files(processed).items()} == incremental
+
+
+def test_a_page_moving_to_a_new_batch_remakes_the_part_it_left(two_builds):
+    raw, processed, _, _, _ = two_builds
+    before = files(processed)
+    write_batch(raw, "2026-12-15", {"loan.txt": LOAN.replace("\n", "\r\n")})  # re-scraped: now current there
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(processed.parent / "dagster_home"))}):
+        output = build(raw, processed)
+        assert parts_written("consultations") == [FIRST, "2026-12-15"]
+    # FIRST's part is made again without loan: only short.txt is current there, and it stays quarantined.
+    assert pq.read_metadata(processed / "consultations" / f"{FIRST}.parquet").num_rows == 0
+    assert summary_value(output, "consultations out") == "2"
+    assert summary_value(output, "  validate / expect_column_value_lengths_to_be_between") == "1"
+    assert before[f"consultations/{SECOND}.parquet"] == files(processed)[f"consultations/{SECOND}.parquet"]
