@@ -19,6 +19,7 @@ from upath import UPath
 
 from pipeline.core.parts import Part
 from pipeline.core.schemas import DATASETS
+from pipeline.defs import io_manager as io_manager_module
 from pipeline.defs.io_manager import (
     PARTS,
     ParquetIOManager,
@@ -265,8 +266,8 @@ def test_partitions_are_read_when_looked_up_and_missing_ones_fail_unless_allowed
     output = dg.build_output_context(asset_key="per_batch", partition_key="b1", asset_partitions_def=partitions)
     manager.handle_output(output, duplicates_table(2))
     reads = []
-    real_read = ParquetUPathIOManager.load_from_path
-    monkeypatch.setattr(ParquetUPathIOManager, "load_from_path", lambda self, ctx, path: reads.append(path.name) or real_read(self, ctx, path))
+    real_read = io_manager_module.read_parquet
+    monkeypatch.setattr(io_manager_module, "read_parquet", lambda path, columns: reads.append((path.name, columns)) or real_read(path, columns))
 
     def context(allow_missing: bool) -> dg.InputContext:
         return dg.build_input_context(
@@ -277,7 +278,8 @@ def test_partitions_are_read_when_looked_up_and_missing_ones_fail_unless_allowed
 
     loaded = manager.load_input(context(allow_missing=True))
     assert list(loaded) == ["b1"] and reads == []  # nothing read until looked up
-    assert loaded["b1"].num_rows == 2 and reads == ["b1.parquet"]
+    assert loaded["b1"].num_rows == 2 and reads == [("b1.parquet", None)]
+    assert loaded.read("b1", ["page_id"]).column_names == ["page_id"] and reads[-1] == ("b1.parquet", ["page_id"])
     with pytest.raises(FileNotFoundError, match=r"\['b2'\]"):
         manager.load_input(context(allow_missing=False))
 

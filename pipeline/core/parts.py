@@ -56,6 +56,36 @@ class Part:
         return self.table is None
 
 
+class BatchTables(Mapping[str, pa.Table]):
+    """Tables by scrape batch (e.g. each batch's parsed pages), read when asked for: only the columns asked for."""
+
+    def read(self, batch: str, columns: Sequence[str] | None = None) -> pa.Table:
+        raise NotImplementedError
+
+    def digest(self, batch: str) -> str:
+        """Identifies the batch's table: what a part made from it is keyed by."""
+        table = self.read(batch)
+        return column_digest(table, table.column_names)
+
+    def __getitem__(self, batch: str) -> pa.Table:
+        return self.read(batch)
+
+
+class TablesInMemory(BatchTables):
+    def __init__(self, tables: Mapping[str, pa.Table]):
+        self._tables = dict(tables)
+
+    def read(self, batch: str, columns: Sequence[str] | None = None) -> pa.Table:
+        table = self._tables[batch]
+        return table if columns is None else table.select(list(columns))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tables)
+
+    def __len__(self) -> int:
+        return len(self._tables)
+
+
 def reusable(stored: Mapping[str, StoredPart] | None, batch: str, key: str) -> StoredPart | None:
     """The stored part of the batch when it was made from the same key, else None (to be made again)."""
     part = (stored or {}).get(batch)

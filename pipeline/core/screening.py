@@ -19,11 +19,12 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.core import parts, schemas
-from pipeline.core.parts import Part, StoredPart
+from pipeline.core.parts import BatchTables, Part, StoredPart
 from pipeline.core.quality import normalise, pii, signals
 from pipeline.core.quality.pii import pii_originals, pii_totals, redact_consultations
 from pipeline.core.quality.signals import add_signals
@@ -39,7 +40,6 @@ class Role(enum.StrEnum):
     UNCHANGED = "unchanged"  # an earlier scrape with the same content as the current one
     SUPERSEDED = "superseded"  # an earlier scrape whose content has since changed
     ALIAS = "alias"  # the same content under another page id; collapsed into the kept page
-    INVALID = "invalid"  # the current version failed a row-level expectation (its row is in rejects)
 
 
 # What the fold reads of every parsed input; the texts are read only for the parts it screens.
@@ -77,7 +77,7 @@ class Screened:
 
 def screen_pages(parsed_by_batch: Mapping[str, pa.Table], *, keep_pii_originals: bool = False) -> Screened:
     """The whole screening (see `Screening`), nothing stored before, every part as one table."""
-    screening = Screening(parsed_by_batch, keep_pii_originals=keep_pii_originals)
+    screening = Screening(parts.TablesInMemory(parsed_by_batch), keep_pii_originals=keep_pii_originals)
     made = list(screening.parts())
     return Screened(
         consultations=pa.concat_tables([schemas.CONSULTATIONS.empty_table(), *(p.consultations.table for p in made)]),
@@ -89,25 +89,23 @@ def screen_pages(parsed_by_batch: Mapping[str, pa.Table], *, keep_pii_originals:
 
 
 class Screening:
-    """Fold the parsed pages of every batch (a mapping batch -> parsed_pages table) into the corpus.
+    """Fold the parsed pages of every batch (batch -> its parsed_pages table) into the corpus.
 
     Constructing it decides every input's role from the key columns alone. `parts()` then yields each
-    batch's part, screening it or keeping the stored one, as it is iterated: with a mapping that loads its
-    tables lazily, one batch's texts are in memory at a time. The other results are complete once it has
-    been iterated to the end.
+    batch's part, screening it or keeping the stored one, as it is iterated: the tables are read when
+    needed (and only the columns needed), so one batch's texts are in memory at a time. The other results
+    are complete once it has been iterated to the end.
 
-    `digests` identify each batch's parsed table (e.g. a hash of its file), so that a part's key changes
-    when its input does; without them the tables are digested here. `stored` holds the parts stored
-    before, by dataset (consultations, pii_originals) and batch: a part is kept when both are stored
-    with its key.
+    A part's key includes the digest of its batch's parsed table, so it changes when its input does.
+    `stored` holds the parts stored before, by dataset (consultations, pii_originals) and batch: a part
+    is kept when both are stored with its key.
     """
 
     def __init__(
         self,
-        parsed_by_batch: Mapping[str, pa.Table],
+        parsed_by_batch: BatchTables,
         *,
         keep_pii_originals: bool = False,
-        digests: Mapping[str, str] | None = None,
         stored: Mapping[str, Mapping[str, StoredPart]] | None = None,
     ):
         from pipeline.core.validation import SuiteRun  # GX costs seconds to import: only when screening
@@ -117,7 +115,6 @@ class Screening:
         self._accepted = self._keys.filter(pc.equal(self._keys["status"], "ok"))
         self._ledger = _version_ledger(self._accepted)
         self._keep_pii_originals = keep_pii_originals
-        self._digests = digests
         self._stored = stored or {}
         self._suites = {name: SuiteRun(name) for name in ("consultations", "pii_originals")}
         self._invalid: list[dict] = []
@@ -131,7 +128,7 @@ class Screening:
         plan = _current_plan(self._accepted, self._ledger)
         code = _code()
         for current in plan:
-            key = parts.digest("screening", code, self._keep_pii_originals, self._digest(current.batch), current.identity())
+            key = parts.digest("screening", code, self._keep_pii_originals, self._parsed.digest(current.batch), current.identity())
             kept = [parts.reusable(self._stored.get(name), current.batch, key) for name in ("consultations", "pii_originals")]
             made = self._keep(current, *kept) if all(kept) else self._screen(current, key)
             self._invalid += [{**row, "batch": current.batch, "stage": "validate"} for row in made.consultations.memo["rejects"]]
@@ -140,16 +137,7 @@ class Screening:
         if not plan:  # the table-level expectations judge an empty corpus too
             for name, suite in self._suites.items():
                 suite.add(schemas.DATASETS[name].empty_table())
-        invalid = {row["source"] for row in self._invalid}
-        for entry in self._ledger.entries.values():
-            if entry["source"] in invalid:
-                entry["role"] = Role.INVALID
         self._screened = True
-
-    def _digest(self, batch: str) -> str:
-        if self._digests is not None:
-            return self._digests[batch]
-        return parts.column_digest(self._parsed[batch], schemas.PARSED_PAGES.names)
 
     def _keep(self, current: _CurrentPart, consultations: StoredPart, originals: StoredPart) -> ScreenedPart:
         """The stored part: its checks come back from its memo, the rows the suite compares across parts
@@ -179,11 +167,12 @@ class Screening:
             raise RuntimeError("iterate parts() to the end first")
 
     def page_versions(self) -> pa.Table:
+        """Every accepted input but the current versions that failed validation (they are in rejects)."""
         self._require_screened()
-        versions = [entry for entry in self._ledger.entries.values() if entry["role"] != Role.INVALID]
-        return pa.Table.from_pylist(
-            sorted(versions, key=lambda v: (v["page_id"], v["batch"], v["source"])), schema=schemas.PAGE_VERSIONS
-        )
+        versions = self._ledger.versions
+        invalid = pa.array(sorted({row["source"] for row in self._invalid}), pa.string())
+        versions = versions.filter(pc.invert(pc.is_in(versions["source"], value_set=invalid)))
+        return versions.sort_by([("page_id", "ascending"), ("batch", "ascending"), ("source", "ascending")]).cast(schemas.PAGE_VERSIONS)
 
     def rejects(self) -> pa.Table:
         self._require_screened()
@@ -205,11 +194,11 @@ class Screening:
         return self._suites[dataset].report()
 
 
-def _keys(parsed_by_batch: Mapping[str, pa.Table]) -> pa.Table:
+def _keys(parsed_by_batch: BatchTables) -> pa.Table:
     """The key columns of every input in batch and source order, with the input's row in its batch table."""
     tables = []
     for batch in sorted(parsed_by_batch):
-        table = parsed_by_batch[batch].select(KEY_COLUMNS)
+        table = parsed_by_batch.read(batch, KEY_COLUMNS)
         tables.append(table.append_column("row", pa.array(range(table.num_rows), pa.int64())))
     if not tables:
         return schemas.PARSED_PAGES.empty_table().select(KEY_COLUMNS).append_column("row", pa.array([], pa.int64()))
@@ -217,58 +206,83 @@ def _keys(parsed_by_batch: Mapping[str, pa.Table]) -> pa.Table:
     return keys.take(pc.sort_indices(keys, [("batch", "ascending"), ("source", "ascending")]))
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class _Ledger:
-    entries: dict[int, dict]  # row index in `accepted` -> its page_versions row
-    current: dict[str, int]  # kept page_id -> row index of its current version
-    history: dict[str, dict]  # kept page_id -> first_seen, last_seen, n_versions, aliases
+    versions: pa.Table  # a page_versions row per accepted input, in the inputs' order
+    pages: pa.Table  # a row per corpus page: page_id, current (its version's index in `accepted`), _HISTORY
 
 
 def _version_ledger(accepted: pa.Table) -> _Ledger:
-    """Decide the role of every accepted input. `accepted` is in batch order."""
-    keys = accepted.select(["page_id", "batch", "source", "sha256", "content_hash"]).to_pylist()
-    rows_of_page: dict[str, list[int]] = {}
-    for index, key in enumerate(keys):
-        rows_of_page.setdefault(key["page_id"], []).append(index)
+    """Decide the role of every accepted input (`accepted` is in batch order), with Arrow and numpy: a
+    corpus of 100k pages in a fraction of a second, where a loop over Python dicts took two."""
+    count = accepted.num_rows
+    page, pages = _codes(accepted["page_id"])  # each row's page, pages in order of first appearance
+    content, _ = _codes(accepted["content_hash"])
+    row = np.arange(count)
+    first, last = np.full(len(pages), count), np.full(len(pages), -1)
+    np.minimum.at(first, page, row)
+    np.maximum.at(last, page, row)
+    latest_content = content[last]
 
-    # Exact duplicates: pages whose current content is the same collapse into one kept page.
-    pages_of_content: dict[str, list[str]] = {}
-    for page, rows in rows_of_page.items():
-        pages_of_content.setdefault(keys[rows[-1]]["content_hash"], []).append(page)
-    kept_of: dict[str, str] = {}
-    for pages in pages_of_content.values():
-        kept = min(pages, key=lambda page: _keep_preference(page, keys[rows_of_page[page][0]]["batch"]))
-        kept_of.update((page, kept) for page in pages)
+    # Exact duplicates: pages whose current content is the same collapse into one kept page, the one with the
+    # site's id, seen first, smallest id.
+    batches = accepted["batch"].combine_chunks()
+    preference = pa.table({
+        "page": np.arange(len(pages)), "content": latest_content, "hashed": pc.starts_with(pages, "h"),
+        "first_batch": batches.take(first), "page_id": pages,
+    }).sort_by([("content", "ascending"), ("hashed", "ascending"), ("first_batch", "ascending"), ("page_id", "ascending")])  # fmt: skip
+    ordered_content = preference["content"].to_numpy()
+    leaders = preference["page"].to_numpy()[np.r_[True, ordered_content[1:] != ordered_content[:-1]]] if count else np.array([], np.int64)
+    kept_of_content = np.empty(latest_content.max(initial=-1) + 1, np.int64)
+    kept_of_content[latest_content[leaders]] = leaders
+    kept = kept_of_content[latest_content]  # per page: the page it collapses into (itself when kept)
 
-    entries, current, history = {}, {}, {}
-    for page, rows in rows_of_page.items():
-        kept = kept_of[page]
-        latest = keys[rows[-1]]
-        changes = sum(keys[a]["content_hash"] != keys[b]["content_hash"] for a, b in zip(rows, rows[1:]))
-        for index in rows:
-            role = _role(index == rows[-1], page == kept, keys[index]["content_hash"] == latest["content_hash"])
-            entries[index] = {**keys[index], "page_id": kept, "input_page_id": page, "role": role}
-        if page == kept:
-            current[kept] = rows[-1]
-            history[kept] = {"first_seen": keys[rows[0]]["batch"], "last_seen": latest["batch"], "n_versions": changes + 1}
-    for page, kept in kept_of.items():
-        history[kept].setdefault("aliases", [])
-        if page != kept:
-            history[kept]["aliases"].append(page)
-    for record in history.values():
-        record["aliases"] = sorted(record["aliases"])
-    return _Ledger(entries, current, history)
-
-
-def _keep_preference(page_id: str, first_batch: str) -> tuple:
-    """Of pages with the same content, keep the one with the site's id, seen first, smallest id."""
-    return (page_id.startswith("h"), first_batch, page_id)
+    roles = np.where(
+        row == last[page],  # the page's latest input: current, unless its page collapsed into another
+        np.where(kept[page] == page, Role.CURRENT.value, Role.ALIAS.value),
+        np.where(content == latest_content[page], Role.UNCHANGED.value, Role.SUPERSEDED.value),
+    )
+    versions = pa.table({
+        "page_id": pages.take(kept[page]), "input_page_id": accepted["page_id"], "batch": batches,
+        "source": accepted["source"], "role": pa.array(roles, pa.string()),
+        "content_hash": accepted["content_hash"], "sha256": accepted["sha256"],
+    })  # fmt: skip
+    return _Ledger(versions, _page_history(pages, page, content, first, last, kept, batches))
 
 
-def _role(is_latest: bool, is_kept: bool, same_as_latest: bool) -> Role:
-    if is_latest:
-        return Role.CURRENT if is_kept else Role.ALIAS
-    return Role.UNCHANGED if same_as_latest else Role.SUPERSEDED
+def _page_history(pages, page, content, first, last, kept, batches) -> pa.Table:
+    """Per kept page: its current version, first and last batch, versions (content changes + 1), aliases."""
+    order = np.argsort(page, kind="stable")  # each page's inputs together, in batch order
+    same_page = page[order][1:] == page[order][:-1]
+    changed = same_page & (content[order][1:] != content[order][:-1])
+    versions = np.bincount(page[order][1:][changed], minlength=len(pages)) + 1
+    is_kept = kept == np.arange(len(pages))
+    aliases = pa.table({"kept": pages.take(kept[~is_kept]), "alias": pages.filter(pa.array(~is_kept))}).sort_by([("kept", "ascending"), ("alias", "ascending")])
+    alias_lists = dict(_groups(aliases["kept"].to_pylist(), aliases["alias"].to_pylist()))
+    kept_ids = pages.filter(pa.array(is_kept))
+    return pa.table({
+        "page_id": kept_ids,
+        "current": pa.array(last[is_kept], pa.int64()),
+        "first_seen": batches.take(first[is_kept]),
+        "last_seen": batches.take(last[is_kept]),
+        "n_versions": pa.array(versions[is_kept], pa.int32()),
+        "aliases": pa.array([alias_lists.get(page_id, []) for page_id in kept_ids.to_pylist()], pa.list_(pa.string())),
+    })  # fmt: skip
+
+
+def _codes(values: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """Each value's index into the distinct values, which come in order of first appearance."""
+    encoded = values.combine_chunks().dictionary_encode() if len(values) else pa.array([], pa.string()).dictionary_encode()
+    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), encoded.dictionary
+
+
+def _groups(keys: list[str], values: list[str]) -> Iterator[tuple[str, list[str]]]:
+    """(key, its values) for runs of equal keys."""
+    start = 0
+    for end in range(1, len(keys) + 1):
+        if end == len(keys) or keys[end] != keys[start]:
+            yield keys[start], values[start:end]
+            start = end
 
 
 @dataclasses.dataclass(frozen=True)
@@ -292,15 +306,16 @@ def _current_plan(accepted: pa.Table, ledger: _Ledger) -> list[_CurrentPart]:
     Each batch's current rows are taken from its table alone (one batch in memory at a time); the parts
     in batch order are the corpus: putting it in page_id order would mean holding every text at once.
     """
-    batches, rows_in_batch = accepted["batch"].to_pylist(), accepted["row"].to_pylist()
-    pages_of: dict[str, list[str]] = {}
-    for page, index in ledger.current.items():
-        pages_of.setdefault(batches[index], []).append(page)
+    pages = ledger.pages
+    current = pa.table({
+        "batch": accepted["batch"].take(pages["current"]), "page_id": pages["page_id"],
+        "row": accepted["row"].take(pages["current"]), **{name: pages[name] for name in _HISTORY},
+    }).sort_by([("batch", "ascending"), ("page_id", "ascending")])  # fmt: skip
+    batches = current["batch"].to_pylist()
     plan = []
-    for batch in sorted(pages_of):
-        pages = sorted(pages_of[batch])
-        rows = [rows_in_batch[ledger.current[page]] for page in pages]
-        plan.append(_CurrentPart(batch, pages, rows, [ledger.history[page] for page in pages]))
+    for batch, rows in _groups(batches, list(range(len(batches)))):
+        part = current.slice(rows[0], len(rows))
+        plan.append(_CurrentPart(batch, part["page_id"].to_pylist(), part["row"].to_pylist(), part.select(list(_HISTORY)).to_pylist()))
     return plan
 
 
@@ -312,7 +327,7 @@ class _ScreenedRows:
     pii_originals: pa.Table
 
 
-def _screen_part(parsed_by_batch: Mapping[str, pa.Table], part: _CurrentPart, keep_pii_originals: bool) -> _ScreenedRows:
+def _screen_part(parsed_by_batch: BatchTables, part: _CurrentPart, keep_pii_originals: bool) -> _ScreenedRows:
     """Redact, add signals and run the consultations suite's row-level expectations on one part of the plan;
     rows failing one go to rejects, named by it (the rest is checked again when rows were taken out).
 

@@ -135,7 +135,6 @@ def screen_pages(context: dg.AssetExecutionContext, quality: QualitySettings, io
     screening = screen.Screening(
         parsed_pages,
         keep_pii_originals=quality.keep_pii_originals,
-        digests=parsed_pages.digests(),
         stored={name: stored_parts(context, io_manager, name) for name in ("consultations", "pii_originals")},
     )
     originals: list[Part] = []

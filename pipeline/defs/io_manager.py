@@ -41,7 +41,7 @@ import pyarrow.parquet as pq
 from pydantic import Field
 from upath import UPath
 
-from pipeline.core.parts import PARTED_DATASETS, Part, StoredPart, concat_parts
+from pipeline.core.parts import PARTED_DATASETS, BatchTables, Part, StoredPart, concat_parts
 from pipeline.core.schemas import DATASETS
 from pipeline.defs.resources import PROCESSED_DIR_ENV, default_processed_dir
 
@@ -180,26 +180,26 @@ def projected_schema(schema: pa.Schema, columns: list[str] | None) -> pa.Schema:
     return pa.schema([schema.field(name) for name in columns], metadata=schema.metadata)
 
 
-class PartitionTables(Mapping[str, pa.Table]):
-    """Partition key -> table, read from its file on each lookup."""
+class PartitionTables(BatchTables):
+    """Partition key -> table, read from its file when looked up (only the columns asked for)."""
 
-    def __init__(self, paths: Mapping[str, UPath], load: Callable[[UPath], pa.Table]):
+    def __init__(self, paths: Mapping[str, UPath], load: Callable[[UPath, Sequence[str] | None], pa.Table]):
         self._paths = dict(paths)
         self._load = load
 
-    def __getitem__(self, key: str) -> pa.Table:
-        return self._load(self._paths[key])
+    def read(self, batch: str, columns: Sequence[str] | None = None) -> pa.Table:
+        return self._load(self._paths[batch], columns)
+
+    def digest(self, batch: str) -> str:
+        """SHA-256 of the partition's file: the bytes are the table's (writes are deterministic), and reading
+        them costs a fraction of decoding the table."""
+        return hashlib.sha256(self._paths[batch].read_bytes()).hexdigest()
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._paths)
 
     def __len__(self) -> int:
         return len(self._paths)
-
-    def digests(self) -> dict[str, str]:
-        """Partition key -> SHA-256 of its file: what a part made from it is keyed by (parts.py). The bytes are
-        the table's (writes are deterministic), and reading them costs a fraction of decoding the table."""
-        return {key: hashlib.sha256(path.read_bytes()).hexdigest() for key, path in self._paths.items()}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -313,7 +313,9 @@ class ParquetUPathIOManager(dg.UPathIOManager):
         if missing:
             context.log.warning(f"{context.asset_key.to_user_string()}: partitions {missing} are not stored: left out")
         present = {key: path for key, path in paths.items() if key not in missing}
-        return PartitionTables(present, lambda path: self.load_from_path(context, path))
+        dataset, schema = self.schema_for(context)
+        columns = (context.definition_metadata or {}).get(COLUMNS)
+        return PartitionTables(present, lambda path, asked: _read_conformed(path, schema, dataset, asked if asked is not None else columns))
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
         dataset, schema = self.schema_for(context)
