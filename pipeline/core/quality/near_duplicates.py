@@ -26,7 +26,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from datasketch import LeanMinHash
 
 from pipeline.core.quality.normalise import matching_keys
 from pipeline.core.schemas import NEAR_DUPLICATES
@@ -125,11 +124,6 @@ def signatures(keys: list[str], config: DuplicateConfig) -> np.ndarray:
     slots = np.full(len(keys) * config.num_perm, _EMPTY)
     np.minimum.at(slots, slot, hashes.astype(np.uint32))
     return _densify(slots.reshape(len(keys), config.num_perm), config.seed)
-
-
-def minhash(key: str, config: DuplicateConfig) -> LeanMinHash:
-    """The signature of one matching key as a datasketch MinHash (.jaccard estimates)."""
-    return LeanMinHash(seed=config.seed, hashvalues=signatures([key], config)[0], scheme="affine32")
 
 
 def _signatures(consultations: pa.Table, rows: np.ndarray, config: DuplicateConfig) -> np.ndarray:
@@ -244,7 +238,7 @@ def _batch(consultations: pa.Table) -> pa.Table:
 
 @functools.cache
 def _bands(threshold: float, num_perm: int, weights: tuple[float, float]) -> tuple[int, int]:
-    """(bands, rows per band) as datasketch's MinHashLSH chooses them: the pair with the least weighted sum of
+    """(bands, rows per band) as datasketch's MinHashLSH chose them: the pair with the least weighted sum of
     the probabilities of a false positive (a pair below the threshold sharing a band) and of a false negative
     (a pair above it sharing none), each integrated over the similarity. The integrands are polynomials of
     degree at most num_perm, so Gauss-Legendre with num_perm // 2 + 1 nodes integrates them exactly."""
