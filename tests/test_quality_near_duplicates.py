@@ -183,7 +183,8 @@ def test_a_key_shorter_than_n_is_its_own_single_shingle():
     assert (short[0] == short[0][0]).all()  # a set of one: every bin holds its hash
 
 
-def test_a_signature_does_not_depend_on_the_keys_hashed_with_it():
+def test_a_signature_does_not_depend_on_the_keys_hashed_with_it(monkeypatch):
+    monkeypatch.setattr(nd, "_BLOCK", 2)  # and not on the block it is hashed in
     config = nd.DuplicateConfig()
     keys = [matching_key(ANSWER), "相続", "", matching_key(OTHER_ANSWER), "相続放棄"]
     together = nd.signatures(keys, config)

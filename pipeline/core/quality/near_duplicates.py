@@ -38,7 +38,10 @@ _FORMAT = 3  # bump when the files change: an index of another format is rebuilt
 # The texts a page is shingled from, in this order; question and answer come as the matching keys
 # consultations already hold (quality.signals), so the longest texts are not normalised a second time.
 TEXT_COLUMNS = ("title", "question_key", "background", "answer_key")
-_CHUNK = 1024  # pages keyed and hashed together: numpy works on a million shingles at a time
+_CHUNK = 1024  # pages keyed together: the texts and keys of a chunk are a few megabytes
+# Pages hashed together: their shingle arrays (some 80k shingles, under a megabyte each) stay in the CPU's
+# cache, which makes the two dozen numpy passes over them a third faster than over a whole chunk's million.
+_BLOCK = 64
 _PAIR_CHUNK = 1 << 14  # candidate pairs compared at a time: their signatures gathered are tens of megabytes
 _EMPTY = np.uint32(0xFFFFFFFF)  # a bin no shingle fell in: bins keep the low 32 bits of the smallest shingle hash
 _N_GRAM_BASE = np.uint64(0x100000001B3)  # odd: the polynomial hash of n code points, wrapping in uint64
@@ -117,6 +120,11 @@ def signatures(keys: list[str], config: DuplicateConfig) -> np.ndarray:
     keeps the smallest hash that fell in it, so the share of bins two pages agree on estimates the Jaccard
     of their n-gram sets as num_perm separate permutations would, at a num_perm-th of the cost.
     """
+    blocks = [_block_signatures(keys[start : start + _BLOCK], config) for start in range(0, len(keys), _BLOCK)]
+    return np.concatenate([np.empty((0, config.num_perm), np.uint32), *blocks])
+
+
+def _block_signatures(keys: list[str], config: DuplicateConfig) -> np.ndarray:
     page, hashes = _shingle_hashes(keys, config.ngram, config.seed)
     slot = _bin(hashes, config.num_perm)
     page *= config.num_perm
@@ -127,8 +135,8 @@ def signatures(keys: list[str], config: DuplicateConfig) -> np.ndarray:
 
 
 def _signatures(consultations: pa.Table, rows: np.ndarray, config: DuplicateConfig) -> np.ndarray:
-    """The signatures of the given rows, in that order, _CHUNK rows at a time: the texts, keys and shingle
-    arrays of a chunk are a few megabytes, not gigabytes for a 100k batch. The rows are read in table order
+    """The signatures of the given rows, in that order, _CHUNK rows at a time: the texts and keys of a chunk
+    are a few megabytes, not gigabytes for a 100k batch. The rows are read in table order
     (a gather in page_id order would jump across the whole table for every chunk)."""
     order = np.argsort(rows, kind="stable")
     in_table_order = rows[order]
