@@ -269,12 +269,15 @@ def _similar_pairs(signatures: np.ndarray, first: int, config: DuplicateConfig) 
     threshold, and the bins they share."""
     bands, rows = _bands(config.threshold, config.num_perm, config.lsh_weights)
     keys = _band_keys(signatures, bands, rows)
-    candidates = np.unique(np.concatenate([_sharing_a_key(band_keys, first) for band_keys in keys]))
-    a, b = np.divmod(candidates, len(signatures))
-    found = [
-        _verified(signatures, a[start : start + _PAIR_CHUNK], b[start : start + _PAIR_CHUNK], bands, rows, config)
-        for start in range(0, len(candidates), _PAIR_CHUNK)
-    ]
+    found = []
+    for band, band_keys in enumerate(keys):
+        a, b = _sharing_a_key(band_keys, first)
+        for earlier in keys[:band]:  # each pair once, from the first band whose key it shares (no sort to dedupe)
+            once = earlier[a] != earlier[b]
+            a, b = a[once], b[once]
+        for start in range(0, len(a), _PAIR_CHUNK):
+            chunk = slice(start, start + _PAIR_CHUNK)
+            found.append(_verified(signatures, a[chunk], b[chunk], bands, rows, config))
     return np.concatenate([np.empty((0, 3), np.int64), *found])
 
 
@@ -288,9 +291,9 @@ def _band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return np.ascontiguousarray(keys.T)
 
 
-def _sharing_a_key(keys: np.ndarray, first: int) -> np.ndarray:
-    """The pairs of rows with the same key, at least one of them from first on (new), as a * len(keys) + b
-    with a < b. Only the new keys are sorted: the old ones are searched among them."""
+def _sharing_a_key(keys: np.ndarray, first: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of rows (a < b) with the same key, at least one of them from first on (new). Only the new
+    keys are sorted: the old ones are searched among them."""
     new, old = keys[first:], keys[:first]
     order = np.argsort(new)
     ordered = new[order]
@@ -302,7 +305,7 @@ def _sharing_a_key(keys: np.ndarray, first: int) -> np.ndarray:
     counts = np.searchsorted(ordered, keys[rows], "right") - starts
     positions = np.repeat(starts, counts) + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     a, b = np.repeat(rows, counts), order[positions] + first
-    return np.minimum(a, b) * len(keys) + np.maximum(a, b)
+    return np.minimum(a, b), np.maximum(a, b)
 
 
 def _verified(
