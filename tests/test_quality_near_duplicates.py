@@ -361,7 +361,7 @@ def test_an_index_of_an_older_format_is_rebuilt(tmp_path, caplog):
     (tmp_path / nd.MANIFEST_FILE).write_text(json.dumps({"config": {}, "pages": {"h0000000000000001": "0"}}), encoding="utf-8")
     pages = keyed_table([page("h0000000000000001", "A"), page("h0000000000000002", "B")])
     result = nd.update_index(tmp_path, pages)
-    assert "rebuilding the near-duplicate index" in caplog.text
+    assert "format None, not 3: rebuilding the index" in caplog.text
     assert result.inserted == ("h0000000000000001", "h0000000000000002")
     assert result.table["dup_cluster_size"].to_pylist() == [2, 2]
     assert sorted(files_of(tmp_path)) == ["manifest.json", "pages.1.parquet", "pairs.1.npy", "signatures.1.npy"]

@@ -73,7 +73,7 @@ class _Index:
     pages: pa.Table  # page_id, content_hash: row i is the page of signatures[i]
     signatures: np.ndarray  # uint32 [pages, num_perm]
     pairs: np.ndarray  # int64 [pairs, 3]: rows a < b whose estimate reaches the threshold, and the bins they share
-    generation: int  # names the files it was read from; 0: none
+    generation: int  # the number in the names of its files on disk; 0: none yet
 
 
 def update_index(index_dir: Path, consultations: pa.Table, config: DuplicateConfig = DuplicateConfig()) -> NearDuplicates:
@@ -113,6 +113,15 @@ def duplicate_summary(near_duplicates: pa.Table) -> dict[str, int | float]:
     }
 
 
+def _batch(consultations: pa.Table) -> pa.Table:
+    """page_id, content_hash and row in the table of every page, in page_id order; a repeated page_id is its
+    last row."""
+    rows = pa.table({"page_id": consultations["page_id"], "row": np.arange(consultations.num_rows)})
+    last = rows.group_by("page_id", use_threads=False).aggregate([("row", "max")]).sort_by("page_id")
+    row = last["row_max"]
+    return pa.table({"page_id": last["page_id"], "content_hash": consultations["content_hash"].take(row), "row": row})
+
+
 def signatures(keys: list[str], config: DuplicateConfig) -> np.ndarray:
     """One MinHash signature per matching key: a (len(keys), num_perm) uint32 array.
 
@@ -136,8 +145,8 @@ def _block_signatures(keys: list[str], config: DuplicateConfig) -> np.ndarray:
 
 def _signatures(consultations: pa.Table, rows: np.ndarray, config: DuplicateConfig) -> np.ndarray:
     """The signatures of the given rows, in that order, _CHUNK rows at a time: the texts and keys of a chunk
-    are a few megabytes, not gigabytes for a 100k batch. The rows are read in table order
-    (a gather in page_id order would jump across the whole table for every chunk)."""
+    are a few megabytes, not gigabytes for a 100k batch. The rows are read in table order (a gather in
+    page_id order would jump across the whole table for every chunk)."""
     order = np.argsort(rows, kind="stable")
     in_table_order = rows[order]
     batches = consultations.select(TEXT_COLUMNS).to_batches()
@@ -157,7 +166,9 @@ def _take(batches: list[pa.RecordBatch], starts: np.ndarray, rows: np.ndarray) -
     taken from its batch (a take across a table's chunks joins them first, a copy of every text)."""
     batch_of = np.searchsorted(starts, rows, "right") - 1
     bounds = np.flatnonzero(np.diff(batch_of, prepend=-1, append=len(batches)))
-    parts = [batches[batch_of[a]].take(pa.array(rows[a:b] - starts[batch_of[a]])) for a, b in zip(bounds[:-1], bounds[1:])]
+    parts = [
+        batches[batch_of[a]].take(pa.array(rows[a:b] - starts[batch_of[a]])) for a, b in zip(bounds[:-1], bounds[1:])
+    ]
     return pa.Table.from_batches(parts, batches[0].schema)
 
 
@@ -230,15 +241,6 @@ def _bin(hashes: np.ndarray, bins: int) -> np.ndarray:
     scaled *= np.uint64(bins)
     scaled >>= np.uint64(32)
     return scaled.view(np.intp)  # below bins: the same number as a signed index
-
-
-def _batch(consultations: pa.Table) -> pa.Table:
-    """page_id, content_hash and row in the table of every page, in page_id order; a repeated page_id is its
-    last row."""
-    rows = pa.table({"page_id": consultations["page_id"], "row": np.arange(consultations.num_rows)})
-    last = rows.group_by("page_id", use_threads=False).aggregate([("row", "max")]).sort_by("page_id")
-    row = last["row_max"]
-    return pa.table({"page_id": last["page_id"], "content_hash": consultations["content_hash"].take(row), "row": row})
 
 
 # --- LSH ----------------------------------------------------------------------------------------
@@ -401,7 +403,7 @@ def _load(index_dir: Path, config: DuplicateConfig) -> _Index:
     manifest = json.loads(path.read_bytes()) if path.is_file() else {}
     if manifest.get("format") != _FORMAT:
         if manifest:
-            _log.warning("%s: format %s, not %s: rebuilding the near-duplicate index", path, manifest.get("format"), _FORMAT)
+            _log.warning("%s: format %s, not %s: rebuilding the index", path, manifest.get("format"), _FORMAT)
         empty = pa.table({"page_id": pa.array([], pa.string()), "content_hash": pa.array([], pa.string())})
         return _Index(empty, np.empty((0, config.num_perm), np.uint32), np.empty((0, 3), np.int64), generation=0)
     if manifest["config"] != _config_json(config):
