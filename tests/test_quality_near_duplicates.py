@@ -7,6 +7,7 @@ import random
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from pipeline.core.quality import near_duplicates as nd
@@ -38,6 +39,23 @@ OTHER_ANSWER = answer(
 
 def page(page_id: str, who: str = "A", text: str = ANSWER, **fields) -> dict:
     return consultation(page_id, question=STORY.format(who=who), answer_text=text, category="交通事故", **fields)
+
+
+def indexed_pages(index_dir) -> dict[str, str]:
+    """page_id -> content_hash, from the page listing the manifest names."""
+    generation = json.loads((index_dir / nd.MANIFEST_FILE).read_text(encoding="utf-8"))["generation"]
+    listing = pq.read_table(index_dir / f"pages.{generation}.parquet")
+    return dict(zip(listing["page_id"].to_pylist(), listing["content_hash"].to_pylist()))
+
+
+def files_of(index_dir) -> dict[str, tuple[int, int]]:
+    return {path.name: (path.stat().st_ino, path.stat().st_mtime_ns) for path in index_dir.iterdir()}
+
+
+def estimated_jaccard(a: str, b: str, config: nd.DuplicateConfig) -> float:
+    """The share of signature bins two keys agree on: what the index compares with the threshold."""
+    first, second = nd.signatures([a, b], config)
+    return float(np.mean(first == second))
 
 
 def clusters(index_dir, *pages: dict) -> dict[str, tuple]:
@@ -98,8 +116,7 @@ def test_changed_content_is_reindexed_and_leaves_its_cluster(tmp_path):
     result = nd.update_index(tmp_path, keyed_table([page("h0000000000000001", "E"), changed]))
     assert result.inserted == ("h0000000000000002",)
     assert result.table["dup_cluster_size"].to_pylist() == [1, 1]
-    manifest = json.loads((tmp_path / nd.MANIFEST_FILE).read_text(encoding="utf-8"))
-    assert manifest["pages"] == {
+    assert indexed_pages(tmp_path) == {
         "h0000000000000001": page("h0000000000000001", "E")["content_hash"],
         "h0000000000000002": changed["content_hash"],
     }
@@ -114,7 +131,7 @@ def test_clusters_chain_through_a_middle_page_and_are_named_by_the_smallest_id(t
     config = nd.DuplicateConfig()
     keys = [matching_key(row["question"] + row["answer"]) for row in (first, last)]
     # The two ends are too far apart to be linked directly: only the middle page joins them.
-    assert nd.minhash(keys[0], config).jaccard(nd.minhash(keys[1], config)) < config.threshold
+    assert estimated_jaccard(*keys, config) < config.threshold
     result = nd.update_index(tmp_path, keyed_table([first, page("h0000000000000002", text=middle), last]))
     assert result.table["dup_cluster"].to_pylist() == ["h0000000000000001"] * 3
     assert result.table["dup_cluster_size"].to_pylist() == [3, 3, 3]
@@ -146,18 +163,18 @@ def test_signature_rows_stay_with_their_pages_when_a_page_in_the_middle_changes(
 def test_a_rerun_with_nothing_new_rewrites_nothing(tmp_path):
     pages = keyed_table([page("h0000000000000001", "A"), page("h0000000000000002", "B")])
     first = nd.update_index(tmp_path, pages)
-    files = [tmp_path / nd.INDEX_FILE, tmp_path / nd.MANIFEST_FILE]
-    written = [(path.stat().st_ino, path.stat().st_mtime_ns) for path in files]
+    written = files_of(tmp_path)
+    assert len(written) == 4  # the manifest, page listing, signatures and pairs
     again = nd.update_index(tmp_path, pages)
     assert again.inserted == () and again.table.equals(first.table)
-    assert [(path.stat().st_ino, path.stat().st_mtime_ns) for path in files] == written
+    assert files_of(tmp_path) == written
 
 
 def test_signatures_depend_on_the_set_of_character_ngrams_only():
     config = nd.DuplicateConfig(ngram=2)
     same_ngrams = nd.signatures(["相続相続", "続相続", "相続相続相続"], config)  # all three: {相続, 続相}
     assert (same_ngrams == same_ngrams[0]).all()
-    assert nd.minhash("相続相続", config).jaccard(nd.minhash("相続放棄", config)) < 1.0
+    assert estimated_jaccard("相続相続", "相続放棄", config) < 1.0
 
 
 def test_a_key_shorter_than_n_is_its_own_single_shingle():
@@ -166,7 +183,8 @@ def test_a_key_shorter_than_n_is_its_own_single_shingle():
     assert (short[0] == short[0][0]).all()  # a set of one: every bin holds its hash
 
 
-def test_a_signature_does_not_depend_on_the_keys_hashed_with_it():
+def test_a_signature_does_not_depend_on_the_keys_hashed_with_it(monkeypatch):
+    monkeypatch.setattr(nd, "_BLOCK", 2)  # and not on the block it is hashed in
     config = nd.DuplicateConfig()
     keys = [matching_key(ANSWER), "相続", "", matching_key(OTHER_ANSWER), "相続放棄"]
     together = nd.signatures(keys, config)
@@ -175,10 +193,12 @@ def test_a_signature_does_not_depend_on_the_keys_hashed_with_it():
         assert (signature == nd.signatures([key], config)[0]).all()
 
 
-def test_perturbed_copies_are_found_and_the_estimate_tracks_the_exact_jaccard(tmp_path):
-    rng = random.Random(5)
-    kanji = [chr(code) for code in range(0x4E00, 0x4E00 + 2000)]  # random text of our own, 1,500 characters a page
-    originals = ["".join(rng.choices(kanji, k=1500)) for _ in range(20)]
+def perturbed_copies(seed: int = 5, n: int = 20) -> list[dict]:
+    """n random texts of our own (1,500 characters a page), each with a close copy (one character in 100
+    changed: an exact Jaccard near 0.9, linked) and a far one (one in 10: near 0.4, not linked)."""
+    rng = random.Random(seed)
+    kanji = [chr(code) for code in range(0x4E00, 0x4E00 + 2000)]
+    originals = ["".join(rng.choices(kanji, k=1500)) for _ in range(n)]
 
     def perturbed(text: str, share: float) -> str:
         chars = list(text)
@@ -186,12 +206,13 @@ def test_perturbed_copies_are_found_and_the_estimate_tracks_the_exact_jaccard(tm
             chars[position] = rng.choice(kanji)
         return "".join(chars)
 
-    # One character in 100 changed leaves an exact Jaccard near 0.9 (linked), one in 10 near 0.4 (not linked).
     versions = {"o": originals, "c": [perturbed(text, 0.01) for text in originals]}
     versions["f"] = [perturbed(text, 0.1) for text in originals]
-    pages = [
-        consultation(f"{kind}{i:02d}", question="質問", answer_text=text) for kind, texts in versions.items() for i, text in enumerate(texts)
-    ]
+    return [consultation(f"{kind}{i:02d}", question="質問", answer_text=text) for kind, texts in versions.items() for i, text in enumerate(texts)]
+
+
+def test_perturbed_copies_are_found_and_the_estimate_tracks_the_exact_jaccard(tmp_path):
+    pages = perturbed_copies()
     result = nd.update_index(tmp_path, keyed_table(pages))
     cluster = dict(zip(result.table["page_id"].to_pylist(), result.table["dup_cluster"].to_pylist()))
     for i in range(20):
@@ -204,7 +225,7 @@ def test_perturbed_copies_are_found_and_the_estimate_tracks_the_exact_jaccard(tm
     for i in range(20):
         for kind in ("c", "f"):
             a, b = keys[f"o{i:02d}"], keys[f"{kind}{i:02d}"]
-            errors.append(nd.minhash(a, config).jaccard(nd.minhash(b, config)) - jaccard(a, b))
+            errors.append(estimated_jaccard(a, b, config) - jaccard(a, b))
     assert abs(np.mean(errors)) < 0.02 and max(map(abs, errors)) < 0.15  # the standard error is about 0.04
 
 
@@ -218,3 +239,161 @@ def test_empty_table(tmp_path):
     result = nd.update_index(tmp_path, keyed_table([]))
     assert result.table.num_rows == 0 and result.table.schema.equals(NEAR_DUPLICATES)
     assert isinstance(result.table, pa.Table)
+
+
+def indexed_pairs(index_dir) -> dict[tuple[str, str], int]:
+    """(page_id, page_id) -> bins shared, for every pair the index holds."""
+    generation = json.loads((index_dir / nd.MANIFEST_FILE).read_text(encoding="utf-8"))["generation"]
+    ids = pq.read_table(index_dir / f"pages.{generation}.parquet")["page_id"].to_pylist()
+    pairs = np.load(index_dir / f"pairs.{generation}.npy").tolist()
+    return {tuple(sorted((ids[a], ids[b]))): shared for a, b, shared in pairs}
+
+
+def test_an_index_built_batch_by_batch_equals_one_built_at_once(tmp_path):
+    pages = perturbed_copies(seed=11, n=10) + [page(f"p{i:02d}", who) for i, who in enumerate("ABCDEF")]  # one cluster of 6
+    random.Random(3).shuffle(pages)
+    for batch in (pages[:12], pages[12:25], pages):
+        nd.update_index(tmp_path / "steps", keyed_table(batch))
+    by_id = {row["page_id"]: row for row in pages}
+    final = [row for row in pages if row["page_id"] not in ("c03", "p02")]
+    # c03 now copies o07 (it leaves o03 and joins o07), p02 leaves the big cluster.
+    final += [consultation("c03", question="質問", answer_text=by_id["o07"]["answer"]), consultation("p02", question="相続", answer_text=OTHER_ANSWER)]
+    stepwise = nd.update_index(tmp_path / "steps", keyed_table(final))
+    at_once = nd.update_index(tmp_path / "once", keyed_table(final))
+    assert stepwise.inserted == ("c03", "p02") and stepwise.n_indexed == at_once.n_indexed == len(pages)
+    assert stepwise.table.equals(at_once.table)
+    assert indexed_pairs(tmp_path / "steps") == indexed_pairs(tmp_path / "once")
+    cluster = dict(zip(at_once.table["page_id"].to_pylist(), at_once.table["dup_cluster"].to_pylist()))
+    assert cluster["c03"] == cluster["o07"] == "c03" and cluster["o03"] == "o03"
+    assert {cluster[f"p{i:02d}"] for i in range(6) if i != 2} == {"p00"} and cluster["p02"] == "p02"
+
+
+def signatures_with_known_pairs(config: nd.DuplicateConfig) -> np.ndarray:
+    """Random signatures and variants of them with some bins changed: pairs above and below the threshold,
+    sharing a band or not."""
+    rng = np.random.default_rng(4)
+    bands, rows = nd._bands(config.threshold, config.num_perm, config.lsh_weights)
+    found = []
+    for base in rng.integers(0, 2**32, (6, config.num_perm), dtype=np.uint32):
+        found.append(base)
+        for changed in (0, 4, 12, 20, 24, 24, 30, 40):
+            variant = base.copy()
+            variant[rng.choice(config.num_perm, changed, replace=False)] += 1
+            found.append(variant)
+        every_band = base.copy()
+        every_band[np.arange(bands) * rows] += 1  # 112 of 128 bins still equal, but no band
+        found.append(every_band)
+    return np.array(found)
+
+
+def pairs_by_brute_force(signatures: np.ndarray, config: nd.DuplicateConfig) -> tuple[set, set]:
+    """(the pairs datasketch's LSH finds and the threshold keeps: sharing a band, estimate at least the
+    threshold; the pairs at least at the threshold that share no band)."""
+    bands, rows = nd._bands(config.threshold, config.num_perm, config.lsh_weights)
+    found, missed = set(), set()
+    for a in range(len(signatures)):
+        for b in range(a + 1, len(signatures)):
+            equal = signatures[a] == signatures[b]
+            if equal.sum() / config.num_perm >= config.threshold:
+                in_a_band = equal[: bands * rows].reshape(bands, rows).all(axis=1).any()
+                (found if in_a_band else missed).add((a, b, int(equal.sum())))
+    return found, missed
+
+
+def test_banding_finds_exactly_the_pairs_that_share_a_band_and_reach_the_threshold(monkeypatch):
+    config = nd.DuplicateConfig()
+    signatures = signatures_with_known_pairs(config)
+    expected, missed = pairs_by_brute_force(signatures, config)
+    assert len(expected) > 20 and missed  # both kinds are there
+    assert sorted(map(tuple, nd._similar_pairs(signatures, 0, config).tolist())) == sorted(expected)  # each once
+    # Pages from row 25 on are new: their pairs with the indexed ones and with each other.
+    with_new = sorted(pair for pair in expected if pair[1] >= 25)
+    assert sorted(map(tuple, nd._similar_pairs(signatures, 25, config).tolist())) == with_new
+    # Band keys that collide (all equal here) make more candidates, not more pairs.
+    monkeypatch.setattr(nd, "_band_keys", lambda signatures, bands, rows: np.zeros((bands, len(signatures)), np.uint64))
+    assert sorted(map(tuple, nd._similar_pairs(signatures, 25, config).tolist())) == with_new
+
+
+@pytest.mark.parametrize(
+    ("threshold", "num_perm", "weights", "bands"),
+    [  # what datasketch 2.0.0's MinHashLSH chose (datasketch.lsh._optimal_param)
+        (0.8, 128, (0.05, 0.95), (16, 8)),
+        (0.8, 128, (0.5, 0.5), (9, 13)),
+        (0.5, 128, (0.05, 0.95), (26, 3)),
+        (0.9, 128, (0.05, 0.95), (9, 14)),
+        (0.7, 64, (0.05, 0.95), (12, 5)),
+        (0.8, 256, (0.05, 0.95), (25, 10)),
+        (0.6, 32, (0.5, 0.5), (6, 5)),
+    ],
+)
+def test_bands_are_the_ones_datasketch_chose(threshold, num_perm, weights, bands):
+    assert nd._bands(threshold, num_perm, weights) == bands
+
+
+def components_by_search(n: int, edges: list[tuple[int, int]]) -> list[int]:
+    neighbours = {node: set() for node in range(n)}
+    for a, b in edges:
+        neighbours[a].add(b)
+        neighbours[b].add(a)
+    smallest = list(range(n))
+    for start in range(n):
+        seen, todo = {start}, [start]
+        while todo:
+            for other in neighbours[todo.pop()] - seen:
+                seen.add(other)
+                todo.append(other)
+        smallest[start] = min(seen)
+    return smallest
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_components_are_named_by_their_smallest_node(seed):
+    rng = random.Random(seed)
+    n = 300
+    edges = [(rng.randrange(n), rng.randrange(n)) for _ in range(rng.choice([50, 150, 250]))]
+    edges += [(n - 1 - i, n - 2 - i) for i in range(40)]  # a long chain, numbered downwards
+    a, b = np.array(edges).T
+    assert nd._components(n, a, b).tolist() == components_by_search(n, edges)
+
+
+def test_an_index_of_an_older_format_is_rebuilt(tmp_path, caplog):
+    (tmp_path / "index.pkl").write_bytes(b"format 2 pickled the whole index")
+    (tmp_path / nd.MANIFEST_FILE).write_text(json.dumps({"config": {}, "pages": {"h0000000000000001": "0"}}), encoding="utf-8")
+    pages = keyed_table([page("h0000000000000001", "A"), page("h0000000000000002", "B")])
+    result = nd.update_index(tmp_path, pages)
+    assert "format None, not 3: rebuilding the index" in caplog.text
+    assert result.inserted == ("h0000000000000001", "h0000000000000002")
+    assert result.table["dup_cluster_size"].to_pylist() == [2, 2]
+    assert sorted(files_of(tmp_path)) == ["manifest.json", "pages.1.parquet", "pairs.1.npy", "signatures.1.npy"]
+
+
+def test_a_save_that_fails_leaves_the_previous_index_whole(tmp_path, monkeypatch):
+    first = [page("h0000000000000001", "A"), page("h0000000000000003", text=OTHER_ANSWER)]
+    nd.update_index(tmp_path, keyed_table(first))
+    before = files_of(tmp_path)
+
+    def crash(path, data):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(nd, "_write_atomically", crash)  # the new files are written, the manifest is not
+    with pytest.raises(OSError, match="disk full"):
+        nd.update_index(tmp_path, keyed_table([*first, page("h0000000000000002", "B")]))
+    monkeypatch.undo()
+    assert {name: files_of(tmp_path)[name] for name in before} == before
+    assert indexed_pages(tmp_path).keys() == {"h0000000000000001", "h0000000000000003"}
+    again = nd.update_index(tmp_path, keyed_table([*first, page("h0000000000000002", "B")]))
+    assert again.inserted == ("h0000000000000002",)
+    assert again.table["dup_cluster"].to_pylist() == ["h0000000000000001", "h0000000000000001", "h0000000000000003"]
+    assert sorted(files_of(tmp_path)) == ["manifest.json", "pages.2.parquet", "pairs.2.npy", "signatures.2.npy"]
+
+
+def test_rows_are_read_from_every_chunk_of_the_table(monkeypatch):
+    table = keyed_table(perturbed_copies(n=5))  # 15 pages
+    batches = table.to_batches(max_chunksize=4)
+    chunked = pa.Table.from_batches([batches[0], batches[0].slice(0, 0), *batches[1:]])  # an empty chunk too
+    assert chunked.column("answer_key").num_chunks == 5
+    monkeypatch.setattr(nd, "_CHUNK", 3)  # chunks of rows that straddle the table's chunks
+    rows = np.array([14, 0, 5, 3, 4, 8, 7, 11, 12, 1])
+    config = nd.DuplicateConfig()
+    expected = nd.signatures(nd._matching_keys(table.take(pa.array(rows))), config)
+    assert (nd._signatures(chunked, rows, config) == expected).all()

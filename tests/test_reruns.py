@@ -150,8 +150,9 @@ def test_a_forced_rerun_reingests_everything_and_writes_identical_bytes(history:
         *(f"{name}/part-0.parquet" for name in set(DATASETS) - {"raw_pages", "parsed_pages", *PARTED_DATASETS}),
         "README.md",  # the dataset card
         "missing_pages.csv",  # the crawl frontier as a list
-        "_near_duplicate_index/index.pkl",  # the persistent MinHash index, untouched when nothing is new
+        # the persistent MinHash index, untouched when nothing is new: generation 2, written when SECOND changed a page
         "_near_duplicate_index/manifest.json",
+        *(f"_near_duplicate_index/{name}" for name in ("pages.2.parquet", "signatures.2.npy", "pairs.2.npy")),
     }
 
 

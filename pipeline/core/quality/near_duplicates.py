@@ -3,44 +3,50 @@
 Japanese has no spaces to split words on, so pages are shingled into character n-grams of their matching
 key (NFKC, no whitespace, no punctuation): two pages that differ only in width, spacing or punctuation
 have the same shingles. Signatures are one-permutation MinHash computed with numpy over many pages at once
-(one hash per shingle instead of sha1 and num_perm permutations each); datasketch's MinHashLSH finds the
-candidate pairs. The index (the LSH, the signatures and the similar pairs found so far) lives in one pickle
-under the caller's folder, so a new batch is hashed and queried against the old ones instead of rebuilding
-everything: only pages whose (page_id, content_hash) is new are (re)inserted.
+(one hash per shingle instead of sha1 and num_perm permutations each). LSH banding is numpy too: each band
+of a signature is hashed to one 64-bit key, and the pages sharing a key in some band are the candidate
+pairs, found by sorting a batch's keys and searching the indexed pages' keys among them (datasketch's
+MinHashLSH did the same search with one Python call per page). The index (page ids and content hashes,
+signatures, the similar pairs found so far) is a few numpy and Parquet files under the caller's folder, so
+a new batch is hashed and compared with the old ones instead of rebuilding everything: only pages whose
+(page_id, content_hash) is new are (re)inserted.
 """
 
 from __future__ import annotations
 
-import collections
-import contextlib
 import dataclasses
-import gc
+import functools
 import json
+import logging
 import os
-import pickle
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from datasketch import LeanMinHash, MinHashLSH
+import pyarrow.parquet as pq
 
 from pipeline.core.quality.normalise import matching_keys
 from pipeline.core.schemas import NEAR_DUPLICATES
 
-INDEX_FILE = "index.pkl"  # the state the next update reads
-MANIFEST_FILE = "manifest.json"  # a readable copy of what is indexed: config and page_id -> content_hash
-_FORMAT = 2  # bump when the pickled layout changes: an old index is then refused, not misread
+MANIFEST_FILE = "manifest.json"  # format, config, counts and the generation of the files below; written last
+_FILES = {"pages": "pages.{}.parquet", "signatures": "signatures.{}.npy", "pairs": "pairs.{}.npy"}  # per generation
+# Everything an update may leave behind: files of older generations or of a crashed save, format 2's pickle.
+_OWN_FILES = ("pages.*.parquet", "signatures.*.npy", "pairs.*.npy", f".{MANIFEST_FILE}.*", "index.pkl")
+_FORMAT = 3  # bump when the files change: an index of another format is rebuilt (it is derived data)
 # The texts a page is shingled from, in this order; question and answer come as the matching keys
 # consultations already hold (quality.signals), so the longest texts are not normalised a second time.
 TEXT_COLUMNS = ("title", "question_key", "background", "answer_key")
-_CHUNK = 1024  # pages keyed and hashed together: numpy works on a million shingles at a time
+_CHUNK = 1024  # pages keyed together: the texts and keys of a chunk are a few megabytes
+# Pages hashed together: their shingle arrays (some 80k shingles, under a megabyte each) stay in the CPU's
+# cache, which makes the two dozen numpy passes over them a third faster than over a whole chunk's million.
+_BLOCK = 64
+_PAIR_CHUNK = 1 << 14  # candidate pairs compared at a time: their signatures gathered are tens of megabytes
 _EMPTY = np.uint32(0xFFFFFFFF)  # a bin no shingle fell in: bins keep the low 32 bits of the smallest shingle hash
-_SCHEME = "affine32"  # datasketch's label for uint32 values: it only keeps an index from mixing sketch kinds
 _N_GRAM_BASE = np.uint64(0x100000001B3)  # odd: the polynomial hash of n code points, wrapping in uint64
 _MIX_MULTIPLIERS = (np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53))
+_log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +57,7 @@ class DuplicateConfig:
     seed: int = 1  # fixed: the same page always gets the same signature
     # LSH's (false positive, false negative) weights. Candidates are checked against the threshold anyway, so
     # a false positive costs one comparison and a false negative a missed duplicate: tune for recall (with
-    # datasketch's even default, a pair at exactly the threshold is found 4 times in 10; with this, 19 in 20).
+    # even weights, a pair at exactly the threshold is found 4 times in 10; with these, 19 in 20).
     lsh_weights: tuple[float, float] = (0.05, 0.95)
 
 
@@ -62,6 +68,14 @@ class NearDuplicates:
     n_indexed: int  # pages in the index after the update (every batch so far)
 
 
+@dataclasses.dataclass
+class _Index:
+    pages: pa.Table  # page_id, content_hash: row i is the page of signatures[i]
+    signatures: np.ndarray  # uint32 [pages, num_perm]
+    pairs: np.ndarray  # int64 [pairs, 3]: rows a < b whose estimate reaches the threshold, and the bins they share
+    generation: int  # the number in the names of its files on disk; 0: none yet
+
+
 def update_index(index_dir: Path, consultations: pa.Table, config: DuplicateConfig = DuplicateConfig()) -> NearDuplicates:
     """Insert the pages not yet indexed (or changed since), then cluster every indexed page.
 
@@ -69,20 +83,21 @@ def update_index(index_dir: Path, consultations: pa.Table, config: DuplicateConf
     cluster is named by its smallest page_id, so its id is stable while its smallest member stays.
     """
     index_dir = Path(index_dir)
-    with _collector_paused():
-        state = _load(index_dir, config)
-        ids = consultations["page_id"].to_pylist()
-        pages = dict(zip(ids, consultations["content_hash"].to_pylist()))
-        stale = sorted(page for page, content in pages.items() if state["pages"].get(page) != content)
-        if stale:
-            _forget(state, [page for page in stale if page in state["pages"]])
-            row_of = {page: row for row, page in enumerate(ids)}  # the last row of a repeated page_id, as in pages
-            rows = [row_of[page] for page in stale]
-            _insert(state, stale, [pages[page] for page in stale], _signatures(consultations, rows, config), config)
-        if stale or not (index_dir / INDEX_FILE).is_file():  # untouched otherwise: a rerun rewrites nothing
-            _save(index_dir, state)
-        table = _cluster_table(state, pages)
-    return NearDuplicates(table=table, inserted=tuple(stale), n_indexed=len(state["pages"]))
+    index = _load(index_dir, config)
+    batch = _batch(consultations)
+    known = pc.index_in(batch["page_id"], index.pages["page_id"])  # null for a new page
+    unchanged = pc.equal(index.pages["content_hash"].take(known), batch["content_hash"]).fill_null(False)
+    stale = batch.filter(pc.invert(unchanged))
+    changed = pc.drop_null(known.filter(pc.invert(unchanged))).to_numpy()
+    if changed.size:
+        _forget(index, changed)
+    if stale.num_rows:
+        new = _signatures(consultations, stale["row"].to_numpy(), config)
+        _insert(index, stale.select(["page_id", "content_hash"]), new, config)
+    if stale.num_rows or not index.generation:  # untouched otherwise: a rerun rewrites nothing
+        _save(index_dir, index, config)
+    table = _cluster_table(index, batch, config)
+    return NearDuplicates(table=table, inserted=tuple(stale["page_id"].to_pylist()), n_indexed=index.pages.num_rows)
 
 
 def duplicate_summary(near_duplicates: pa.Table) -> dict[str, int | float]:
@@ -98,6 +113,15 @@ def duplicate_summary(near_duplicates: pa.Table) -> dict[str, int | float]:
     }
 
 
+def _batch(consultations: pa.Table) -> pa.Table:
+    """page_id, content_hash and row in the table of every page, in page_id order; a repeated page_id is its
+    last row."""
+    rows = pa.table({"page_id": consultations["page_id"], "row": np.arange(consultations.num_rows)})
+    last = rows.group_by("page_id", use_threads=False).aggregate([("row", "max")]).sort_by("page_id")
+    row = last["row_max"]
+    return pa.table({"page_id": last["page_id"], "content_hash": consultations["content_hash"].take(row), "row": row})
+
+
 def signatures(keys: list[str], config: DuplicateConfig) -> np.ndarray:
     """One MinHash signature per matching key: a (len(keys), num_perm) uint32 array.
 
@@ -105,6 +129,11 @@ def signatures(keys: list[str], config: DuplicateConfig) -> np.ndarray:
     keeps the smallest hash that fell in it, so the share of bins two pages agree on estimates the Jaccard
     of their n-gram sets as num_perm separate permutations would, at a num_perm-th of the cost.
     """
+    blocks = [_block_signatures(keys[start : start + _BLOCK], config) for start in range(0, len(keys), _BLOCK)]
+    return np.concatenate([np.empty((0, config.num_perm), np.uint32), *blocks])
+
+
+def _block_signatures(keys: list[str], config: DuplicateConfig) -> np.ndarray:
     page, hashes = _shingle_hashes(keys, config.ngram, config.seed)
     slot = _bin(hashes, config.num_perm)
     page *= config.num_perm
@@ -114,28 +143,33 @@ def signatures(keys: list[str], config: DuplicateConfig) -> np.ndarray:
     return _densify(slots.reshape(len(keys), config.num_perm), config.seed)
 
 
-def minhash(key: str, config: DuplicateConfig) -> LeanMinHash:
-    """The signature of one matching key as a datasketch MinHash (what the LSH takes; .jaccard estimates)."""
-    return _lean(signatures([key], config)[0], config)
-
-
-def _signatures(consultations: pa.Table, rows: list[int], config: DuplicateConfig) -> np.ndarray:
-    """The signatures of the given rows, in that order, _CHUNK rows at a time: the texts, keys and shingle
-    arrays of a chunk are a few megabytes, not gigabytes for a 100k batch. The rows are read in table order
-    (a gather in page_id order would jump across the whole table for every chunk)."""
-    order = np.argsort(np.asarray(rows, np.int64), kind="stable")
-    in_table_order = np.asarray(rows, np.int64)[order]
-    texts = consultations.select(TEXT_COLUMNS)
+def _signatures(consultations: pa.Table, rows: np.ndarray, config: DuplicateConfig) -> np.ndarray:
+    """The signatures of the given rows, in that order, _CHUNK rows at a time: the texts and keys of a chunk
+    are a few megabytes, not gigabytes for a 100k batch. The rows are read in table order (a gather in
+    page_id order would jump across the whole table for every chunk)."""
+    order = np.argsort(rows, kind="stable")
+    in_table_order = rows[order]
+    batches = consultations.select(TEXT_COLUMNS).to_batches()
+    starts = np.cumsum([0, *(batch.num_rows for batch in batches)])
     chunks = []
     for start in range(0, len(rows), _CHUNK):
         wanted = in_table_order[start : start + _CHUNK]
-        first = int(wanted[0])  # take from the slice the rows span: a take on the whole table joins its chunks
-        span = texts.slice(first, int(wanted[-1]) - first + 1)
-        chunks.append(signatures(_matching_keys(span.take(pa.array(wanted - first))), config))
+        chunks.append(signatures(_matching_keys(_take(batches, starts, wanted)), config))
     found = np.concatenate([np.empty((0, config.num_perm), np.uint32), *chunks])
     result = np.empty_like(found)
     result[order] = found
     return result
+
+
+def _take(batches: list[pa.RecordBatch], starts: np.ndarray, rows: np.ndarray) -> pa.Table:
+    """The given rows (ascending) of the table made of the batches, which start at the given rows: each row is
+    taken from its batch (a take across a table's chunks joins them first, a copy of every text)."""
+    batch_of = np.searchsorted(starts, rows, "right") - 1
+    bounds = np.flatnonzero(np.diff(batch_of, prepend=-1, append=len(batches)))
+    parts = [
+        batches[batch_of[a]].take(pa.array(rows[a:b] - starts[batch_of[a]])) for a, b in zip(bounds[:-1], bounds[1:])
+    ]
+    return pa.Table.from_batches(parts, batches[0].schema)
 
 
 def _matching_keys(texts: pa.Table) -> list[str]:
@@ -209,120 +243,212 @@ def _bin(hashes: np.ndarray, bins: int) -> np.ndarray:
     return scaled.view(np.intp)  # below bins: the same number as a signed index
 
 
-def _lean(hashvalues: np.ndarray, config: DuplicateConfig) -> LeanMinHash:
-    return LeanMinHash(seed=config.seed, hashvalues=hashvalues, scheme=_SCHEME)
+# --- LSH ----------------------------------------------------------------------------------------
 
 
-def _insert(state: dict, pages: list[str], content_hashes: list[str], new: np.ndarray, config: DuplicateConfig) -> None:
-    """Index the pages, linking each to the indexed pages LSH proposes whose estimate reaches the threshold."""
-    first = len(state["pages"])
-    state["pages"].update(zip(pages, content_hashes))
-    state["signatures"] = all_signatures = np.concatenate([state["signatures"], new])
-    row_of = {page: row for row, page in enumerate(state["pages"])}
-    lsh: MinHashLSH = state["lsh"]
-    for row, page in enumerate(pages, start=first):
-        signature = _lean(all_signatures[row], config)
-        candidates = list(lsh.query(signature))
-        rows = np.fromiter(map(row_of.__getitem__, candidates), np.int64, len(candidates))
-        similarities = np.count_nonzero(all_signatures[rows] == all_signatures[row], axis=1) / config.num_perm
-        # LSH candidates include many pairs below the threshold: only those reaching it reach Python.
-        for position in np.flatnonzero(similarities >= config.threshold).tolist():
-            other, similarity = candidates[position], float(similarities[position])
-            state["edges"].setdefault(page, {})[other] = similarity
-            state["edges"].setdefault(other, {})[page] = similarity
-        lsh.insert(page, signature, check_duplication=False)  # stale pages were forgotten first
+@functools.cache
+def _bands(threshold: float, num_perm: int, weights: tuple[float, float]) -> tuple[int, int]:
+    """(bands, rows per band) as datasketch's MinHashLSH chose them: the pair with the least weighted sum of
+    the probabilities of a false positive (a pair below the threshold sharing a band) and of a false negative
+    (a pair above it sharing none), each integrated over the similarity. The integrands are polynomials of
+    degree at most num_perm, so Gauss-Legendre with num_perm // 2 + 1 nodes integrates them exactly."""
+    nodes, node_weights = np.polynomial.legendre.leggauss(num_perm // 2 + 1)
+    below, above = threshold * (nodes + 1) / 2, threshold + (1 - threshold) * (nodes + 1) / 2
+    below_weights, above_weights = node_weights * threshold / 2, node_weights * (1 - threshold) / 2
+    least, best = np.inf, (0, 0)
+    for bands in range(1, num_perm + 1):
+        for rows in range(1, num_perm // bands + 1):
+            false_positive = below_weights @ (1 - (1 - below**rows) ** bands)
+            false_negative = above_weights @ (1 - above**rows) ** bands
+            error = weights[0] * false_positive + weights[1] * false_negative
+            if error < least:  # the first of equal errors, as datasketch
+                least, best = error, (bands, rows)
+    return best
 
 
-def _forget(state: dict, pages: list[str]) -> None:
-    """Take pages whose content changed out of the index, with their pairs and signature rows."""
-    gone = set(pages)
-    rows = [row for row, page in enumerate(state["pages"]) if page in gone]
-    state["signatures"] = np.delete(state["signatures"], rows, axis=0)
-    for page in pages:
-        state["lsh"].remove(page)
-        for other in state["edges"].pop(page, {}):
-            state["edges"][other].pop(page)
-        del state["pages"][page]
+def _similar_pairs(signatures: np.ndarray, first: int, config: DuplicateConfig) -> np.ndarray:
+    """[pairs, 3] int64: rows a < b, b from first on (new), that share a band and whose estimate reaches the
+    threshold, and the bins they share."""
+    bands, rows = _bands(config.threshold, config.num_perm, config.lsh_weights)
+    keys = _band_keys(signatures, bands, rows)
+    found = []
+    for band, band_keys in enumerate(keys):
+        a, b = _sharing_a_key(band_keys, first)
+        for earlier in keys[:band]:  # each pair once, from the first band whose key it shares (no sort to dedupe)
+            once = earlier[a] != earlier[b]
+            a, b = a[once], b[once]
+        for start in range(0, len(a), _PAIR_CHUNK):
+            chunk = slice(start, start + _PAIR_CHUNK)
+            found.append(_verified(signatures, a[chunk], b[chunk], bands, rows, config))
+    return np.concatenate([np.empty((0, 3), np.int64), *found])
 
 
-def _cluster_table(state: dict, pages: dict[str, str]) -> pa.Table:
-    cluster_of = _components(state["edges"])  # pages in no pair are a cluster of their own
-    sizes = collections.Counter(cluster_of.values())
-    ids = sorted(pages)
-    clusters = [cluster_of.get(page, page) for page in ids]
+def _band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """[bands, pages] uint64: the values of each band of each signature hashed to one key (as n-grams are)."""
+    values = signatures[:, : bands * rows].reshape(len(signatures), bands, rows)
+    keys = values[:, :, 0].astype(np.uint64)
+    for row in range(1, rows):
+        keys *= _N_GRAM_BASE
+        keys += values[:, :, row]
+    return np.ascontiguousarray(keys.T)
+
+
+def _sharing_a_key(keys: np.ndarray, first: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of rows (a < b) with the same key, at least one of them from first on (new). Only the new
+    keys are sorted: the old ones are searched among them."""
+    new, old = keys[first:], keys[:first]
+    order = np.argsort(new)
+    ordered = new[order]
+    # Each new key pairs with the equal new keys after it in key order, each old key with every equal new key.
+    place = np.searchsorted(ordered, old)
+    shared = np.flatnonzero(ordered[np.minimum(place, len(ordered) - 1)] == old)  # the few old keys a new page has too
+    rows = np.concatenate([order + first, shared])
+    starts = np.concatenate([np.arange(1, len(new) + 1), place[shared]])
+    counts = np.searchsorted(ordered, keys[rows], "right") - starts
+    positions = np.repeat(starts, counts) + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    a, b = np.repeat(rows, counts), order[positions] + first
+    return np.minimum(a, b), np.maximum(a, b)
+
+
+def _verified(
+    signatures: np.ndarray, a: np.ndarray, b: np.ndarray, bands: int, rows: int, config: DuplicateConfig
+) -> np.ndarray:
+    """The candidate pairs (a, b) that share a band and whose estimate reaches the threshold, with the bins
+    they share. A 64-bit key can collide: only pairs whose band values are equal count, as in datasketch,
+    whose keys were the values themselves."""
+    equal = signatures[a] == signatures[b]
+    shared = np.count_nonzero(equal, axis=1)
+    in_a_band = equal[:, : bands * rows].reshape(len(a), bands, rows).all(axis=2).any(axis=1)
+    keep = in_a_band & (shared / config.num_perm >= config.threshold)
+    return np.stack([a[keep], b[keep], shared[keep]], axis=1)
+
+
+# --- the index ------------------------------------------------------------------------------------
+
+
+def _insert(index: _Index, pages: pa.Table, signatures: np.ndarray, config: DuplicateConfig) -> None:
+    """Append the pages, with the pairs they form with the indexed pages and with each other."""
+    first = index.pages.num_rows
+    index.pages = pa.concat_tables([index.pages, pages]).combine_chunks()
+    index.signatures = np.concatenate([index.signatures, signatures])
+    index.pairs = np.concatenate([index.pairs, _similar_pairs(index.signatures, first, config)])
+
+
+def _forget(index: _Index, rows: np.ndarray) -> None:
+    """Take the rows of pages whose content changed out of the index, with their pairs."""
+    keep = np.ones(index.pages.num_rows, bool)
+    keep[rows] = False
+    pairs = index.pairs[keep[index.pairs[:, 0]] & keep[index.pairs[:, 1]]]
+    pairs[:, :2] = (np.cumsum(keep) - 1)[pairs[:, :2]]  # the rows after them move up
+    index.pages, index.signatures, index.pairs = index.pages.filter(keep), index.signatures[keep], pairs
+
+
+def _cluster_table(index: _Index, batch: pa.Table, config: DuplicateConfig) -> pa.Table:
+    rows = pc.index_in(batch["page_id"], index.pages["page_id"]).to_numpy()  # every page of the batch is indexed
+    cluster, size, shared = _clusters(index)
     columns = [
-        ids,
-        [pages[page] for page in ids],
-        clusters,
-        [sizes.get(cluster, 1) for cluster in clusters],
-        [max(state["edges"][page].values()) if state["edges"].get(page) else None for page in ids],
+        batch["page_id"],
+        batch["content_hash"],
+        index.pages["page_id"].take(cluster[rows]),
+        pa.array(size[rows], pa.int32()),
+        pa.array(shared[rows] / config.num_perm, mask=shared[rows] < 0),
     ]
-    arrays = [pa.array(column, field.type) for column, field in zip(columns, NEAR_DUPLICATES)]
-    return pa.Table.from_arrays(arrays, schema=NEAR_DUPLICATES)
+    return pa.Table.from_arrays(columns, schema=NEAR_DUPLICATES)
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cycle collector off while the LSH's millions of small sets are unpickled or built: it would
-    walk them again and again for cycles they cannot form (a third of the time of an update at 100k pages)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+def _clusters(index: _Index) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per indexed row: the row of the smallest page id of its cluster (connected by pairs; a page in no pair
+    is its own), the cluster's size, and the most bins the page shares with another (-1: none)."""
+    n = index.pages.num_rows
+    a, b, shared = index.pairs.T
+    paired = np.unique(index.pairs[:, :2])
+    by_id = paired[pc.sort_indices(index.pages["page_id"].take(paired)).to_numpy()]
+    rank = np.empty(n, np.int64)
+    rank[by_id] = np.arange(len(by_id))  # ranks of the paired rows by page id: the smallest rank names a cluster
+    cluster = np.arange(n)
+    cluster[by_id] = by_id[_components(len(by_id), rank[a], rank[b])]
+    most = np.full(n, -1)
+    np.maximum.at(most, a, shared)
+    np.maximum.at(most, b, shared)
+    return cluster, np.bincount(cluster, minlength=n)[cluster], most
 
 
-def _components(edges: dict[str, dict[str, float]]) -> dict[str, str]:
-    """page -> smallest page id of its connected component, for the pages in edges (union-find, the smaller
-    root wins)."""
-    parent = {page: page for page in edges}
+def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The smallest node of the connected component of each of nodes 0..n-1, linked by edges (a, b).
 
-    def root(page: str) -> str:
-        while parent[page] != page:
-            parent[page] = parent[parent[page]]
-            page = parent[page]
-        return page
-
-    for page, neighbours in edges.items():
-        for other in neighbours:
-            a, b = root(page), root(other)
-            if a != b:
-                parent[max(a, b)] = min(a, b)
-    return {page: root(page) for page in parent}
+    Every node points to a node of its component no larger than itself; each round points the nodes of an
+    edge, and what they pointed to, at the smaller of their targets, then follows pointers to their ends.
+    At the fixed point both ends of every edge point to one node, which points to itself: the smallest.
+    Repointing what the nodes pointed to is what makes this take a few rounds (12 for a chain of 100k nodes
+    numbered at random) instead of one round per link.
+    """
+    target = np.arange(n)
+    while True:
+        low = np.minimum(target[a], target[b])
+        moved = target.copy()
+        for nodes in (a, b, target[a], target[b]):
+            np.minimum.at(moved, nodes, low)
+        while not np.array_equal(jumped := moved[moved], moved):
+            moved = jumped
+        if np.array_equal(moved, target):
+            return target
+        target = moved
 
 
 # --- persistence --------------------------------------------------------------------------------
 
 
-def _load(index_dir: Path, config: DuplicateConfig) -> dict:
-    path = index_dir / INDEX_FILE
-    if not path.is_file():
-        return {
-            "format": _FORMAT,
-            "config": dataclasses.asdict(config),
-            "lsh": MinHashLSH(threshold=config.threshold, num_perm=config.num_perm, weights=config.lsh_weights),
-            "pages": {},  # page_id -> content_hash
-            "signatures": np.empty((0, config.num_perm), np.uint32),  # row i: the i-th page of "pages"
-            "edges": {},  # page_id -> {page_id: estimated Jaccard}, both directions
-        }
-    with path.open("rb") as handle:
-        state = pickle.load(handle)  # our own file under the caller's folder, not untrusted input
-    if state.get("format") != _FORMAT or state.get("config") != dataclasses.asdict(config):
+def _load(index_dir: Path, config: DuplicateConfig) -> _Index:
+    path = index_dir / MANIFEST_FILE
+    manifest = json.loads(path.read_bytes()) if path.is_file() else {}
+    if manifest.get("format") != _FORMAT:
+        if manifest:
+            _log.warning("%s: format %s, not %s: rebuilding the index", path, manifest.get("format"), _FORMAT)
+        empty = pa.table({"page_id": pa.array([], pa.string()), "content_hash": pa.array([], pa.string())})
+        return _Index(empty, np.empty((0, config.num_perm), np.uint32), np.empty((0, 3), np.int64), generation=0)
+    if manifest["config"] != _config_json(config):
         raise ValueError(
-            f"{path} was built with format {state.get('format')} and {state.get('config')}, not format {_FORMAT} and "
-            f"{dataclasses.asdict(config)}: signatures are not comparable across settings; use a new index folder"
+            f"{index_dir} was built with {manifest['config']}, not {_config_json(config)}: signatures are not "
+            "comparable across settings; use a new index folder"
         )
-    return state
+    files = _files(index_dir, manifest["generation"])
+    return _Index(
+        pages=pq.read_table(files["pages"]).combine_chunks(),
+        signatures=np.load(files["signatures"], mmap_mode="r"),  # read only if pages are inserted
+        pairs=np.load(files["pairs"]),
+        generation=manifest["generation"],
+    )
 
 
-def _save(index_dir: Path, state: dict) -> None:
-    """Write the pickle, then the manifest, each through a temporary file, so a crash leaves the old one."""
+def _save(index_dir: Path, index: _Index, config: DuplicateConfig) -> None:
+    """Write the files of a new generation, then the manifest that names it, through a temporary file: a crash
+    before the manifest is replaced leaves the old index whole (and files the next save deletes)."""
     index_dir.mkdir(parents=True, exist_ok=True)
-    manifest = {"config": state["config"], "pages": dict(sorted(state["pages"].items()))}
-    _write_atomically(index_dir / INDEX_FILE, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
-    _write_atomically(index_dir / MANIFEST_FILE, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
+    index.generation += 1
+    files = _files(index_dir, index.generation)
+    pq.write_table(index.pages, files["pages"])
+    np.save(files["signatures"], index.signatures)
+    np.save(files["pairs"], index.pairs)
+    manifest = {
+        "format": _FORMAT,
+        "config": _config_json(config),
+        "generation": index.generation,
+        "pages": index.pages.num_rows,
+        "pairs": len(index.pairs),
+    }
+    _write_atomically(index_dir / MANIFEST_FILE, json.dumps(manifest, indent=1).encode("utf-8"))
+    current = set(files.values())
+    for path in {path for pattern in _OWN_FILES for path in index_dir.glob(pattern)} - current:
+        path.unlink()
+
+
+def _files(index_dir: Path, generation: int) -> dict[str, Path]:
+    return {name: index_dir / pattern.format(generation) for name, pattern in _FILES.items()}
+
+
+def _config_json(config: DuplicateConfig) -> dict:
+    """The config as the manifest holds it (JSON has lists, not tuples)."""
+    return json.loads(json.dumps(dataclasses.asdict(config)))
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
