@@ -396,4 +396,4 @@ def test_rows_are_read_from_every_chunk_of_the_table(monkeypatch):
     rows = np.array([14, 0, 5, 3, 4, 8, 7, 11, 12, 1])
     config = nd.DuplicateConfig()
     expected = nd.signatures(nd._matching_keys(table.take(pa.array(rows))), config)
-    assert (nd._signatures(chunked, rows, config) == expected).all()
+    assert (nd._signatures(nd.rows_of(chunked), rows, config) == expected).all()

@@ -21,6 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
 
 from pipeline.core import schemas
@@ -145,3 +146,28 @@ def validated_parts(
         yield Part(batch, keys[batch], {"check": check.to_memo()}, table)
     if not keys:  # the table-level expectations judge an empty dataset too
         suite.add(schemas.DATASETS[dataset].empty_table())
+
+
+class PartRows:
+    """Rows of a parted dataset by their position in the whole (its parts in batch order), read a part at a
+    time: only the parts holding the rows asked for are read, and only these columns."""
+
+    def __init__(self, parts: Mapping[str, StoredPart], columns: Sequence[str]):
+        self._parts = [parts[batch] for batch in sorted(parts)]
+        self._starts = np.cumsum([0, *(part.rows for part in self._parts)])
+        self._columns = list(columns)
+        self._read: tuple[int, pa.Table] | None = None  # the last part read: rows come in ascending order
+
+    def take(self, rows: np.ndarray) -> pa.Table:
+        """The given rows (ascending), in that order."""
+        part_of = np.searchsorted(self._starts, rows, "right") - 1
+        pieces = [self._part(index).take(pa.array(rows[part_of == index] - self._starts[index])) for index in np.unique(part_of)]
+        return pa.concat_tables(pieces) if pieces else self._part_schema().empty_table()
+
+    def _part(self, index: int) -> pa.Table:
+        if self._read is None or self._read[0] != index:
+            self._read = (index, self._parts[index].read(self._columns))
+        return self._read[1]
+
+    def _part_schema(self) -> pa.Schema:
+        return self._parts[0].read(self._columns).schema if self._parts else pa.schema([])

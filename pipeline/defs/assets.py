@@ -14,9 +14,9 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
-from pipeline.core import batches, tables, validation
+from pipeline.core import batches, schemas, tables, validation
 from pipeline.core import screening as screen
-from pipeline.core.parts import Part, StoredPart
+from pipeline.core.parts import Part, PartRows, StoredPart, concat_parts
 from pipeline.core.quality import card, frontier
 from pipeline.core.quality import near_duplicates as near_dups
 from pipeline.core.quality.links import link_coverage
@@ -223,13 +223,15 @@ def missing_pages(context: dg.AssetExecutionContext, paths: CorpusPaths, related
 
 @dg.asset(
     **_asset_kwargs("near_duplicates"),
-    ins={"consultations": columns_of("consultations", ["page_id", "content_hash", *near_dups.TEXT_COLUMNS])},
+    ins={"consultations": parts_of("consultations")},
 )
 def near_duplicates(
-    context: dg.AssetExecutionContext, paths: CorpusPaths, quality: QualitySettings, consultations: pa.Table
+    context: dg.AssetExecutionContext, paths: CorpusPaths, quality: QualitySettings, consultations: dict[str, StoredPart]
 ):
-    """Near-duplicate clusters; the MinHash index persists, so a new batch hashes only its new pages."""
-    result = near_dups.update_index(quality.index_dir(paths), consultations, quality.duplicate_config())
+    """Near-duplicate clusters; the MinHash index persists, so a new batch hashes (and reads the texts of) only its new pages."""
+    pages = concat_parts(consultations, schemas.CONSULTATIONS, ["page_id", "content_hash"])
+    texts = PartRows(consultations, near_dups.TEXT_COLUMNS).take
+    result = near_dups.update_index(quality.index_dir(paths), pages, quality.duplicate_config(), texts=texts)
     summary = {f"duplicates/{name}": value for name, value in near_dups.duplicate_summary(result.table).items()}
     metadata = summary | {"pages_hashed_now": len(result.inserted), "pages_indexed": result.n_indexed}
     yield from emit(context, "near_duplicates", result.table, metadata)

@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -76,9 +77,17 @@ class _Index:
     generation: int  # the number in the names of its files on disk; 0: none yet
 
 
-def update_index(index_dir: Path, consultations: pa.Table, config: DuplicateConfig = DuplicateConfig()) -> NearDuplicates:
+# The TEXT_COLUMNS of the given rows of the pages' table (ascending), in that order.
+TextReader = Callable[[np.ndarray], pa.Table]
+
+
+def update_index(
+    index_dir: Path, consultations: pa.Table, config: DuplicateConfig = DuplicateConfig(), *, texts: TextReader | None = None
+) -> NearDuplicates:
     """Insert the pages not yet indexed (or changed since), then cluster every indexed page.
 
+    `consultations` holds page_id and content_hash, and the TEXT_COLUMNS unless `texts` reads them: then
+    only the rows to hash are read (a corpus stored in parts reads the parts those rows are in, not all).
     Clusters are the connected components of the pairs whose estimated Jaccard reaches the threshold; a
     cluster is named by its smallest page_id, so its id is stable while its smallest member stays.
     """
@@ -92,7 +101,7 @@ def update_index(index_dir: Path, consultations: pa.Table, config: DuplicateConf
     if changed.size:
         _forget(index, changed)
     if stale.num_rows:
-        new = _signatures(consultations, stale["row"].to_numpy(), config)
+        new = _signatures(texts or rows_of(consultations), stale["row"].to_numpy(), config)
         _insert(index, stale.select(["page_id", "content_hash"]), new, config)
     if stale.num_rows or not index.generation:  # untouched otherwise: a rerun rewrites nothing
         _save(index_dir, index, config)
@@ -143,18 +152,22 @@ def _block_signatures(keys: list[str], config: DuplicateConfig) -> np.ndarray:
     return _densify(slots.reshape(len(keys), config.num_perm), config.seed)
 
 
-def _signatures(consultations: pa.Table, rows: np.ndarray, config: DuplicateConfig) -> np.ndarray:
+def rows_of(consultations: pa.Table) -> TextReader:
+    """A TextReader of a table in memory."""
+    batches = consultations.select(TEXT_COLUMNS).to_batches()
+    starts = np.cumsum([0, *(batch.num_rows for batch in batches)])
+    return lambda rows: _take(batches, starts, rows)
+
+
+def _signatures(texts: TextReader, rows: np.ndarray, config: DuplicateConfig) -> np.ndarray:
     """The signatures of the given rows, in that order, _CHUNK rows at a time: the texts and keys of a chunk
     are a few megabytes, not gigabytes for a 100k batch. The rows are read in table order (a gather in
     page_id order would jump across the whole table for every chunk)."""
     order = np.argsort(rows, kind="stable")
     in_table_order = rows[order]
-    batches = consultations.select(TEXT_COLUMNS).to_batches()
-    starts = np.cumsum([0, *(batch.num_rows for batch in batches)])
     chunks = []
     for start in range(0, len(rows), _CHUNK):
-        wanted = in_table_order[start : start + _CHUNK]
-        chunks.append(signatures(_matching_keys(_take(batches, starts, wanted)), config))
+        chunks.append(signatures(_matching_keys(texts(in_table_order[start : start + _CHUNK])), config))
     found = np.concatenate([np.empty((0, config.num_perm), np.uint32), *chunks])
     result = np.empty_like(found)
     result[order] = found
