@@ -371,3 +371,21 @@ def test_a_whole_dataset_refuses_parts_and_a_parted_one_refuses_a_table(tmp_path
     manager = io_manager(str(tmp_path))
     with pytest.raises(TypeError, match="PartStream"):
         write(manager, PARTED, sections_table(1))
+
+
+def test_sidecars_are_kept_with_their_part_and_go_with_it(tmp_path):
+    manager = io_manager(str(tmp_path))
+    keys = pa.table({"key": ["a", "b"]})
+    write_parts(manager, [Part("b1", "k1", {}, sections_table(2), {"keys": keys}), Part("b2", "k2", {}, sections_table(1), {"keys": keys})])
+    assert (tmp_path / PARTED / "_keys" / "b1.parquet").is_file()
+    assert pd.read_parquet(tmp_path / PARTED).shape == (3, len(DATASETS[PARTED]))  # readers of the dataset skip "_" folders
+    stored = manager.stored_parts(PARTED)
+    assert stored["b1"].sidecar("keys").select(["key"]).equals(keys) and stored["b1"].sidecar("other") is None
+
+    write_parts(manager, [Part("b1", "k1", {}), Part("b3", "k3", {}, sections_table(1))])  # b1 kept, b2 gone, b3 without
+    assert sorted(p.name for p in (tmp_path / PARTED / "_keys").iterdir()) == ["b1.parquet"]
+    stored = manager.stored_parts(PARTED)
+    assert stored["b1"].sidecar("keys") is not None and stored["b3"].sidecar("keys") is None
+
+    write_parts(manager, [Part("b1", "k9", {}, sections_table(1))])  # made again without a sidecar: the old one is stale
+    assert manager.stored_parts(PARTED)["b1"].sidecar("keys") is None

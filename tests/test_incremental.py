@@ -106,3 +106,21 @@ def test_a_page_moving_to_a_new_batch_remakes_the_part_it_left(two_builds):
     assert summary_value(output, "consultations out") == "2"
     assert summary_value(output, "  validate / expect_column_value_lengths_to_be_between") == "1"
     assert before[f"consultations/{SECOND}.parquet"] == files(processed)[f"consultations/{SECOND}.parquet"]
+
+
+def test_a_new_page_that_old_teasers_point_to_relinks_only_their_part(tmp_path: Path):
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    renewal = make_page(consultation="更新料の支払いを断ることはできますか?")  # a teaser of every page asks this
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "dagster_home"))}):
+        write_batch(raw, FIRST, {"loan.txt": LOAN})
+        build(raw, processed)
+        before = files(processed)
+        write_batch(raw, SECOND, {"renewal.txt": renewal})
+        build(raw, processed)
+        assert parts_written("related_questions") == [FIRST, SECOND]  # FIRST's teaser has a target now
+        assert parts_written("consultations") == [SECOND]
+    assert files(processed)[f"consultations/{FIRST}.parquet"] == before[f"consultations/{FIRST}.parquet"]
+    teasers = pq.read_table(processed / "related_questions" / f"{FIRST}.parquet").to_pylist()
+    asked = next(t for t in teasers if t["question"].startswith("更新料"))
+    target = pq.read_table(processed / "consultations" / f"{SECOND}.parquet")["page_id"][0].as_py()
+    assert (asked["target_page_id"], asked["link_method"]) == (target, "question")

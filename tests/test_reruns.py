@@ -151,6 +151,7 @@ def test_a_forced_rerun_reingests_everything_and_writes_identical_bytes(history:
         "README.md",  # the dataset card
         "missing_pages.csv",  # the crawl frontier as a list
         # the persistent MinHash index, untouched when nothing is new: generation 2, written when SECOND changed a page
+        *(f"related_questions/_{name}/{batch}.parquet" for name in ("teasers", "targets") for batch in (FIRST, SECOND)),
         "_near_duplicate_index/manifest.json",
         *(f"_near_duplicate_index/{name}" for name in ("pages.2.parquet", "signatures.2.npy", "pairs.2.npy")),
     }

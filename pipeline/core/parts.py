@@ -35,22 +35,28 @@ PARTED_DATASETS = frozenset({"consultations", "pii_originals", "sections", "rela
 
 @dataclasses.dataclass(frozen=True)
 class StoredPart:
-    """A part as it is stored: its key, its memo, and its rows when asked for (only the columns asked for)."""
+    """A part as it is stored: its key, its memo, and its rows when asked for (only the columns asked for).
+
+    `sidecar(name)` reads a table the step kept with the part (e.g. keys computed from its rows, to be used
+    again without the rows): None when there is none stored with this part's key."""
 
     key: str
     memo: Mapping[str, Any]
     rows: int
     read: Callable[[Sequence[str] | None], pa.Table]
+    sidecar: Callable[[str], pa.Table | None] = lambda name: None
 
 
 @dataclasses.dataclass(frozen=True)
 class Part:
-    """A part as a step hands it to storage: its rows, or None to keep the stored part (same key)."""
+    """A part as a step hands it to storage: its rows, or None to keep the stored part (same key), and the
+    sidecar tables to store with it (private to the step: readers of the dataset never see them)."""
 
     batch: str
     key: str
     memo: Mapping[str, Any]
     table: pa.Table | None = None
+    sidecars: Mapping[str, pa.Table] = dataclasses.field(default_factory=dict)
 
     @property
     def kept(self) -> bool:

@@ -28,7 +28,6 @@ from pipeline.core.batches import batch_dirs, snapshot
 from pipeline.core.page import DEFAULT_MAX_BYTES, SITE_PAGE_ID, content_hash, parse_file
 from pipeline.core.parts import Part, StoredPart
 from pipeline.core.quality import links
-from pipeline.core.quality.links import link_related
 from pipeline.core.record import PageResult
 
 if TYPE_CHECKING:  # validation imports pandas: not needed by the parsing workers
@@ -146,14 +145,12 @@ def explode(consultations: pa.Table, list_column: str, position: str, schema: pa
 
 
 def related_questions_table(consultations: pa.Table) -> pa.Table:
-    """One row per teaser, linked to the corpus page it points to when that page is in the corpus."""
-    return link_related(explode(consultations, "related", "position", schemas.RELATED_QUESTIONS), consultations).table
+    """One row per teaser, linked to the corpus page it points to when that page is in the corpus (a whole
+    corpus in memory; the build links part by part: `related_parts`)."""
+    return links.link_related(explode(consultations, "related", "position", schemas.RELATED_QUESTIONS), consultations).table
 
 
 # --- the corpus tables derived from consultations, part by part (parts.py) ------------------------------
-
-# The columns related-question linking reads of every page (link_related's target index).
-LINK_TARGET_COLUMNS = ["page_id", "title", "question", "background", "answer", "aliases"]
 
 
 def sections_parts(
@@ -166,38 +163,68 @@ def sections_parts(
     return parts.validated_parts("sections", keys, make, stored, suite)
 
 
+# What the linking reads of a consultations part (links.target_keys) besides its teasers.
+LINK_TARGET_COLUMNS = ["page_id", "title", "question", "background", "answer", "aliases"]
+_LINKS = ["target_page_id", "link_method"]
+
+
 @dataclasses.dataclass(frozen=True)
 class RelatedParts:
     """related_questions linked against the whole corpus, to be stored per batch (`parts`)."""
 
-    linked: pa.Table  # every teaser of every part, in batch order
-    parts: Iterator[Part]  # a part is kept when its teasers and their links are the same as stored
+    linked: pa.Table  # the link columns of every teaser of every part, in batch order
+    parts: Iterator[Part]
+
+
+@dataclasses.dataclass(frozen=True)
+class _LinkKeys:
+    """What linking needs of one consultations part: its teasers' keys and its pages' keys (links.py)."""
+
+    teasers: pa.Table  # TEASER_KEYS, one row per teaser of the part
+    targets: pa.Table  # TARGET_KEYS, one row per page of the part
 
 
 def related_parts(
     consultations: Mapping[str, StoredPart], stored: Mapping[str, StoredPart] | None, suite: SuiteRun
 ) -> RelatedParts:
-    """Every teaser linked against every page; a batch's part is remade only where its links changed (a page
-    added elsewhere can become a teaser's target)."""
-    batches = sorted(consultations)
-    teasers = [explode(consultations[batch].read(["page_id", "related"]), "related", "position", schemas.RELATED_QUESTIONS) for batch in batches]
-    linked = link_related(
-        pa.concat_tables([_unlinked(schemas.RELATED_QUESTIONS).empty_table(), *teasers]),
-        parts.concat_parts(consultations, schemas.CONSULTATIONS, LINK_TARGET_COLUMNS),
-    ).table
-    starts = np.cumsum([0, *(table.num_rows for table in teasers)])
-    of_batch = {batch: linked.slice(start, table.num_rows) for batch, start, table in zip(batches, starts, teasers)}
+    """Every teaser linked against every page. A part is made again only where its teasers or their links changed
+    (a page added elsewhere can become a teaser's target); the keys linking reads of each part are kept with it
+    (sidecars), so the texts of unchanged parts are never read."""
     code = parts.code_digest([sys.modules[__name__], schemas, links], [_suite_file("related_questions")])
-    keys = {
-        batch: parts.digest("related_questions", code, consultations[batch].key, parts.column_digest(table, ["target_page_id", "link_method"]))
-        for batch, table in of_batch.items()
+    batches = sorted(consultations)
+    keys = {batch: parts.digest("related_questions", code, consultations[batch].key) for batch in batches}
+    same_source = {batch: parts.reusable(stored, batch, keys[batch]) for batch in batches}
+    link_keys = {batch: _link_keys(consultations[batch], same_source[batch]) for batch in batches}
+    linked = links.link(
+        pa.concat_tables([links.TEASER_KEYS.empty_table(), *(keys_.teasers for keys_ in link_keys.values())]),
+        pa.concat_tables([links.TARGET_KEYS.empty_table(), *(keys_.targets for keys_ in link_keys.values())]),
+    )
+    starts = np.cumsum([0, *(keys_.teasers.num_rows for keys_ in link_keys.values())])
+    links_of = {batch: linked.slice(start, link_keys[batch].teasers.num_rows) for batch, start in zip(batches, starts)}
+    keepable = {
+        batch: part
+        for batch, part in same_source.items()
+        if part is not None and part.sidecar("teasers") is not None and part.read(_LINKS).equals(links_of[batch])
     }
-    return RelatedParts(linked, parts.validated_parts("related_questions", keys, of_batch.__getitem__, stored, suite))
+
+    def make(batch: str) -> pa.Table:
+        teasers = explode(consultations[batch].read(["page_id", "related"]), "related", "position", schemas.RELATED_QUESTIONS)
+        return pa.Table.from_arrays([*teasers.columns, *links_of[batch].columns], names=[*teasers.column_names, *_LINKS])
+
+    def with_sidecars(made: Iterator[Part]) -> Iterator[Part]:
+        for part in made:
+            sidecars = {} if part.kept else {"teasers": link_keys[part.batch].teasers, "targets": link_keys[part.batch].targets}
+            yield dataclasses.replace(part, sidecars=sidecars)
+
+    return RelatedParts(linked, with_sidecars(parts.validated_parts("related_questions", keys, make, keepable, suite)))
 
 
-def _unlinked(schema: pa.Schema) -> pa.Schema:
-    """The teasers' schema before linking adds its columns."""
-    return pa.schema(list(schema)[: schema.get_field_index("target_page_id")], metadata=schema.metadata)
+def _link_keys(consultations: StoredPart, stored: StoredPart | None) -> _LinkKeys:
+    """The part's link keys as stored with its related part (same consultations part), else from its texts."""
+    if stored is not None and (teasers := stored.sidecar("teasers")) is not None and (targets := stored.sidecar("targets")) is not None:
+        return _LinkKeys(teasers, targets)
+    teasers = explode(consultations.read(["page_id", "related"]), "related", "position", schemas.RELATED_QUESTIONS)
+    return _LinkKeys(links.teaser_keys(teasers), links.target_keys(consultations.read(LINK_TARGET_COLUMNS)))
 
 
 def _suite_file(dataset: str) -> Path:

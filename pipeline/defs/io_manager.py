@@ -4,6 +4,8 @@
     <base>/<asset>/<partition>.parquet     partitioned assets (one per scrape batch)
     <base>/<asset>/<batch>.parquet         parted corpus datasets (parts.PARTED_DATASETS): one file per
                                            scrape batch, each tagged with its part key and memo
+    <base>/<asset>/_<name>/<batch>.parquet a part's sidecar tables (a step's own cache; plain readers of the
+                                           folder skip "_" folders)
 
 The base path is a local path or any fsspec/UPath URL (file://, memory://, s3://, ...). Every write is
 checked against the explicit schema in `pipeline.core.schemas.DATASETS` and refused when the table does
@@ -263,12 +265,16 @@ class ParquetUPathIOManager(dg.UPathIOManager):
                     raise ValueError(f"{dataset}: part {part.batch!r} was to be kept but is not stored with its key")
                 rows += kept.rows
                 continue
+            for name, sidecar in part.sidecars.items():  # before the part: a part on disk has its sidecars
+                self.make_directory(folder / f"_{name}")
+                tagged = sidecar.schema.with_metadata({PART_KEY: part.key.encode()})
+                write_parquet_atomic(sidecar.replace_schema_metadata(tagged.metadata), tagged, self._part_path(folder / f"_{name}", part.batch))
             table = conform_table(part.table, schema, dataset=dataset)
             tagged = schema.with_metadata({**schema.metadata, PART_KEY: part.key.encode(), PART_MEMO: _memo_json(part.memo)})
             write_parquet_atomic(table.replace_schema_metadata(tagged.metadata), tagged, self._part_path(folder, part.batch))
             rows += table.num_rows
             written.append(part.batch)
-        for stale in _data_files(folder):
+        for stale in [*_data_files(folder), *(path for sidecars in _sidecar_folders(folder) for path in _data_files(sidecars))]:
             if stale.stem not in batches:  # a batch that holds no current version any more, or an older layout
                 stale.unlink()
         return rows, written
@@ -291,6 +297,7 @@ class ParquetUPathIOManager(dg.UPathIOManager):
                 memo=json.loads(metadata[PART_MEMO]),
                 rows=footer.num_rows,
                 read=functools.partial(_read_conformed, path, schema, dataset),
+                sidecar=functools.partial(_read_sidecar, folder, path.name, metadata[PART_KEY]),
             )
         return found
 
@@ -331,6 +338,21 @@ def _read_conformed(path: UPath, schema: pa.Schema, dataset: str, columns: Seque
     # Conformed again: Parquet has no seconds unit, so timestamp[s] columns come back as [ms].
     columns = None if columns is None else list(columns)
     return conform_table(read_parquet(path, columns), projected_schema(schema, columns), dataset=dataset)
+
+
+def _read_sidecar(folder: UPath, file_name: str, key: bytes, name: str) -> pa.Table | None:
+    """The part's sidecar table, when one is stored with the part's key."""
+    path = folder / f"_{name}" / file_name
+    try:
+        if (_footer(path).metadata or {}).get(PART_KEY) != key:
+            return None
+        return read_parquet(path)
+    except (OSError, pa.ArrowInvalid):  # none, or not readable: the step computes it again
+        return None
+
+
+def _sidecar_folders(folder: UPath) -> list[UPath]:
+    return [path for path in folder.glob("_*") if path.is_dir()] if folder.exists() else []
 
 
 def _data_files(folder: UPath) -> list[UPath]:

@@ -7,9 +7,12 @@ Three rules, tried in order; the first that finds a page wins:
    consultation (title, question and background in the page's original order, which the parser no
    longer knows), so the teaser key is compared with every order of the target's parts; failing that, a
    long enough question contained in the teaser counts.
-3. preview: the teaser preview is the first characters of the target's answer, cut by the site.
+3. preview: the teaser preview is the first characters of the target's answer, cut by the site (compared
+   on at most the first ANSWER_HEAD characters of its key: the site cuts teasers at 39).
 
-All texts are compared by their matching keys (NFKC, no whitespace, no punctuation).
+All texts are compared by their matching keys (NFKC, no whitespace, no punctuation), computed once per page
+(`target_keys`) and per teaser (`teaser_keys`): `link` reads only these keys, so keys kept from an earlier
+build link again without any text being read.
 
 A page is recommended by many pages with the same teaser, so each rule runs once per distinct url, question
 and preview and gives its candidate pages sorted by id; every teaser then takes, with pyarrow, the first
@@ -67,13 +70,45 @@ class _Distinct:
     index: pa.ChunkedArray
 
 
+# What linking reads of a corpus page and of a teaser: keys computed once, from the texts, which can be kept
+# with what they come from (tables.related_parts) and linked again later without reading any text.
+TARGET_KEYS = pa.schema([
+    ("page_id", pa.string()), ("aliases", pa.list_(pa.string())), ("title_key", pa.string()),
+    ("question_key", pa.string()), ("background_key", pa.string()), ("answer_head", pa.string()),
+])  # fmt: skip
+TEASER_KEYS = pa.schema([("page_id", pa.string()), ("site_id", pa.string()), ("question_key", pa.string()), ("preview_key", pa.string())])
+# Answer key characters a target keeps: a preview is compared on as many at most (the site cuts teasers at 39).
+ANSWER_HEAD = 64
+
+
 def link_related(related: pa.Table, consultations: pa.Table) -> LinkedRelated:
     """The teasers (related_questions without the link columns) plus target_page_id and link_method."""
-    referrers = related["page_id"]
-    urls = _distinct(related["url"], _site_ids)
-    questions = _distinct(related["question"], matching_keys)
-    previews = _distinct(related["preview"], matching_keys)
-    corpus = _index_corpus(consultations, urls.values, questions.values, previews.values)
+    links = link(teaser_keys(related), target_keys(consultations))
+    schema = schemas.RELATED_QUESTIONS
+    table = related.select(schema.names[: schema.get_field_index("target_page_id")])
+    for name in ("target_page_id", "link_method"):
+        table = table.append_column(schema.field(name), links[name])
+    return LinkedRelated(table=table.cast(schema), coverage=link_coverage(table))
+
+
+def target_keys(consultations: pa.Table) -> pa.Table:
+    """The keys of each page (page_id, aliases, title, question, background, answer) that teasers are linked to."""
+    title, question, background = (pc.fill_null(matching_keys(consultations[name]), "") for name in ("title", "question", "background"))
+    columns = [consultations["page_id"], consultations["aliases"], title, question, background, _answer_heads(consultations["answer"], ANSWER_HEAD)]
+    return pa.Table.from_arrays(columns, schema=TARGET_KEYS)
+
+
+def teaser_keys(related: pa.Table) -> pa.Table:
+    """Per teaser: its referrer (page_id), the site id of its url, the keys of its question and preview."""
+    columns = [related["page_id"], _keyed(related["url"], _site_ids), _keyed(related["question"], matching_keys), _keyed(related["preview"], matching_keys)]
+    return pa.Table.from_arrays(columns, schema=TEASER_KEYS)
+
+
+def link(teasers: pa.Table, targets: pa.Table) -> pa.Table:
+    """target_page_id and link_method of each teaser (TEASER_KEYS) among the pages (TARGET_KEYS)."""
+    referrers = teasers["page_id"]
+    urls, questions, previews = (_distinct(teasers[name]) for name in ("site_id", "question_key", "preview_key"))
+    corpus = _index_corpus(targets, urls.values, questions.values, previews.values)
     # Only a text match can be a coincidence: a url naming the referrer still links to it.
     by_url = _per_row([corpus.site_ids.get(site_id) for site_id in urls.values], urls)
     candidates = [_question_candidates(corpus, key) for key in questions.values]
@@ -86,12 +121,8 @@ def link_related(related: pa.Table, consultations: pa.Table) -> LinkedRelated:
     )
     by_preview = _first_but_referrer(previewed, previews, referrers)
     found = pc.make_struct(pc.is_valid(by_url), pc.is_valid(by_question), pc.is_valid(by_preview))
-    schema = schemas.RELATED_QUESTIONS
-    table = related.select(schema.names[: schema.get_field_index("target_page_id")])
-    table = table.append_column(schema.field("target_page_id"), pc.coalesce(by_url, by_question, by_preview))
     methods = pc.case_when(found, *(pa.scalar(method.value) for method in LinkMethod))  # the first rule that found one
-    table = table.append_column(schema.field("link_method"), methods)
-    return LinkedRelated(table=table.cast(schema), coverage=link_coverage(table))
+    return pa.table({"target_page_id": pc.coalesce(by_url, by_question, by_preview), "link_method": methods})
 
 
 def link_coverage(linked: pa.Table) -> dict[str, int | float]:
@@ -110,10 +141,16 @@ def _share(count: int, total: int) -> float:
     return round(count / total, 4) if total else 0.0
 
 
-def _distinct(column: pa.ChunkedArray, derive: Callable[[pa.Array], pa.Array]) -> _Distinct:
-    """The column's distinct values, each derived once (keyed, parsed), and each row's index into them."""
+def _distinct(column: pa.ChunkedArray) -> _Distinct:
+    """The column's distinct values and each row's index into them."""
     values = pc.unique(column)
-    return _Distinct(derive(values).to_pylist(), pc.index_in(column, value_set=values))
+    return _Distinct(values.to_pylist(), pc.index_in(column, value_set=values))
+
+
+def _keyed(column: pa.ChunkedArray, derive: Callable[[pa.Array], pa.Array]) -> pa.ChunkedArray:
+    """Each row's value derived (keyed, parsed), each distinct value once: a page is recommended by many pages."""
+    values = pc.unique(column)
+    return pc.take(derive(values), pc.index_in(column, value_set=values))
 
 
 def _pairs(first: _Distinct, second: _Distinct, where: pa.ChunkedArray) -> _Distinct:
@@ -165,7 +202,7 @@ def _question_candidates(corpus: _Corpus, teaser_key: str) -> Sequence[str]:
 def _preview_prefix(preview_key: str) -> str | None:
     """The part of the preview key the answer key must start with; None when too short to name a page."""
     # The site cuts raw characters: the last one may be half of what NFKC joins (ﾊ + ﾞ = バ), so drop it.
-    prefix = preview_key[:-1]
+    prefix = preview_key[:-1][:ANSWER_HEAD]
     return prefix if len(prefix) >= MIN_PREVIEW_KEY else None
 
 
@@ -187,17 +224,14 @@ def _holds(pages: Sequence[str], page: str) -> bool:
     return index < len(pages) and pages[index] == page
 
 
-def _index_corpus(consultations: pa.Table, site_ids: list, question_keys: list, preview_keys: list) -> _Corpus:
-    page_ids = consultations["page_id"]
-    title, question, background = (
-        pc.fill_null(matching_keys(consultations[name]), "") for name in ("title", "question", "background")
-    )
-    orders = _consultation_orders(title, question, background)
+def _index_corpus(targets: pa.Table, site_ids: list, question_keys: list, preview_keys: list) -> _Corpus:
+    page_ids, question = targets["page_id"], targets["question_key"]
+    orders = _consultation_orders(targets["title_key"], question, targets["background_key"])
     return _Corpus(
-        site_ids=_kept_pages(consultations, site_ids),
+        site_ids=_kept_pages(targets, site_ids),
         consultation_keys=_consultation_keys(page_ids, orders, question_keys),
         question_probes=_question_probes(page_ids, question),
-        answer_probes=_answer_probes(consultations, preview_keys),
+        answer_probes=_answer_probes(targets, preview_keys),
     )
 
 
@@ -223,31 +257,31 @@ def _pages_by_key(keys: pa.ChunkedArray, page_ids: pa.ChunkedArray) -> dict[str,
     return {key: tuple(sorted(group)) for key, group in pages.items()}
 
 
-def _kept_pages(consultations: pa.Table, site_ids: list) -> dict[str, str]:
+def _kept_pages(targets: pa.Table, site_ids: list) -> dict[str, str]:
     """Site id (page id or alias) -> corpus page, for the given ids.
 
     As in a dict filled row by row (a page's aliases, then its own id), the last claim wins.
     """
-    page_ids, aliases = consultations["page_id"], consultations["aliases"]
+    page_ids, aliases = targets["page_id"], targets["aliases"]
     claims = pa.concat_tables([
         pa.table({"site_id": pc.list_flatten(aliases), "order": pc.multiply(pc.list_parent_indices(aliases), 2)}),
-        pa.table({"site_id": page_ids, "order": np.arange(1, 2 * consultations.num_rows, 2)}),
+        pa.table({"site_id": page_ids, "order": np.arange(1, 2 * targets.num_rows, 2)}),
     ])  # fmt: skip
     claims = claims.filter(pc.is_in(claims["site_id"], value_set=pa.array(site_ids, pa.string()))).sort_by("order")
     rows = pc.divide(claims["order"], 2)  # integer division
     return dict(zip(claims["site_id"].to_pylist(), pc.take(page_ids, rows).to_pylist()))
 
 
-def _answer_probes(consultations: pa.Table, preview_keys: list[str]) -> dict[str, list[tuple[str, str]]]:
-    """First chars of an answer key -> (page id, answer key), for the previews' probes only."""
+def _answer_probes(targets: pa.Table, preview_keys: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """First chars of an answer key -> (page id, answer key's head), for the previews' probes only."""
     prefixes = {prefix for key in preview_keys if (prefix := _preview_prefix(key)) is not None}
     if not prefixes:
         return {}
-    answers = _answer_heads(consultations["answer"], max(map(len, prefixes)))
+    answers = targets["answer_head"]
     probes = pa.array(sorted({prefix[:MIN_PREVIEW_KEY] for prefix in prefixes}), pa.string())
     asked = pc.is_in(pc.utf8_slice_codeunits(answers, 0, MIN_PREVIEW_KEY), value_set=probes)
     answer_probes = defaultdict(list)
-    for page, answer in zip(consultations["page_id"].filter(asked).to_pylist(), answers.filter(asked).to_pylist()):
+    for page, answer in zip(targets["page_id"].filter(asked).to_pylist(), answers.filter(asked).to_pylist()):
         answer_probes[answer[:MIN_PREVIEW_KEY]].append((page, answer))
     return dict(answer_probes)
 
