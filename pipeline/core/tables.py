@@ -182,6 +182,7 @@ class _LinkKeys:
 
     teasers: pa.Table  # TEASER_KEYS, one row per teaser of the part
     targets: pa.Table  # TARGET_KEYS, one row per page of the part
+    stored: bool  # read from the sidecars of the part's related_questions (else computed from its texts)
 
 
 def related_parts(
@@ -204,7 +205,7 @@ def related_parts(
     keepable = {
         batch: part
         for batch, part in same_source.items()
-        if part is not None and part.sidecar("teasers") is not None and part.read(_LINKS).equals(links_of[batch])
+        if link_keys[batch].stored and part.read(_LINKS).equals(links_of[batch])
     }
 
     def make(batch: str) -> pa.Table:
@@ -222,9 +223,9 @@ def related_parts(
 def _link_keys(consultations: StoredPart, stored: StoredPart | None) -> _LinkKeys:
     """The part's link keys as stored with its related part (same consultations part), else from its texts."""
     if stored is not None and (teasers := stored.sidecar("teasers")) is not None and (targets := stored.sidecar("targets")) is not None:
-        return _LinkKeys(teasers, targets)
+        return _LinkKeys(teasers, targets, stored=True)
     teasers = explode(consultations.read(["page_id", "related"]), "related", "position", schemas.RELATED_QUESTIONS)
-    return _LinkKeys(links.teaser_keys(teasers), links.target_keys(consultations.read(LINK_TARGET_COLUMNS)))
+    return _LinkKeys(links.teaser_keys(teasers), links.target_keys(consultations.read(LINK_TARGET_COLUMNS)), stored=False)
 
 
 def _suite_file(dataset: str) -> Path:
