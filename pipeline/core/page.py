@@ -9,7 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.core.answer import structure_answer
-from pipeline.core.consultation import BACKGROUND_MARKER, TITLE_LINE, is_question, split_consultation, split_sentences
+from pipeline.core.consultation import (
+    BACKGROUND_MARKER,
+    TITLE_LINE,
+    find_background_marker,
+    is_question,
+    split_consultation,
+    split_sentences,
+)
 from pipeline.core.decode import decode_page
 from pipeline.core.html_text import html_to_text
 from pipeline.core.record import PageResult, PageWarning, RejectError, RejectReason, rejected
@@ -161,4 +168,4 @@ def _consultation_and_answer(lines: list[str]) -> tuple[str | None, str, list[st
 
 def _reads_as_story(line: str) -> bool:
     """A title line is followed by the asker's story: it asks something or carries a background marker."""
-    return BACKGROUND_MARKER.search(line) is not None or any(map(is_question, split_sentences(line)))
+    return find_background_marker(line) is not None or any(map(is_question, split_sentences(line)))
