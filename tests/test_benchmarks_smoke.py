@@ -143,12 +143,17 @@ def test_control_character_bound_is_an_upper_bound(data, encoding):
             assert _control_chars_above(limit, data, text)
 
 
-@given(st.text(min_size=1, max_size=20))
-def test_lines_not_starting_with_a_marker_character_match_no_marker(line):
-    from pipeline.core.answer import _MARKER_FIRST_CHARS, _MARKERS
+_MARKER_LINE = st.text(alphabet=st.sampled_from(list("0１9.．(（)）①⑳第一十条 ■◆□◇●【】・a。、")), min_size=1, max_size=12)
 
-    if line[0] not in _MARKER_FIRST_CHARS:
-        assert not any(marker.pattern.match(line) for marker in _MARKERS)
+
+@given(st.one_of(_MARKER_LINE, st.text(min_size=1, max_size=20)))
+def test_a_line_matches_only_the_marker_of_its_first_character(line):
+    from pipeline.core.answer import _MARKERS
+
+    assert len({char for marker in _MARKERS for char in marker.first_chars}) == sum(len(m.first_chars) for m in _MARKERS)
+    for marker in _MARKERS:
+        if marker.pattern.match(line):
+            assert line[0] in marker.first_chars
 
 
 def test_to_dict_equals_dataclasses_asdict():

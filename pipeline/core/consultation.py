@@ -15,9 +15,10 @@ _QUOTED = re.compile(r"^「([^「」]+)」$")
 _SENTENCE_END = frozenset("。！？!?")
 _CLOSERS = frozenset("」』）)】\"'")
 _OPENERS = {"「": "」", "『": "』", "（": "）", "(": ")", "【": "】"}
-# The only characters the sentence splitter acts on (the rest of a text is skipped by the regex, in C).
+# The only characters the sentence splitter acts on (the regex skips the rest of a text, in C), and the
+# run of ends and closers that a sentence end takes along.
 _SENTENCE_SYNTAX = re.compile("[" + re.escape("".join(sorted({*_OPENERS, *_OPENERS.values(), *_SENTENCE_END}))) + "]")
-_SENTENCE_TAIL = re.compile("[" + re.escape("".join(sorted(_SENTENCE_END | _CLOSERS))) + "]*")  # what an end takes along
+_SENTENCE_TAIL = re.compile("[" + re.escape("".join(sorted(_SENTENCE_END | _CLOSERS))) + "]*")
 # A question, or a request that stands for one ("教えてください", "知りたいです", "お願いしたい"), at the end of a
 # sentence: then only closing brackets, at most one full stop, closing brackets.
 _QUESTION_ENDINGS = (
