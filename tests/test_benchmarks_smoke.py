@@ -105,7 +105,10 @@ def test_header_decoration_strip_equals_the_regex(text):
     assert _strip_header_decoration_before(text) == re.sub(r"[\s【\[(（■●◆▼★☆<《]*$", "", text)
 
 
-@given(st.one_of(_TRICKY, st.text(max_size=80)))
+_COMPATIBILITY_TEXT = st.text(alphabet=st.sampled_from(list("Ａａ０（？！\u3000①⑳ｶﾞ\u3099\u0301\u0327éa。\n")), max_size=40)
+
+
+@given(st.one_of(_TRICKY, _COMPATIBILITY_TEXT, st.text(max_size=80)))
 def test_content_hash_normalisation_equals_the_original(text):
     from pipeline.core.page import _nfkc
 
