@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -105,6 +106,7 @@ def _same_style(a: tuple[str, Heading] | None, b: tuple[str, Heading] | None) ->
     return a is not None and b is not None and a[0] == b[0]
 
 
+@functools.lru_cache(maxsize=1024)  # a few dozen distinct numbers in practice
 def _number(raw: str) -> str | None:
     if not raw:
         return None
