@@ -100,6 +100,7 @@ _PARSERS = _ThreadParsers()
 
 
 def _feed(data: str | bytes, encoding: str | None) -> etree._Element | None:
+    """The root element lxml's HTML parser makes of the data, with this thread's parser."""
     parsers = _PARSERS.by_encoding
     if (parser := parsers.get(encoding)) is None:
         parser = parsers[encoding] = etree.HTMLParser(encoding=encoding, collect_ids=False)  # no id index: faster
