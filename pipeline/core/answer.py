@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pipeline.core.record import Heading, Section
 
 _DIGITS = "0-9０-９"
+_DIGIT_CHARS = "0123456789０１２３４５６７８９"
 _KANJI_NUMBERS = dict(zip("一二三四五六七八九十", range(1, 11)))
 
 
@@ -22,7 +23,6 @@ class _Marker:
     pattern: re.Pattern[str]
 
 
-_DIGIT_CHARS = "0123456789０１２３４５６７８９"
 _CIRCLED_CHARS = "".join(map(chr, range(ord("①"), ord("⑳") + 1)))
 _MARKERS = (
     _Marker("dot", 2, _DIGIT_CHARS,

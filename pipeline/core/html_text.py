@@ -134,8 +134,8 @@ def _is_chrome(element: etree._Element) -> bool:
 
 
 def _has_chrome_names(element: etree._Element) -> bool:
-    """Whether its class or id names page chrome. keys() first: most elements have no attribute (no regex
-    then), and it is one lxml call where the two get() are two."""
+    """Whether its class or id names page chrome. keys() first: most elements have no attribute (then no
+    regex), and it is one lxml call where get() takes two."""
     return bool(element.keys()) and _chrome_names(element.get("class") or "", element.get("id") or "")
 
 
@@ -173,6 +173,7 @@ def _collect_children(parent, pieces: list[str], anchors: list[list]) -> None:
         elif kind is _BREAK:
             append("\n")
         else:
+            anchor = None
             if kind is _BLOCK:
                 append("\n")
             elif kind is _LINK and (href := child.get("href")) is not None:
@@ -180,11 +181,11 @@ def _collect_children(parent, pieces: list[str], anchors: list[list]) -> None:
                 anchors.append(anchor)
             if text := child.text:
                 append(_collapse_space(text))
-            if len(child):  # a leaf needs no child iterator
+            if len(child):  # a leaf: no call, no list of children
                 _collect_children(child, pieces, anchors)
             if kind is _BLOCK:
                 append("\n")
-            elif kind is _LINK and href is not None:
+            elif anchor is not None:
                 anchor[2] = len(pieces)
         if tail := child.tail:
             append(_collapse_space(tail))
