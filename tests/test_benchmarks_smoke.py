@@ -105,7 +105,10 @@ def test_header_decoration_strip_equals_the_regex(text):
     assert _strip_header_decoration_before(text) == re.sub(r"[\s【\[(（■●◆▼★☆<《]*$", "", text)
 
 
-@given(st.one_of(_TRICKY, st.text(max_size=80)))
+_COMPATIBILITY_TEXT = st.text(alphabet=st.sampled_from(list("Ａａ０（？！\u3000①⑳ｶﾞ\u3099\u0301\u0327éa。\n")), max_size=40)
+
+
+@given(st.one_of(_TRICKY, _COMPATIBILITY_TEXT, st.text(max_size=80)))
 def test_content_hash_normalisation_equals_the_original(text):
     from pipeline.core.page import _nfkc
 
@@ -143,12 +146,17 @@ def test_control_character_bound_is_an_upper_bound(data, encoding):
             assert _control_chars_above(limit, data, text)
 
 
-@given(st.text(min_size=1, max_size=20))
-def test_lines_not_starting_with_a_marker_character_match_no_marker(line):
-    from pipeline.core.answer import _MARKER_FIRST_CHARS, _MARKERS
+_MARKER_LINE = st.text(alphabet=st.sampled_from(list("0１9.．(（)）①⑳第一十条 ■◆□◇●【】・a。、")), min_size=1, max_size=12)
 
-    if line[0] not in _MARKER_FIRST_CHARS:
-        assert not any(marker.pattern.match(line) for marker in _MARKERS)
+
+@given(st.one_of(_MARKER_LINE, st.text(min_size=1, max_size=20)))
+def test_a_line_matches_only_the_marker_of_its_first_character(line):
+    from pipeline.core.answer import _MARKERS
+
+    assert len({char for marker in _MARKERS for char in marker.first_chars}) == sum(len(m.first_chars) for m in _MARKERS)
+    for marker in _MARKERS:
+        if marker.pattern.match(line):
+            assert line[0] in marker.first_chars
 
 
 def test_to_dict_equals_dataclasses_asdict():
@@ -217,3 +225,58 @@ def test_parse_manifest_reads_other_storage_serially(tmp_path, monkeypatch):
     monkeypatch.setattr(tables, "_pool_context", lambda: pytest.fail("a pool on memory:// storage"))
     parsed = tables.parse_manifest(tables.raw_manifest(memory), memory, workers=2)
     assert parsed.num_rows == 12 and set(parsed["status"].to_pylist()) == {"ok"}
+
+
+def _split_sentences_char_by_char(text: str) -> list[str]:
+    """consultation.split_sentences as it was before it skipped to the next bracket or end by regex."""
+    from pipeline.core.consultation import _CLOSERS, _OPENERS, _SENTENCE_END
+
+    sentences: list[str] = []
+    expected_closers: list[str] = []
+    start = 0
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if char in _OPENERS:
+            expected_closers.append(_OPENERS[char])
+        elif expected_closers and char == expected_closers[-1]:
+            expected_closers.pop()
+        elif char in _SENTENCE_END and not expected_closers:
+            while i + 1 < n and (text[i + 1] in _SENTENCE_END or text[i + 1] in _CLOSERS):
+                i += 1
+            sentences.append(text[start : i + 1].strip())
+            start = i + 1
+        i += 1
+    if tail := text[start:].strip():
+        sentences.append(tail)
+    return [sentence for sentence in sentences if sentence]
+
+
+_SENTENCE_TEXT = st.text(alphabet=st.sampled_from(list("ab か。！？!?.「」『』（）()【】\"'\n\u3000…")), max_size=60)
+
+
+@given(st.one_of(_SENTENCE_TEXT, _TRICKY, st.text(max_size=40)))
+def test_sentence_split_equals_the_character_loop(text):
+    from pipeline.core.consultation import split_sentences
+
+    assert split_sentences(text) == _split_sentences_char_by_char(text)
+
+
+@given(st.one_of(st.text(alphabet=st.sampled_from(list("背景として、,:：()（）【】。?」 \nab")), max_size=30), _TRICKY))
+def test_background_marker_search_equals_the_regex_search(text):
+    from pipeline.core.consultation import BACKGROUND_MARKER, find_background_marker
+
+    found, expected = find_background_marker(text), BACKGROUND_MARKER.search(text)
+    assert (found and found.span()) == (expected and expected.span())
+
+
+_QUESTION_SENTENCE = re.compile(  # consultation.is_question as a regex, as it was written before
+    r"(?:[?？]|か|ください|下さい|たい(?:です)?|(?:ほ|欲)しい(?:です)?|願います|お願いします|でしょうか|ですか|ますか)[」』)）]*[。.．]?[」』)）]*$"
+)
+
+
+@given(st.one_of(st.text(alphabet=st.sampled_from(list("かい?？」』)）。.．ください下たでほ欲しす願まお \n")), max_size=12), _TRICKY))
+def test_question_test_equals_the_regex(sentence):
+    from pipeline.core.consultation import is_question
+
+    assert is_question(sentence) == (_QUESTION_SENTENCE.search(sentence.rstrip()) is not None)

@@ -1,5 +1,8 @@
 """HTML reduction: main content as lines, chrome dropped, URL found."""
 
+import concurrent.futures
+
+from pipeline import synth
 from pipeline.core.html_text import html_to_text
 
 
@@ -32,3 +35,16 @@ def test_url_from_canonical_then_og_url():
     assert html_to_text(both).url == "https://a.example/x/20230101000000-1"
     assert html_to_text("<head><meta property='og:url' content='https://b.example/y'></head>").url == "https://b.example/y"
     assert html_to_text("<p>なし</p>").url is None
+
+
+def test_a_parse_that_fails_half_way_leaves_nothing_for_the_next_page():
+    # Each thread reuses its lxml parser; this one fails after lxml's first chunk (2**19 characters) was parsed.
+    assert html_to_text("<p>" + "a" * 600_000 + "\ud800</p>").text == ""
+    assert html_to_text("<p>次のページ</p>").text == "次のページ"
+
+
+def test_threads_parse_at_once_as_one_thread_does():
+    pages = [synth.render_html(synth.make_page(5, serial, 0, "html")) for serial in range(40)]
+    serial = [html_to_text(page) for page in pages]
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(html_to_text, pages)) == serial

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 from pipeline.core.record import Heading, Section
 
 _DIGITS = "0-9０-９"
+_DIGIT_CHARS = "0123456789０１２３４５６７８９"
 _KANJI_NUMBERS = dict(zip("一二三四五六七八九十", range(1, 11)))
 
 
@@ -17,21 +19,24 @@ _KANJI_NUMBERS = dict(zip("一二三四五六七八九十", range(1, 11)))
 class _Marker:
     style: str  # lines of one style in a row form a list, not headings
     level: int
+    first_chars: str  # what a line it matches starts with (no two markers share one)
     pattern: re.Pattern[str]
 
 
-# Ordered: the first pattern that matches a line decides its style.
+_CIRCLED_CHARS = "".join(map(chr, range(ord("①"), ord("⑳") + 1)))
 _MARKERS = (
-    _Marker("dot", 2, re.compile(rf"^(?P<number>[{_DIGITS}]{{1,2}})[.．](?![{_DIGITS}])\s*(?P<text>.*)$")),
-    _Marker("paren", 3, re.compile(rf"^[(（](?P<number>[{_DIGITS}]{{1,2}})[)）]\s*(?P<text>.*)$")),
-    _Marker("circled", 3, re.compile(r"^(?P<number>[①-⑳])\s*(?P<text>.*)$")),
-    _Marker("dai", 1, re.compile(rf"^第(?P<number>[{_DIGITS}一二三四五六七八九十]{{1,3}})(?![条項号])[\s.．:：、]*(?P<text>.*)$")),
-    _Marker("square", 1, re.compile(r"^[■◆□◇](?P<number>)\s*(?P<text>.+)$")),
-    _Marker("circle", 2, re.compile(r"^[●](?P<number>)\s*(?P<text>.+)$")),
-    _Marker("bracket", 1, re.compile(r"^【(?P<number>)(?P<text>[^】]+)】$")),
-)
-# Every marker pattern starts with one of these: other lines skip the seven regexes.
-_MARKER_FIRST_CHARS = frozenset("0123456789０１２３４５６７８９(（第■◆□◇●【" + "".join(map(chr, range(ord("①"), ord("⑳") + 1))))
+    _Marker("dot", 2, _DIGIT_CHARS,
+            re.compile(rf"^(?P<number>[{_DIGITS}]{{1,2}})[.．](?![{_DIGITS}])\s*(?P<text>.*)$")),
+    _Marker("paren", 3, "(（", re.compile(rf"^[(（](?P<number>[{_DIGITS}]{{1,2}})[)）]\s*(?P<text>.*)$")),
+    _Marker("circled", 3, _CIRCLED_CHARS, re.compile(r"^(?P<number>[①-⑳])\s*(?P<text>.*)$")),
+    _Marker("dai", 1, "第",
+            re.compile(rf"^第(?P<number>[{_DIGITS}一二三四五六七八九十]{{1,3}})(?![条項号])[\s.．:：、]*(?P<text>.*)$")),
+    _Marker("square", 1, "■◆□◇", re.compile(r"^[■◆□◇](?P<number>)\s*(?P<text>.+)$")),
+    _Marker("circle", 2, "●", re.compile(r"^[●](?P<number>)\s*(?P<text>.+)$")),
+    _Marker("bracket", 1, "【", re.compile(r"^【(?P<number>)(?P<text>[^】]+)】$")),
+)  # fmt: skip
+# The one marker a line can match, by its first character: other lines skip the regexes.
+_MARKER_BY_FIRST_CHAR = {char: marker for marker in _MARKERS for char in marker.first_chars}
 _BULLET_CHARS = frozenset("・-‐－―*•◦▪")  # a line starting with one is a list item
 _SENTENCE_PUNCTUATION = re.compile(r"[。．.!！?？、,：:…]$|。")
 _MAX_HEADING_CHARS = 40  # a numbered line longer than this is a list item written as a sentence
@@ -68,15 +73,15 @@ def structure_answer(paragraphs: Sequence[str]) -> Answer:
 
 def _heading_candidate(line: str) -> tuple[str, Heading] | None:
     """(style, heading) when the line looks like a heading on its own; None for body text and bullets."""
-    if line[:1] in _BULLET_CHARS:
+    first = line[:1]
+    if first in _BULLET_CHARS:
         return None
-    for marker in _MARKERS if line[:1] in _MARKER_FIRST_CHARS else ():
-        if match := marker.pattern.match(line):
-            text = match["text"].strip()
-            if len(text) > _MAX_HEADING_CHARS or _SENTENCE_PUNCTUATION.search(text):
-                return None
-            number = _number(match["number"])
-            return marker.style, Heading(marker.level, number, text or line)
+    if (marker := _MARKER_BY_FIRST_CHAR.get(first)) and (match := marker.pattern.match(line)):
+        text = match["text"].strip()
+        if len(text) > _MAX_HEADING_CHARS or _SENTENCE_PUNCTUATION.search(text):
+            return None
+        number = _number(match["number"])
+        return marker.style, Heading(marker.level, number, text or line)
     if len(line) <= _MAX_TITLE_CHARS and not _SENTENCE_PUNCTUATION.search(line) and not line.startswith("「"):
         return "title", Heading(1, None, line)
     return None
@@ -101,6 +106,7 @@ def _same_style(a: tuple[str, Heading] | None, b: tuple[str, Heading] | None) ->
     return a is not None and b is not None and a[0] == b[0]
 
 
+@functools.lru_cache(maxsize=1024)  # a few dozen distinct numbers in practice
 def _number(raw: str) -> str | None:
     if not raw:
         return None

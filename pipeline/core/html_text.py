@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+import threading
 
 from lxml import etree
 
@@ -29,7 +30,18 @@ _BLOCK_TAGS = frozenset(
     "ol p pre section summary table tbody thead tfoot tr td th ul".split()
 )
 _HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
+_HTML_SPACE_CHARS = " \t\n\r\f"  # the same, for str.strip
 _MAIN_CONTENT = ("main", "article", "body")  # the first of these (outside chrome) holds the content
+# What the walk does with a node, by its tag (any other tag: inline text). Comments, PIs and entity
+# references have a function as their tag (etree.Comment...), not a name.
+_INLINE, _DROPPED, _BLOCK, _BREAK, _LINK = range(5)
+_KINDS = {
+    **dict.fromkeys(_BLOCK_TAGS, _BLOCK),
+    **dict.fromkeys(_CHROME_TAGS, _DROPPED),
+    **dict.fromkeys((etree.Comment, etree.PI, etree.Entity), _DROPPED),
+    "br": _BREAK,
+    "a": _LINK,
+}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -46,9 +58,11 @@ def html_to_text(html: str) -> HtmlPage:
     pieces: list[str] = []
     anchors: list[list] = []  # [href, first piece, end piece] of every link in the content, in document order
     if root is None:  # no main, article or body: the whole document
-        _collect_children(None, top, pieces, anchors)
+        _collect_children(top, pieces, anchors)
     else:
-        _collect_children(root.text, root, pieces, anchors)
+        if text := root.text:
+            pieces.append(_collapse_space(text))
+        _collect_children(root, pieces, anchors)
     lines = map(str.strip, "".join(pieces).split("\n"))
     return HtmlPage(text="\n".join(filter(None, lines)), url=url, link_targets=_link_targets(pieces, anchors))
 
@@ -60,11 +74,9 @@ def _parse(html: str) -> list[etree._Element]:
     top-level `<html>` element: it is part of the document.
     """
     html = html.removeprefix("\ufeff")
-    for as_bytes in (False, True):  # lxml may refuse str input (an XML declaration); then UTF-8 bytes
-        parser = etree.HTMLParser(encoding="utf-8" if as_bytes else None, collect_ids=False)  # no id index: faster
+    for encoding in (None, "utf-8"):  # lxml may refuse str input (an XML declaration); then UTF-8 bytes
         try:
-            parser.feed(html.encode("utf-8") if as_bytes else html)
-            root = parser.close()
+            root = _feed(html.encode(encoding) if encoding else html, encoding)
         except (etree.ParserError, etree.XMLSyntaxError, UnicodeDecodeError, LookupError, ValueError):
             continue
         if root is None:
@@ -74,6 +86,30 @@ def _parse(html: str) -> list[etree._Element]:
             first = previous
         return [first, *first.itersiblings()]
     return []
+
+
+class _ThreadParsers(threading.local):
+    """This thread's HTML parsers, by input encoding, made once rather than per page (≈ 4 µs of a page's
+    parse); an lxml parser must not parse in two threads at once."""
+
+    def __init__(self) -> None:
+        self.by_encoding: dict[str | None, etree.HTMLParser] = {}
+
+
+_PARSERS = _ThreadParsers()
+
+
+def _feed(data: str | bytes, encoding: str | None) -> etree._Element | None:
+    """The root element lxml's HTML parser makes of the data, with this thread's parser."""
+    parsers = _PARSERS.by_encoding
+    if (parser := parsers.get(encoding)) is None:
+        parser = parsers[encoding] = etree.HTMLParser(encoding=encoding, collect_ids=False)  # no id index: faster
+    try:
+        parser.feed(data)
+        return parser.close()
+    except BaseException:
+        del parsers[encoding]  # a feed that failed may leave the parser inside this document: not for the next
+        raise
 
 
 def _page_url(top: list[etree._Element]) -> str | None:
@@ -94,12 +130,13 @@ def _iter_tags(top: list[etree._Element], tag: str):
 
 
 def _is_chrome(element: etree._Element) -> bool:
-    if element.tag in _CHROME_TAGS:
-        return True
-    classes, element_id = element.get("class"), element.get("id")
-    if classes is None and element_id is None:  # most elements: no regex
-        return False
-    return _chrome_names(classes or "", element_id or "")
+    return element.tag in _CHROME_TAGS or _has_chrome_names(element)
+
+
+def _has_chrome_names(element: etree._Element) -> bool:
+    """Whether its class or id names page chrome. keys() first: most elements have no attribute (then no
+    regex), and it is one lxml call where get() takes two."""
+    return bool(element.keys()) and _chrome_names(element.get("class") or "", element.get("id") or "")
 
 
 @functools.lru_cache(maxsize=4096)  # a site repeats its class names on every page
@@ -122,43 +159,43 @@ def _content_root(top: list[etree._Element]) -> etree._Element | None:
     return next((found[name] for name in _MAIN_CONTENT if name in found), None)
 
 
-def _collect_children(text: str | None, children, pieces: list[str], anchors: list[list]) -> None:
+def _collect_children(parent, pieces: list[str], anchors: list[list]) -> None:
     """Inline text joins up; block elements and <br> start new lines; chrome, comments and PIs are not text.
 
     Each text node's runs of HTML whitespace become one space, node by node (so "a " + " b" keeps two).
+    The hot loop of an HTML page: one lxml call fewer per element counts.
     """
     append = pieces.append
-    if text:
-        append(_collapse_space(text))
-    for child in children:
-        tag = child.tag
-        if tag.__class__ is str and tag not in _CHROME_TAGS:  # not a comment or processing instruction
-            classes, element_id = child.get("class"), child.get("id")  # _is_chrome, inlined: the hot loop
-            if (classes is not None or element_id is not None) and _chrome_names(classes or "", element_id or ""):
-                pass  # chrome: dropped with everything inside it (its tail stays)
-            elif tag == "br":
+    for child in parent[:]:  # a list made in one lxml call: faster than its child iterator
+        kind = _KINDS.get(child.tag, _INLINE)
+        if kind is _DROPPED or _has_chrome_names(child):
+            pass  # dropped with everything inside it (its tail stays)
+        elif kind is _BREAK:
+            append("\n")
+        else:
+            anchor = None
+            if kind is _BLOCK:
                 append("\n")
-            elif tag in _BLOCK_TAGS:
-                append("\n")
-                _collect_children(child.text, child, pieces, anchors)
-                append("\n")
-            elif tag == "a" and (href := child.get("href")) is not None:
+            elif kind is _LINK and (href := child.get("href")) is not None:
                 anchor = [href, len(pieces), 0]
                 anchors.append(anchor)
-                _collect_children(child.text, child, pieces, anchors)
+            if text := child.text:
+                append(_collapse_space(text))
+            if len(child):  # a leaf: no call, no list of children
+                _collect_children(child, pieces, anchors)
+            if kind is _BLOCK:
+                append("\n")
+            elif anchor is not None:
                 anchor[2] = len(pieces)
-            else:
-                _collect_children(child.text, child, pieces, anchors)
         if tail := child.tail:
-            if "\n" in tail or "  " in tail or "\t" in tail or "\r" in tail or "\f" in tail:  # _collapse_space
-                tail = _HTML_SPACE.sub(" ", tail)
-            append(tail)
+            append(_collapse_space(tail))
 
 
 def _collapse_space(text: str) -> str:
-    """_HTML_SPACE runs to one space; the substring tests skip the regex (slow on long text) when there are none."""
+    """_HTML_SPACE runs to one space; the substring tests skip the regex (slow on long text) when there are none,
+    and whitespace-only text (the indentation between elements, the most common case) needs no regex either."""
     if "\n" in text or "  " in text or "\t" in text or "\r" in text or "\f" in text:
-        return _HTML_SPACE.sub(" ", text)
+        return " " if not text.strip(_HTML_SPACE_CHARS) else _HTML_SPACE.sub(" ", text)
     return text
 
 
