@@ -64,3 +64,19 @@ def test_parts_concatenate_in_batch_order_or_to_an_empty_table():
     stored_parts = {"b2": stored(sections(["c"])), "b1": stored(sections(["a", "b"]))}
     assert parts.concat_parts(stored_parts, SECTIONS, ["page_id"])["page_id"].to_pylist() == ["a", "b", "c"]
     assert parts.concat_parts({}, SECTIONS).equals(SECTIONS.empty_table())
+
+
+def sections_of_batch(batch: str) -> pa.Table:
+    return sections([f"2024010100000{batch[-1]}-1", f"2024010100000{batch[-1]}-2"])
+
+
+def test_parts_made_in_worker_processes_are_the_parts_made_here():
+    from pipeline.core.validation import SuiteRun
+
+    keys = {"b1": "k1", "b2": "k2", "b3": "k3"}
+    made = {}
+    for parallel in (False, True):
+        suite = SuiteRun("sections")
+        made[parallel] = ([(p.batch, p.key, p.table, p.memo) for p in parts.validated_parts("sections", keys, sections_of_batch, None, suite, parallel=parallel)], suite.report())
+    assert made[True] == made[False]
+    assert made[True][1].success and [batch for batch, *_ in made[True][0]] == ["b1", "b2", "b3"]

@@ -141,3 +141,16 @@ def test_parsed_pages_carry_the_content_hash_of_accepted_pages(tmp_path):
     assert rent["content_hash"] == content_hash(rent["title"], rent["question"], rent["background"], rent["answer"])
     assert by_source["b/empty.txt"]["content_hash"] is None
 
+
+
+def test_screening_parts_in_worker_processes_gives_the_same_corpus(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    raw = tmp_path / "raw"
+    write_batch(raw, "b1", {"rent.txt": RENT, "short.txt": make_page(answer_lines=["短すぎる回答です。"])})
+    write_batch(raw, "b2", {"wages.txt": WAGES, "loan.txt": LOAN})
+    serial = screen(raw)
+    monkeypatch.setattr(screening, "PARALLEL_MIN_PAGES", 0)  # two parts of two pages: in two workers
+    parallel = screen(raw)
+    for name in ("consultations", "page_versions", "rejects", "pii_originals"):
+        assert getattr(parallel, name).equals(getattr(serial, name)), name
+    assert parallel.consultations_report == serial.consultations_report
+    assert parallel.rejects["stage"].to_pylist() == ["validate"]

@@ -14,6 +14,7 @@ step the stored parts as `StoredPart`s and writes the `Part`s it gets back.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from pipeline.core import schemas
+from pipeline.core import schemas, workers
 
 if TYPE_CHECKING:
     from pipeline.core.validation import SuiteRun
@@ -135,23 +136,40 @@ def validated_parts(
     make: Callable[[str], pa.Table],
     stored: Mapping[str, StoredPart] | None,
     suite: SuiteRun,
+    *,
+    parallel: bool = False,
 ) -> Iterator[Part]:
     """The parts of a dataset, by batch (batch order): the stored part where its key is the same, else
     `make(batch)`. Every part is counted into `suite` (a SuiteRun of the dataset's suite): a made part is
-    checked now, a kept part brings its stored check; the whole-table expectations read its rows."""
-    from pipeline.core.validation import PartCheck  # GX is imported when a check runs
+    checked now, a kept part brings its stored check; the whole-table expectations read its rows.
+    `parallel`: the parts are made and checked in worker processes (workers.py; `make` must pickle)."""
+    from pipeline.core.validation import PartCheck, import_gx
 
+    to_make = [batch for batch in sorted(keys) if reusable(stored, batch, keys[batch]) is None]
+    if parallel := parallel and len(to_make) > 1:
+        import_gx()  # here, once: forked workers share it
+    made = workers.in_order(functools.partial(_made, dataset, make), to_make, parallel=parallel, preload=_GX)
     for batch in sorted(keys):
         if (kept := reusable(stored, batch, keys[batch])) is not None:
             suite.add(kept.read(suite.whole_table_columns), PartCheck.from_memo(dataset, kept.memo["check"]))
             yield Part(batch, kept.key, kept.memo)
             continue
-        table = make(batch)
-        check = suite.check(table)
-        suite.add(table, check)
-        yield Part(batch, keys[batch], {"check": check.to_memo()}, table)
+        table, check = next(made)
+        suite.add(table, PartCheck.from_memo(dataset, check))
+        yield Part(batch, keys[batch], {"check": check}, table)
     if not keys:  # the table-level expectations judge an empty dataset too
         suite.add(schemas.DATASETS[dataset].empty_table())
+
+
+_GX = ("great_expectations",)  # what workers started from a fork server import first
+
+
+def _made(dataset: str, make: Callable[[str], pa.Table], batch: str) -> tuple[pa.Table, dict[str, Any]]:
+    """A part made and checked (in a worker, perhaps): its rows and its check, as the memo that will store it."""
+    from pipeline.core.validation import SuiteRun
+
+    table = make(batch)
+    return table, SuiteRun(dataset).check(table).to_memo()
 
 
 class PartRows:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import functools
 import itertools
 import multiprocessing
 import multiprocessing.context
@@ -48,6 +49,7 @@ def raw_manifest(raw_dir: Path, batch: str | None = None) -> pa.Table:
 
 
 PARALLEL_MIN_FILES = 2000  # below this, a process pool's start-up costs more than it saves (docs/benchmarks.md)
+PARALLEL_MIN_PAGES = 2000  # the same for the corpus's parts: pages in all
 _CHUNK_FILES = 250  # files per task: large enough to amortise pickling, small enough to balance the workers
 
 
@@ -159,8 +161,13 @@ def sections_parts(
     """sections, one part per consultations part: kept while that part (and this code) is the same."""
     code = parts.code_digest([sys.modules[__name__], schemas], [_suite_file("sections")])
     keys = {batch: parts.digest("sections", code, part.key) for batch, part in consultations.items()}
-    make = lambda batch: sections_table(consultations[batch].read(["page_id", "sections"]))  # noqa: E731
-    return parts.validated_parts("sections", keys, make, stored, suite)
+    make = functools.partial(_sections_part, consultations)
+    parallel = sum(part.rows for part in consultations.values()) >= PARALLEL_MIN_PAGES
+    return parts.validated_parts("sections", keys, make, stored, suite, parallel=parallel)
+
+
+def _sections_part(consultations: Mapping[str, StoredPart], batch: str) -> pa.Table:
+    return sections_table(consultations[batch].read(["page_id", "sections"]))
 
 
 # What the linking reads of a consultations part (links.target_keys) besides its teasers.

@@ -96,10 +96,19 @@ def suite_columns(spec: Mapping[str, Any]) -> list[str]:
     return columns
 
 
+def import_gx() -> Any:
+    """Great Expectations, imported (seconds, the first time in a process) with its analytics off. Worker
+    pools import it before they fork, so that every worker shares one import."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+
+    return gx
+
+
 def build_suite(spec: Mapping[str, Any], positions: Iterable[int] | None = None) -> gx.ExpectationSuite:
     """A GX suite from the JSON spec (only the expectations at `positions`, when given); each
     expectation's meta records its position in the file."""
-    import great_expectations as gx
+    gx = import_gx()
 
     wanted = set(range(len(spec["expectations"])) if positions is None else positions)
     expectations = [
@@ -165,8 +174,7 @@ def _quiet_context() -> Any:
     validation), analytics are off (config and env, for code paths that read only the env), and
     no temporary Data Docs site is set up: the report is the only output.
     """
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
+    gx = import_gx()
     from great_expectations.data_context.types.base import (
         DataContextConfig,
         InMemoryStoreBackendDefaults,

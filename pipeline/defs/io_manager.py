@@ -322,7 +322,7 @@ class ParquetUPathIOManager(dg.UPathIOManager):
         present = {key: path for key, path in paths.items() if key not in missing}
         dataset, schema = self.schema_for(context)
         columns = (context.definition_metadata or {}).get(COLUMNS)
-        return PartitionTables(present, lambda path, asked: _read_conformed(path, schema, dataset, asked if asked is not None else columns))
+        return PartitionTables(present, functools.partial(_read_partition, schema, dataset, columns))
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
         dataset, schema = self.schema_for(context)
@@ -332,6 +332,11 @@ class ParquetUPathIOManager(dg.UPathIOManager):
             return _read_conformed(path, schema, dataset, columns)
         stored = self.stored_parts(dataset)
         return stored if settings.get(PARTS) else concat_parts(stored, schema, columns)
+
+
+def _read_partition(schema: pa.Schema, dataset: str, columns: Sequence[str] | None, path: UPath, asked: Sequence[str] | None) -> pa.Table:
+    """A partition's table: the columns asked for, else the input's (a module function: worker processes get it pickled)."""
+    return _read_conformed(path, schema, dataset, asked if asked is not None else columns)
 
 
 def _read_conformed(path: UPath, schema: pa.Schema, dataset: str, columns: Sequence[str] | None = None) -> pa.Table:

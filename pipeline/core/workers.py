@@ -1,0 +1,67 @@
+"""Work spread over processes, so that the core's per-batch work (parsing files, screening and checking parts)
+uses every core. Results come back in the order of the items, as they are needed.
+
+Start method: fork when this process runs no other thread: the fastest start (≈ 0.02 s), the workers share
+what the parent imported (Great Expectations, if it was imported first), and nothing can hold a lock across
+the fork. Otherwise forkserver: workers fork from a clean single-threaded server that imported the given
+modules once (≈ 0.3 s the first time in a process, seconds if that means importing GX); the caller's script
+then needs the `if __name__ == "__main__":` guard, as with spawn.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import gc
+import multiprocessing
+import multiprocessing.context
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+def cores() -> int:
+    return os.cpu_count() or 1
+
+
+def in_order(
+    work: Callable[[Item], Result], items: Sequence[Item], *, parallel: bool, preload: Sequence[str] = (), workers: int | None = None
+) -> Iterator[Result]:
+    """work(item) for each item, in order: in a pool of `workers` processes (default: every core) when
+    `parallel`, else here. `work` and the items cross to the workers pickled: module-level functions and
+    plain data. Results are yielded as the caller asks for them (a few wait at most: the pool runs ahead
+    by its number of workers)."""
+    workers = min(workers or cores(), len(items))
+    if not parallel or workers <= 1:
+        yield from map(work, items)
+        return
+    # gc.freeze: a worker's collections skip what it inherited from this process (in a Dagster step they
+    # cost ≈ 15% of the workers' CPU, and copied the inherited pages too).
+    pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=pool_context(preload), initializer=gc.freeze)
+    try:
+        # As many items under way as there are workers: each result waits for the caller in memory.
+        under_way = collections.deque(pool.submit(work, item) for item in items[:workers])
+        following = iter(items[workers:])
+        while under_way:
+            result = under_way.popleft().result()
+            if (item := next(following, _NONE)) is not _NONE:
+                under_way.append(pool.submit(work, item))
+            yield result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+_NONE = object()
+
+
+def pool_context(preload: Sequence[str] = ()) -> multiprocessing.context.BaseContext:
+    """fork when this process runs no other thread, else forkserver preloading these modules (see above)."""
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(preload))
+    return context
