@@ -313,3 +313,16 @@ def test_a_check_read_back_from_its_memo_gives_the_same_report():
     assert replayed.report() == ran.report()
     assert not replayed.report().success
     assert replayed.report().failing_rows().keys() == {2}  # positions count across parts
+
+
+def test_the_heaviest_column_checked_in_its_own_run_gives_the_report_of_one_run(monkeypatch: pytest.MonkeyPatch):
+    rows = [consultation_row(n) for n in range(1, 5)]
+    rows[1] |= {"answer": ANSWER + "\n" + TEASER + "..."}  # fails a rule on the heavy column
+    rows[2] |= {"category": "x", "question": None}  # fails rules on the others
+    whole = table(CONSULTATIONS, rows)
+    run = SuiteRun("consultations")
+    assert [columns for _, columns in run._runs(whole)][0] == ["answer"]  # the answer is most of the bytes
+    split = validate("consultations", whole)
+    monkeypatch.setattr(SuiteRun, "_runs", lambda self, part: [(self._sliced, self._sliced_columns)])
+    assert validate("consultations", whole).outcomes == split.outcomes
+    assert split.failing_rows().keys() == {1, 2}

@@ -337,14 +337,31 @@ class SuiteRun:
 
     def check(self, part: pa.Table | pd.DataFrame) -> PartCheck:
         """The part's results, one per row-level or table-level expectation, merged over its slices."""
+        results = {}
+        for positions, columns in self._runs(part):
+            suite, step = build_suite(self._spec, positions), _slice_rows(_columns(part, columns))
+            per_slice = [
+                (start, run_suite(suite, frame_for_gx(_rows(part, start, step), columns)))
+                for start in range(0, max(len(part), 1), step)
+            ]
+            results |= {position: _merge([(start, found[k]) for start, found in per_slice]) for k, position in enumerate(positions)}
+        return PartCheck(self.dataset, [results[position] for position in self._sliced], len(part))
+
+    def _runs(self, part: pa.Table | pd.DataFrame) -> list[tuple[list[int], list[str]]]:
+        """The GX runs of a check: (expectation positions, columns with real values). GX copies every real
+        column of its frame for every expectation it evaluates, so when one column is most of the bytes (a
+        consultation's answer, a section's body) its expectations run on their own, and the others on a
+        frame without it: half the time of one run (docs/benchmarks.md)."""
         if not self._sliced:
-            return PartCheck(self.dataset, [], len(part))
-        suite, step = build_suite(self._spec, self._sliced), _slice_rows(part)
-        per_slice = [
-            (start, run_suite(suite, frame_for_gx(_rows(part, start, step), self._sliced_columns)))
-            for start in range(0, max(len(part), 1), step)
-        ]
-        return PartCheck(self.dataset, [_merge([(start, found[k]) for start, found in per_slice]) for k in range(len(self._sliced))], len(part))
+            return []
+        expectations = self._spec["expectations"]
+        sizes = {column: _column_bytes(part, column) for column in self._sliced_columns}
+        heaviest = max(sizes, key=sizes.get, default=None)
+        if heaviest is None or sizes[heaviest] <= sum(sizes.values()) / 2:
+            return [(self._sliced, self._sliced_columns)]
+        alone = [i for i in self._sliced if expectations[i]["kwargs"].get("column") == heaviest]
+        others = [i for i in self._sliced if i not in alone]
+        return [(alone, [heaviest]), (others, [column for column in self._sliced_columns if column != heaviest])]
 
     def add(self, part: pa.Table | pd.DataFrame, checked: PartCheck | None = None) -> None:
         """Count the part in (`checked`: its check, when already run, on exactly this part)."""
@@ -365,6 +382,18 @@ class SuiteRun:
         results += [_merge([(start, found[k]) for start, found in self._added]) for k in range(len(self._sliced))]
         results.sort(key=lambda r: r.expectation_config.meta[_POSITION_KEY])
         return ValidationReport(dataset=self.dataset, outcomes=tuple(to_outcome(r) for r in results), rows=self._rows)
+
+
+def _column_bytes(table: pa.Table | pd.DataFrame, column: str) -> int:
+    if column not in (table.column_names if isinstance(table, pa.Table) else table.columns):
+        return 0
+    return table[column].nbytes if isinstance(table, pa.Table) else int(table[column].memory_usage(index=False, deep=False))
+
+
+def _columns(table: pa.Table | pd.DataFrame, columns: list[str]) -> pa.Table | pd.DataFrame:
+    """The columns of the table that it has (what a run's frame holds real values of: its slices' size)."""
+    present = [column for column in columns if column in (table.column_names if isinstance(table, pa.Table) else table.columns)]
+    return table.select(present) if isinstance(table, pa.Table) else table[present]
 
 
 def _slice_rows(table: pa.Table | pd.DataFrame) -> int:
