@@ -12,6 +12,7 @@ import enum
 import itertools
 import multiprocessing
 import multiprocessing.context
+import operator
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -119,17 +120,45 @@ def _parse_chunk(raw_dir: Path, batches: list[str], sources: list[str], max_byte
 
 
 def parsed_pages_table(results: Iterable[tuple[str, PageResult]]) -> pa.Table:
-    rows = [
-        {"batch": batch, "posted_at": posted_at(result.page_id), "content_hash": _content_hash(result), **result.to_dict()}
-        for batch, result in results
+    """The rows of (batch, result) pairs, built column by column: a dict per row and `Table.from_pylist`
+    cost twice as much (docs/benchmarks.md). The columns other than batch, posted_at and content_hash are
+    the PageResult fields of the same name."""
+    pairs = list(results)
+    pages = [result for _, result in pairs]
+    derived = {
+        "batch": [batch for batch, _ in pairs],
+        "posted_at": [posted_at(result.page_id) for result in pages],
+        "content_hash": [_content_hash(result) for result in pages],
+    }
+    columns = [
+        pa.array(derived[field.name], field.type)
+        if field.name in derived
+        else _column(list(map(operator.attrgetter(field.name), pages)), field.type)
+        for field in schemas.PARSED_PAGES
     ]
-    return pa.Table.from_pylist(rows, schema=schemas.PARSED_PAGES)
+    return pa.Table.from_arrays(columns, schema=schemas.PARSED_PAGES)
+
+
+def _column(values: list, dtype: pa.DataType) -> pa.Array:
+    """Values of one PageResult field as an array of `dtype`: a list column from its items and their offsets,
+    a struct from its items' attributes (Heading, Section, Related: named as the struct's fields)."""
+    if pa.types.is_list(dtype):
+        items = [item for sequence in values for item in sequence]
+        offsets = np.cumsum([0, *map(len, values)], dtype=np.int32)
+        return pa.ListArray.from_arrays(pa.array(offsets), _column(items, dtype.value_type), type=dtype)
+    if pa.types.is_struct(dtype):
+        children = [_column(list(map(operator.attrgetter(field.name), values)), field.type) for field in dtype]
+        return pa.StructArray.from_arrays(children, fields=list(dtype))
+    return pa.array(values, dtype)
 
 
 def _content_hash(result: PageResult) -> str | None:
-    """Hashed here, in the parsing workers, so the corpus fold reads it instead of hashing every text again."""
+    """Hashed here, in the parsing workers, so the corpus fold reads it instead of hashing every text again.
+    A page without the site's id already carries it: its id is "h" + this hash (page.page_id)."""
     if result.status != "ok":
         return None
+    if result.page_id.startswith("h"):
+        return result.page_id[1:]
     return content_hash(result.title, result.question, result.background, result.answer)
 
 
