@@ -9,7 +9,7 @@ import concurrent.futures
 import dataclasses
 import datetime as dt
 import enum
-import itertools
+import functools
 import multiprocessing
 import multiprocessing.context
 import operator
@@ -71,7 +71,7 @@ def raw_manifest(raw_dir: Path, batch: str | None = None) -> pa.Table:
 
 
 PARALLEL_MIN_FILES = 2000  # below this, a process pool's start-up costs more than it saves (docs/benchmarks.md)
-_CHUNK_FILES = 250  # files per task: large enough to amortise pickling, small enough to balance the workers
+_CHUNK_FILES = 250  # files per table part: Python objects of one part live at a time; a pool task apiece
 
 
 def parse_manifest(
@@ -82,23 +82,24 @@ def parse_manifest(
     Uses `workers` processes (default: every core) when there are at least PARALLEL_MIN_FILES files on
     the local file system (other storage, e.g. memory:// or s3:// through UPath, is read serially: a
     worker process may not see the parent's file system object); the rows come out in manifest order
-    either way, and the table is the same.
+    either way, and the table is the same. Either way the files are parsed in chunks, each one a table
+    before the next is parsed, and the parts combined into one chunk: a Parquet file's bytes depend on the
+    chunks it is written from.
     """
     batches, sources = manifest["batch"].to_pylist(), manifest["source"].to_pylist()
+    if not sources:
+        return schemas.PARSED_PAGES.empty_table()
+    starts = range(0, len(sources), _CHUNK_FILES)
+    chunks = ([batches[i : i + _CHUNK_FILES] for i in starts], [sources[i : i + _CHUNK_FILES] for i in starts])
+    parse_chunk = functools.partial(_parse_chunk, raw_dir, max_bytes=max_bytes)
     workers = (os.cpu_count() or 1) if workers is None else workers
     local = getattr(raw_dir, "protocol", "") in ("", "file", "local")
     if workers <= 1 or len(sources) < PARALLEL_MIN_FILES or not local:
-        return _parse_chunk(raw_dir, batches, sources, max_bytes)
-    starts = range(0, len(sources), _CHUNK_FILES)
-    with concurrent.futures.ProcessPoolExecutor(min(workers, len(starts)), mp_context=_pool_context()) as pool:
-        parts = pool.map(
-            _parse_chunk,
-            itertools.repeat(raw_dir),
-            (batches[i : i + _CHUNK_FILES] for i in starts),
-            (sources[i : i + _CHUNK_FILES] for i in starts),
-            itertools.repeat(max_bytes),
-        )
-        return pa.concat_tables(list(parts)).combine_chunks()
+        parts = list(map(parse_chunk, *chunks))
+    else:
+        with concurrent.futures.ProcessPoolExecutor(min(workers, len(starts)), mp_context=_pool_context()) as pool:
+            parts = list(pool.map(parse_chunk, *chunks))
+    return pa.concat_tables(parts).combine_chunks()
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
