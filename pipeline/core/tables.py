@@ -83,9 +83,9 @@ def parse_manifest(
     Uses `workers` processes (default: every core) when there are at least PARALLEL_MIN_FILES files on
     the local file system (other storage, e.g. memory:// or s3:// through UPath, is read serially: a
     worker process may not see the parent's file system object); the rows come out in manifest order
-    either way, and the table is the same. Either way the files are parsed in chunks, each one a table
-    before the next is parsed, and the parts combined into one chunk: a Parquet file's bytes depend on the
-    chunks it is written from.
+    either way, and the table is the same. The files are parsed in chunks of _CHUNK_FILES, each a table
+    before the next is parsed, and the parts are combined into one chunk: the bytes of the Parquet file
+    depend on the chunks it is written from.
     """
     batches, sources = manifest["batch"].to_pylist(), manifest["source"].to_pylist()
     if not sources:
@@ -100,10 +100,9 @@ def parse_manifest(
     else:
         # gc.freeze: a worker's collections skip what it inherited from this process (≈ 220k objects in a
         # Dagster step; there they cost ≈ 15% of the workers' CPU, copying the inherited pages too).
-        pool = concurrent.futures.ProcessPoolExecutor(
+        with concurrent.futures.ProcessPoolExecutor(
             min(workers, len(starts)), mp_context=_pool_context(), initializer=gc.freeze
-        )
-        with pool:
+        ) as pool:
             parts = list(pool.map(parse_chunk, *chunks))
     return pa.concat_tables(parts).combine_chunks()
 
