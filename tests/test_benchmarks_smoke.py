@@ -177,7 +177,7 @@ def test_to_dict_equals_dataclasses_asdict():
 
 @pytest.mark.slow
 def test_parse_manifest_with_the_pool_gives_the_serial_table(tmp_path, monkeypatch):
-    from pipeline.core import tables
+    from pipeline.core import tables, workers
 
     synth.generate(tmp_path, 60, 2, html_share=0.3, seed=2)
     (tmp_path / synth.batch_name(0) / "broken.txt").write_bytes(b"\x00binary")  # rejects keep their place
@@ -193,7 +193,7 @@ def test_parse_manifest_with_the_pool_gives_the_serial_table(tmp_path, monkeypat
     other = threading.Thread(target=stop.wait)  # another thread alive: the pool must use forkserver
     other.start()
     try:
-        assert tables._pool_context().get_start_method() == "forkserver"
+        assert workers.pool_context().get_start_method() == "forkserver"
         assert tables.parse_manifest(manifest, tmp_path, workers=2).equals(serial)
     finally:
         stop.set()
@@ -214,7 +214,7 @@ def test_line_filters_equal_the_regexes(text):
 def test_parse_manifest_reads_other_storage_serially(tmp_path, monkeypatch):
     from upath import UPath
 
-    from pipeline.core import tables
+    from pipeline.core import tables, workers
 
     synth.generate(tmp_path, 12, 1, html_share=0.5, seed=4)
     memory = UPath("memory:///synth-parallel-check")
@@ -222,7 +222,7 @@ def test_parse_manifest_reads_other_storage_serially(tmp_path, monkeypatch):
         if path.is_file():
             (memory / path.relative_to(tmp_path)).write_bytes(path.read_bytes())
     monkeypatch.setattr(tables, "PARALLEL_MIN_FILES", 0)
-    monkeypatch.setattr(tables, "_pool_context", lambda: pytest.fail("a pool on memory:// storage"))
+    monkeypatch.setattr(workers, "pool_context", lambda preload=(): pytest.fail("a pool on memory:// storage"))
     parsed = tables.parse_manifest(tables.raw_manifest(memory), memory, workers=2)
     assert parsed.num_rows == 12 and set(parsed["status"].to_pylist()) == {"ok"}
 

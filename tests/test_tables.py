@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.core import schemas, screening, tables, validation
 from pipeline.core.batches import SUCCESS_MARKER
-from pipeline.core.page import content_hash
+from pipeline.core.page import content_hash, parse_page
 from tests.pages import make_html, make_page
 
 SITE_URL = "https://houritsu.example/fudosan/20240102030405-7"
@@ -141,6 +141,54 @@ def test_parsed_pages_carry_the_content_hash_of_accepted_pages(tmp_path):
     assert rent["content_hash"] == content_hash(rent["title"], rent["question"], rent["background"], rent["answer"])
     assert by_source["b/empty.txt"]["content_hash"] is None
 
+
+def test_parsed_pages_carry_the_content_hash_of_pages_with_the_site_id(tmp_path):
+    raw = tmp_path / "raw"
+    write_batch(raw, "b", {"rent.html": make_html(RENT, url=SITE_URL)})
+    [rent] = tables.parse_manifest(tables.raw_manifest(raw, "b"), raw).to_pylist()
+    assert rent["page_id"] == "20240102030405-7"
+    assert rent["content_hash"] == content_hash(rent["title"], rent["question"], rent["background"], rent["answer"])
+
+
+def hashed(result) -> str | None:
+    return content_hash(result.title, result.question, result.background, result.answer) if result.ok else None
+
+
+def test_parsed_pages_table_equals_the_table_of_the_records():
+    # The table built column by column is the one Table.from_pylist makes of the records (PageResult.to_dict).
+    pages = {
+        "rent.txt": RENT,
+        "no_related.txt": make_page(related_lines=[]),
+        "no_headings.txt": make_page(answer_lines=["見出しのない回答です。" * 5, "段落がもう一つあります。" * 4]),
+        "site.html": make_html(WAGES, url=SITE_URL),
+        "no_url.html": make_html(LOAN, url=None),
+        "empty.txt": b"",
+        "binary.txt": b"\x00\x01binary",
+    }
+    results = [("b", parse_page(p.encode() if isinstance(p, str) else p, name)) for name, p in pages.items()]
+    records = [
+        {"batch": batch, "posted_at": tables.posted_at(r.page_id), "content_hash": hashed(r), **r.to_dict()}
+        for batch, r in results
+    ]
+    built = tables.parsed_pages_table(results)
+    assert built.equals(pa.Table.from_pylist(records, schema=schemas.PARSED_PAGES))
+    assert built.schema.equals(schemas.PARSED_PAGES, check_metadata=True)
+    assert {r["status"] for r in records} == {"ok", "rejected"} and rows_by(built, "source")["site.html"]["posted_at"]
+    assert any(r["status"] == "ok" and not r[name] for r in records for name in ("headings", "related"))
+    assert tables.parsed_pages_table([]).equals(schemas.PARSED_PAGES.empty_table())
+
+
+def test_parse_manifest_gives_one_chunk_whatever_the_parts(tmp_path, monkeypatch):
+    # One chunk per column: a Parquet file's bytes depend on the chunks it is written from.
+    raw = tmp_path / "raw"
+    write_batch(raw, "b", {f"{i}.txt": page for i, page in enumerate([RENT, WAGES, LOAN, "", RENT])})
+    manifest = tables.raw_manifest(raw, "b")
+    whole = tables.parse_manifest(manifest, raw)
+    monkeypatch.setattr(tables, "_CHUNK_FILES", 2)
+    parts = tables.parse_manifest(manifest, raw)
+    assert parts.equals(whole) and parts.num_rows == 5
+    assert {column.num_chunks for column in parts.columns} == {1}
+    assert tables.parse_manifest(manifest.slice(0, 0), raw).equals(schemas.PARSED_PAGES.empty_table())
 
 
 def test_screening_parts_in_worker_processes_gives_the_same_corpus(tmp_path, monkeypatch: pytest.MonkeyPatch):

@@ -5,16 +5,11 @@ Every function returns a pyarrow table with the schema from `schemas.py` and a d
 
 from __future__ import annotations
 
-import concurrent.futures
+import dataclasses
 import datetime as dt
 import functools
-import itertools
-import multiprocessing
-import multiprocessing.context
-import dataclasses
-import os
+import operator
 import sys
-import threading
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +25,7 @@ from pipeline.core.page import DEFAULT_MAX_BYTES, SITE_PAGE_ID, content_hash, pa
 from pipeline.core.parts import Part, StoredPart
 from pipeline.core.quality import links
 from pipeline.core.record import PageResult
+from pipeline.core.workers import in_order
 
 if TYPE_CHECKING:  # validation imports pandas: not needed by the parsing workers
     from pipeline.core.validation import SuiteRun
@@ -50,7 +46,7 @@ def raw_manifest(raw_dir: Path, batch: str | None = None) -> pa.Table:
 
 PARALLEL_MIN_FILES = 2000  # below this, a process pool's start-up costs more than it saves (docs/benchmarks.md)
 PARALLEL_MIN_PAGES = 2000  # the same for the corpus's parts: pages in all
-_CHUNK_FILES = 250  # files per task: large enough to amortise pickling, small enough to balance the workers
+_CHUNK_FILES = 250  # files per table part: Python objects of one part live at a time; a pool task apiece
 
 
 def parse_manifest(
@@ -61,55 +57,68 @@ def parse_manifest(
     Uses `workers` processes (default: every core) when there are at least PARALLEL_MIN_FILES files on
     the local file system (other storage, e.g. memory:// or s3:// through UPath, is read serially: a
     worker process may not see the parent's file system object); the rows come out in manifest order
-    either way, and the table is the same.
+    either way, and the table is the same. The files are parsed in chunks of _CHUNK_FILES, each a table
+    before the next is parsed, and the parts are combined into one chunk: the bytes of the Parquet file
+    depend on the chunks it is written from.
     """
     batches, sources = manifest["batch"].to_pylist(), manifest["source"].to_pylist()
-    workers = (os.cpu_count() or 1) if workers is None else workers
+    if not sources:
+        return schemas.PARSED_PAGES.empty_table()
+    chunks = [(batches[i : i + _CHUNK_FILES], sources[i : i + _CHUNK_FILES]) for i in range(0, len(sources), _CHUNK_FILES)]
     local = getattr(raw_dir, "protocol", "") in ("", "file", "local")
-    if workers <= 1 or len(sources) < PARALLEL_MIN_FILES or not local:
-        return _parse_chunk(raw_dir, batches, sources, max_bytes)
-    starts = range(0, len(sources), _CHUNK_FILES)
-    with concurrent.futures.ProcessPoolExecutor(min(workers, len(starts)), mp_context=_pool_context()) as pool:
-        parts = pool.map(
-            _parse_chunk,
-            itertools.repeat(raw_dir),
-            (batches[i : i + _CHUNK_FILES] for i in starts),
-            (sources[i : i + _CHUNK_FILES] for i in starts),
-            itertools.repeat(max_bytes),
-        )
-        return pa.concat_tables(list(parts)).combine_chunks()
+    parse = functools.partial(_parse_chunk, raw_dir, max_bytes=max_bytes)
+    parallel = len(sources) >= PARALLEL_MIN_FILES and local
+    parts = list(in_order(parse, chunks, parallel=parallel, workers=workers, preload=[__name__], ahead=2))
+    return pa.concat_tables(parts).combine_chunks()
 
 
-def _pool_context() -> multiprocessing.context.BaseContext:
-    """fork when this process runs no other thread: the fastest start (≈ 0.02 s), and then nothing can hold
-    a lock across the fork. Otherwise forkserver: workers fork from a clean single-threaded server that
-    imported the parser once (≈ 0.3 s the first time in a process, ≈ 0.04 s after); the caller's script
-    then needs the `if __name__ == "__main__":` guard, as with spawn."""
-    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("fork")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
-    return context
-
-
-def _parse_chunk(raw_dir: Path, batches: list[str], sources: list[str], max_bytes: int) -> pa.Table:
+def _parse_chunk(raw_dir: Path, chunk: tuple[list[str], list[str]], *, max_bytes: int) -> pa.Table:
+    batches, sources = chunk
     return parsed_pages_table(
         (batch, parse_file(raw_dir / source, source=source, max_bytes=max_bytes)) for batch, source in zip(batches, sources)
     )
 
 
 def parsed_pages_table(results: Iterable[tuple[str, PageResult]]) -> pa.Table:
-    rows = [
-        {"batch": batch, "posted_at": posted_at(result.page_id), "content_hash": _content_hash(result), **result.to_dict()}
-        for batch, result in results
+    """The rows of (batch, result) pairs, built column by column: a dict per row and `Table.from_pylist`
+    cost twice as much (docs/benchmarks.md). The columns other than batch, posted_at and content_hash are
+    the PageResult fields of the same name."""
+    pairs = list(results)
+    pages = [result for _, result in pairs]
+    derived = {
+        "batch": [batch for batch, _ in pairs],
+        "posted_at": [posted_at(result.page_id) for result in pages],
+        "content_hash": [_content_hash(result) for result in pages],
+    }
+    columns = [
+        pa.array(derived[field.name], field.type)
+        if field.name in derived
+        else _column(list(map(operator.attrgetter(field.name), pages)), field.type)
+        for field in schemas.PARSED_PAGES
     ]
-    return pa.Table.from_pylist(rows, schema=schemas.PARSED_PAGES)
+    return pa.Table.from_arrays(columns, schema=schemas.PARSED_PAGES)
+
+
+def _column(values: list, dtype: pa.DataType) -> pa.Array:
+    """Values of one PageResult field as an array of `dtype`: a list column from its items and their offsets,
+    a struct from its items' attributes (Heading, Section, Related: named as the struct's fields)."""
+    if pa.types.is_list(dtype):
+        items = [item for sequence in values for item in sequence]
+        offsets = np.cumsum([0, *map(len, values)], dtype=np.int32)
+        return pa.ListArray.from_arrays(pa.array(offsets), _column(items, dtype.value_type), type=dtype)
+    if pa.types.is_struct(dtype):
+        children = [_column(list(map(operator.attrgetter(field.name), values)), field.type) for field in dtype]
+        return pa.StructArray.from_arrays(children, fields=list(dtype))
+    return pa.array(values, dtype)
 
 
 def _content_hash(result: PageResult) -> str | None:
-    """Hashed here, in the parsing workers, so the corpus fold reads it instead of hashing every text again."""
+    """Hashed here, in the parsing workers, so the corpus fold reads it instead of hashing every text again.
+    A page without the site's id already carries it: its id is "h" + this hash (page.page_id)."""
     if result.status != "ok":
         return None
+    if result.page_id.startswith("h"):
+        return result.page_id[1:]
     return content_hash(result.title, result.question, result.background, result.answer)
 
 

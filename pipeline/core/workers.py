@@ -29,12 +29,18 @@ def cores() -> int:
 
 
 def in_order(
-    work: Callable[[Item], Result], items: Sequence[Item], *, parallel: bool, preload: Sequence[str] = (), workers: int | None = None
+    work: Callable[[Item], Result],
+    items: Sequence[Item],
+    *,
+    parallel: bool,
+    preload: Sequence[str] = (),
+    workers: int | None = None,
+    ahead: int = 1,
 ) -> Iterator[Result]:
     """work(item) for each item, in order: in a pool of `workers` processes (default: every core) when
     `parallel`, else here. `work` and the items cross to the workers pickled: module-level functions and
-    plain data. Results are yielded as the caller asks for them (a few wait at most: the pool runs ahead
-    by its number of workers)."""
+    plain data. Results are yielded as the caller asks for them: `ahead` items per worker are under way,
+    so at most that many results wait in memory (more keeps short tasks from idling a worker)."""
     workers = min(workers or cores(), len(items))
     if not parallel or workers <= 1:
         yield from map(work, items)
@@ -43,9 +49,8 @@ def in_order(
     # cost ≈ 15% of the workers' CPU, and copied the inherited pages too).
     pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=pool_context(preload), initializer=gc.freeze)
     try:
-        # As many items under way as there are workers: each result waits for the caller in memory.
-        under_way = collections.deque(pool.submit(work, item) for item in items[:workers])
-        following = iter(items[workers:])
+        under_way = collections.deque(pool.submit(work, item) for item in items[: workers * ahead])
+        following = iter(items[workers * ahead :])
         while under_way:
             result = under_way.popleft().result()
             if (item := next(following, _NONE)) is not _NONE:
