@@ -326,3 +326,12 @@ def test_the_heaviest_column_checked_in_its_own_run_gives_the_report_of_one_run(
     monkeypatch.setattr(SuiteRun, "_runs", lambda self, part: [(self._sliced, self._sliced_columns)])
     assert validate("consultations", whole).outcomes == split.outcomes
     assert split.failing_rows().keys() == {1, 2}
+
+
+def test_validation_leaves_no_thread_behind():
+    """A worker pool forks only from a process without other threads (workers.py): GX's hidden tqdm bars
+    must not start tqdm's monitor thread."""
+    import threading
+
+    validate("sections", table(SECTIONS, [row_for(SECTIONS, page_id="20240315093000-1", section_index=0)]))
+    assert [thread.name for thread in threading.enumerate() if "tqdm" in thread.name or "monitor" in thread.name] == []

@@ -101,7 +101,11 @@ def import_gx() -> Any:
     pools import it before they fork, so that every worker shares one import."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
+    import tqdm
 
+    # GX makes tqdm bars (hidden), and tqdm starts a monitor thread for them: with another thread alive, a
+    # worker pool can no longer fork (workers.py) and falls back to a fork server, seconds slower.
+    tqdm.tqdm.monitor_interval = 0
     return gx
 
 
