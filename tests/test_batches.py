@@ -50,3 +50,15 @@ def test_batch_folders_in_name_order_without_hidden_ones(tmp_path):
         (tmp_path / name).mkdir()
     (tmp_path / "README.md").write_text("not a batch")
     assert [p.name for p in batch_dirs(tmp_path)] == ["2026-11-01", "2026-11-08"]
+
+
+def test_hidden_files_and_folders_and_markers_are_not_pages_but_count_as_changes(tmp_path):
+    batch = tmp_path / "b"
+    for relative in ("a.txt", ".partial.txt", ".tmp/x.txt", "sub/y.txt", "sub/.z/w.txt", "sub/_SUCCESS"):
+        (batch / relative).parent.mkdir(parents=True, exist_ok=True)
+        (batch / relative).write_text("x")
+    os.utime(batch / ".tmp" / "x.txt", (2_000_000_000, 2_000_000_000))  # a hidden file written last
+    found = snapshot(batch)
+    assert [path for path, _size, _mtime in found.files] == ["a.txt", "sub/y.txt"]
+    assert not found.has_success_marker  # only the batch's own marker says it is done
+    assert found.newest_mtime == 2_000_000_000  # still being written to: not quiet yet
