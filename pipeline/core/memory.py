@@ -11,17 +11,12 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
-import gc
 
 import pyarrow as pa
 
 
-def release_freed_memory(*, collect_cycles: bool) -> None:
-    """`collect_cycles`: run the cycle collector first (≈ 0.2 s with Dagster and GX loaded): the corpus
-    steps leave cyclic garbage (GX's objects, the near-duplicate index: ≈ 0.5 GB at 100k pages) that
-    would otherwise wait for the collector's thresholds; the rest is cheap (well under a millisecond)."""
-    if collect_cycles:
-        gc.collect()
+def release_freed_memory() -> None:
+    """Hand back what the allocators kept of freed memory (well under a millisecond)."""
     pa.default_memory_pool().release_unused()
     if trim := _malloc_trim():
         trim(0)

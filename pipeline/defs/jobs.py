@@ -10,7 +10,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipeline.defs.assets import CORPUS_GROUP, INGEST_GROUP
-from pipeline.defs.hooks import RELEASE_MEMORY, RELEASE_MEMORY_AND_CYCLES
+from pipeline.defs.hooks import RELEASE_MEMORY
 
 ingest_batch = dg.define_asset_job(
     name="ingest_batch",
@@ -22,7 +22,7 @@ ingest_batch = dg.define_asset_job(
 build_corpus = dg.define_asset_job(
     name="build_corpus",
     selection=dg.AssetSelection.groups(CORPUS_GROUP),
-    hooks=RELEASE_MEMORY_AND_CYCLES,
+    hooks=RELEASE_MEMORY,
     description="Rebuild every corpus dataset from the parsed pages of all batches and run the blocking "
     "expectation checks. Parses nothing.",
 )
