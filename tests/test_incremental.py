@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 from pathlib import Path
 from unittest import mock
@@ -19,6 +20,7 @@ import pytest
 
 from pipeline.build import run_build
 from pipeline.core.parts import PARTED_DATASETS
+from pipeline.core.validation import SuiteRun
 
 from .conftest import make_dagster_home, write_batch
 from .pages import make_page
@@ -115,11 +117,17 @@ def test_a_new_page_that_old_teasers_point_to_relinks_only_their_part(tmp_path: 
         write_batch(raw, FIRST, {"loan.txt": LOAN})
         build(raw, processed)
         before = files(processed)
+        sidecar_written = (processed / "related_questions" / "_teasers" / f"{FIRST}.parquet").stat().st_mtime_ns
         write_batch(raw, SECOND, {"renewal.txt": renewal})
         build(raw, processed)
         assert parts_written("related_questions") == [FIRST, SECOND]  # FIRST's teaser has a target now
         assert parts_written("consultations") == [SECOND]
     assert files(processed)[f"consultations/{FIRST}.parquet"] == before[f"consultations/{FIRST}.parquet"]
+    sidecar = processed / "related_questions" / "_teasers" / f"{FIRST}.parquet"  # the same teasers: kept
+    assert sidecar.stat().st_mtime_ns == sidecar_written
+    stored = pq.read_metadata(processed / "related_questions" / f"{FIRST}.parquet").metadata[b"pipeline.part_memo"]
+    fresh = SuiteRun("related_questions").check(pq.read_table(processed / "related_questions" / f"{FIRST}.parquet")).to_memo()
+    assert json.loads(stored)["check"] == json.loads(json.dumps(fresh))  # the reused checks are the checks run now
     teasers = pq.read_table(processed / "related_questions" / f"{FIRST}.parquet").to_pylist()
     asked = next(t for t in teasers if t["question"].startswith("更新料"))
     target = pq.read_table(processed / "consultations" / f"{SECOND}.parquet")["page_id"][0].as_py()

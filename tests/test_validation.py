@@ -321,9 +321,9 @@ def test_the_heaviest_column_checked_in_its_own_run_gives_the_report_of_one_run(
     rows[2] |= {"category": "x", "question": None}  # fails rules on the others
     whole = table(CONSULTATIONS, rows)
     run = SuiteRun("consultations")
-    assert [columns for _, columns in run._runs(whole)][0] == ["answer"]  # the answer is most of the bytes
+    assert [columns for _, columns in run._runs(whole, run._sliced)][0] == ["answer"]  # the answer is most of the bytes
     split = validate("consultations", whole)
-    monkeypatch.setattr(SuiteRun, "_runs", lambda self, part: [(self._sliced, self._sliced_columns)])
+    monkeypatch.setattr(SuiteRun, "_runs", lambda self, part, positions: [(positions, self._sliced_columns)])
     assert validate("consultations", whole).outcomes == split.outcomes
     assert split.failing_rows().keys() == {1, 2}
 

@@ -151,14 +151,22 @@ def validated_parts(
     made = workers.in_order(functools.partial(_made, dataset, make), to_make, parallel=parallel, preload=_GX)
     for batch in sorted(keys):
         if (kept := reusable(stored, batch, keys[batch])) is not None:
-            suite.add(kept.read(suite.whole_table_columns), PartCheck.from_memo(dataset, kept.memo["check"]))
-            yield Part(batch, kept.key, kept.memo)
+            yield keep(kept, batch, dataset, suite)
             continue
         table, check = next(made)
         suite.add(table, PartCheck.from_memo(dataset, check))
         yield Part(batch, keys[batch], {"check": check}, table)
     if not keys:  # the table-level expectations judge an empty dataset too
         suite.add(schemas.DATASETS[dataset].empty_table())
+
+
+def keep(stored: StoredPart, batch: str, dataset: str, suite: SuiteRun) -> Part:
+    """A stored part kept as it is: counted into the suite with its stored check (the whole-table
+    expectations read their columns from its file)."""
+    from pipeline.core.validation import PartCheck
+
+    suite.add(stored.read(suite.whole_table_columns), PartCheck.from_memo(dataset, stored.memo["check"]))
+    return Part(batch, stored.key, stored.memo)
 
 
 _GX = ("great_expectations",)  # what workers started from a fork server import first

@@ -207,6 +207,8 @@ def related_parts(
     """Every teaser linked against every page. A part is made again only where its teasers or their links changed
     (a page added elsewhere can become a teaser's target); the keys linking reads of each part are kept with it
     (sidecars), so the texts of unchanged parts are never read."""
+    from pipeline.core.validation import PartCheck
+
     code = parts.code_digest([sys.modules[__name__], schemas, links], [_suite_file("related_questions")])
     batches = sorted(consultations)
     keys = {batch: parts.digest("related_questions", code, consultations[batch].key) for batch in batches}
@@ -218,22 +220,40 @@ def related_parts(
     )
     starts = np.cumsum([0, *(keys_.teasers.num_rows for keys_ in link_keys.values())])
     links_of = {batch: linked.slice(start, link_keys[batch].teasers.num_rows) for batch, start in zip(batches, starts)}
-    keepable = {
-        batch: part
-        for batch, part in same_source.items()
-        if link_keys[batch].stored and part.read(_LINKS).equals(links_of[batch])
-    }
 
-    def make(batch: str) -> pa.Table:
-        teasers = explode(consultations[batch].read(["page_id", "related"]), "related", "position", schemas.RELATED_QUESTIONS)
-        return pa.Table.from_arrays([*teasers.columns, *links_of[batch].columns], names=[*teasers.column_names, *_LINKS])
+    def part(batch: str) -> Part:
+        stored_part = same_source[batch]
+        if stored_part is None or not link_keys[batch].stored:  # new teasers: made from the consultations part
+            teasers = explode(consultations[batch].read(["page_id", "related"]), "related", "position", schemas.RELATED_QUESTIONS)
+            table = _with_links(teasers, links_of[batch])
+            check = suite.check(table)
+            return Part(batch, keys[batch], {"check": check.to_memo()}, table, {"teasers": link_keys[batch].teasers, "targets": link_keys[batch].targets})
+        if stored_part.read(_LINKS).equals(links_of[batch]):
+            return parts.keep(stored_part, batch, "related_questions", suite)
+        # The same teasers with other links (a page added elsewhere is a target now): their rows and the checks
+        # of their columns come from the stored part; only the link columns are new.
+        table = _with_links(stored_part.read(_TEASER_COLUMNS), links_of[batch])
+        stored_check = PartCheck.from_memo("related_questions", stored_part.memo["check"])
+        check = suite.check(table, reuse=stored_check, unchanged=_TEASER_COLUMNS)
+        return Part(batch, keys[batch], {"check": check.to_memo()}, table)
 
-    def with_sidecars(made: Iterator[Part]) -> Iterator[Part]:
-        for part in made:
-            sidecars = {} if part.kept else {"teasers": link_keys[part.batch].teasers, "targets": link_keys[part.batch].targets}
-            yield dataclasses.replace(part, sidecars=sidecars)
+    def made() -> Iterator[Part]:
+        for batch in batches:
+            made_part = part(batch)
+            if not made_part.kept:
+                suite.add(made_part.table, PartCheck.from_memo("related_questions", made_part.memo["check"]))
+            yield made_part
+        if not batches:  # the table-level expectations judge an empty dataset too
+            suite.add(schemas.RELATED_QUESTIONS.empty_table())
 
-    return RelatedParts(linked, with_sidecars(parts.validated_parts("related_questions", keys, make, keepable, suite)))
+    return RelatedParts(linked, made())
+
+
+_TEASER_COLUMNS = schemas.RELATED_QUESTIONS.names[: schemas.RELATED_QUESTIONS.get_field_index("target_page_id")]
+
+
+def _with_links(teasers: pa.Table, linked: pa.Table) -> pa.Table:
+    return pa.Table.from_arrays([*teasers.columns, *linked.columns], names=[*teasers.column_names, *_LINKS])
 
 
 def _link_keys(consultations: StoredPart, stored: StoredPart | None) -> _LinkKeys:

@@ -12,7 +12,7 @@ import dataclasses
 import json
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -339,10 +339,15 @@ class SuiteRun:
         """The columns the whole-table expectations read: all `add` needs of a part that was checked before."""
         return list(self._whole_columns)
 
-    def check(self, part: pa.Table | pd.DataFrame) -> PartCheck:
-        """The part's results, one per row-level or table-level expectation, merged over its slices."""
-        results = {}
-        for positions, columns in self._runs(part):
+    def check(self, part: pa.Table | pd.DataFrame, *, reuse: PartCheck | None = None, unchanged: Collection[str] = ()) -> PartCheck:
+        """The part's results, one per row-level or table-level expectation, merged over its slices.
+
+        `reuse`: the check of an earlier version of the part whose `unchanged` columns hold the same values in
+        the same rows; the expectations on those columns take their results from it instead of running."""
+        spec = self._spec["expectations"]
+        reused = zip(self._sliced, reuse.results) if reuse is not None else ()
+        results = {position: result for position, result in reused if spec[position]["kwargs"].get("column") in unchanged}
+        for positions, columns in self._runs(part, [position for position in self._sliced if position not in results]):
             suite, step = build_suite(self._spec, positions), _slice_rows(_columns(part, columns))
             per_slice = [
                 (start, run_suite(suite, frame_for_gx(_rows(part, start, step), columns)))
@@ -351,21 +356,22 @@ class SuiteRun:
             results |= {position: _merge([(start, found[k]) for start, found in per_slice]) for k, position in enumerate(positions)}
         return PartCheck(self.dataset, [results[position] for position in self._sliced], len(part))
 
-    def _runs(self, part: pa.Table | pd.DataFrame) -> list[tuple[list[int], list[str]]]:
-        """The GX runs of a check: (expectation positions, columns with real values). GX copies every real
-        column of its frame for every expectation it evaluates, so when one column is most of the bytes (a
-        consultation's answer, a section's body) its expectations run on their own, and the others on a
+    def _runs(self, part: pa.Table | pd.DataFrame, positions: list[int]) -> list[tuple[list[int], list[str]]]:
+        """The GX runs that check these expectations: (positions, columns with real values). GX copies every
+        real column of its frame for every expectation it evaluates, so when one column is most of the bytes
+        (a consultation's answer, a section's body) its expectations run on their own, and the others on a
         frame without it: half the time of one run (docs/benchmarks.md)."""
-        if not self._sliced:
+        if not positions:
             return []
         expectations = self._spec["expectations"]
-        sizes = {column: _column_bytes(part, column) for column in self._sliced_columns}
+        read = suite_columns({"expectations": [expectations[i] for i in positions]})
+        sizes = {column: _column_bytes(part, column) for column in read}
         heaviest = max(sizes, key=sizes.get, default=None)
         if heaviest is None or sizes[heaviest] <= sum(sizes.values()) / 2:
-            return [(self._sliced, self._sliced_columns)]
-        alone = [i for i in self._sliced if expectations[i]["kwargs"].get("column") == heaviest]
-        others = [i for i in self._sliced if i not in alone]
-        return [(alone, [heaviest]), (others, [column for column in self._sliced_columns if column != heaviest])]
+            return [(positions, read)]
+        alone = [i for i in positions if expectations[i]["kwargs"].get("column") == heaviest]
+        others = [i for i in positions if i not in alone]
+        return [(alone, [heaviest]), (others, [column for column in read if column != heaviest])]
 
     def add(self, part: pa.Table | pd.DataFrame, checked: PartCheck | None = None) -> None:
         """Count the part in (`checked`: its check, when already run, on exactly this part)."""
