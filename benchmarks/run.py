@@ -63,8 +63,8 @@ def _files(folder: Path) -> list[Path]:
 
 
 def _worker(kind: str, folder: Path) -> dict:
-    if kind == "steps":
-        return _step_seconds(folder)
+    if kind.startswith("steps"):  # steps[:N]: the N latest runs only
+        return _step_seconds(folder, int(kind.partition(":")[2] or 0) or None)
     files = _files(folder)
     if kind.startswith("profile-"):
         return {"top": _profile(kind.removeprefix("profile-"), files)}
@@ -79,13 +79,14 @@ def _worker(kind: str, folder: Path) -> dict:
     return {"pages": len(files), "seconds": time.perf_counter() - start}
 
 
-def _step_seconds(dagster_home: Path) -> dict:
-    """Seconds per step over every run recorded in the instance (the ingest steps summed over batches)."""
+def _step_seconds(dagster_home: Path, latest_runs: int | None = None) -> dict:
+    """Seconds per step over the runs recorded in the instance (every run, or the latest ones; the ingest
+    steps summed over batches)."""
     import dagster as dg
 
     seconds: dict[str, float] = {}
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
-        for run in instance.get_runs():
+        for run in instance.get_runs(limit=latest_runs):
             for stat in instance.get_run_step_stats(run.run_id):
                 if stat.start_time and stat.end_time:
                     seconds[stat.step_key] = seconds.get(stat.step_key, 0.0) + stat.end_time - stat.start_time
@@ -322,6 +323,8 @@ def build_figures(work: Path, sizes: list[int], batches: int, runs: int, large_r
             log(f"  no-op rerun: {noop_runs[-1]['wall']:.1f} s")
         finally:
             shutil.rmtree(target)
+    steps = measure([sys.executable, str(Path(__file__).resolve()), "--worker", "steps:2", str(base / "state-add" / "dagster_home")])
+    figures["add_steps"] = json.loads(steps["stdout"].strip().splitlines()[-1])["steps"]  # its ingest and corpus runs
     median = sorted(add_runs, key=lambda r: r["wall"])[len(add_runs) // 2]
     label = f"add a batch of {new_pages:,} new pages (1%) to {largest:,}"
     figures["add_batch"] = _build_row(label, new_pages, add_runs, median)
@@ -481,6 +484,18 @@ def render_block(info: dict, parse: dict, manifest: dict, builds: dict | None, p
             "| step | seconds | share of the wall time |",
             "| --- | ---: | ---: |",
             *(f"| `{step}` | {sec:.1f} | {sec / largest['seconds']:.0%} |" for step, sec in builds["steps"].items()),
+        ]
+        add = builds["add_batch"]
+        outside = add["seconds"] - sum(builds["add_steps"].values())
+        lines += [
+            "",
+            f"Where the time of the last {add['label']} went (its ingest and corpus runs' step durations; the rest is "
+            "interpreter and import start-up, listing raw/, the runs' bookkeeping and the summary):",
+            "",
+            "| step | seconds | share of the wall time |",
+            "| --- | ---: | ---: |",
+            *(f"| `{step}` | {sec:.2f} | {sec / add['seconds']:.0%} |" for step, sec in builds["add_steps"].items()),
+            f"| outside the steps | {outside:.2f} | {outside / add['seconds']:.0%} |",
         ]
     for kind, top in profiles.items():
         lines += [
