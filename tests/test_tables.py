@@ -202,31 +202,3 @@ def test_screening_parts_in_worker_processes_gives_the_same_corpus(tmp_path, mon
         assert getattr(parallel, name).equals(getattr(serial, name)), name
     assert parallel.consultations_report == serial.consultations_report
     assert parallel.rejects["stage"].to_pylist() == ["validate"]
-
-
-def read_columns(table: pa.Table, columns) -> pa.Table:
-    return table if columns is None else table.select(list(columns))
-
-
-def test_related_parts_in_worker_processes_are_the_parts_made_here(tmp_path, monkeypatch: pytest.MonkeyPatch):
-    import functools
-
-    from pipeline.core.parts import StoredPart
-
-    raw = tmp_path / "raw"
-    write_batch(raw, "b1", {"rent.txt": RENT, "loan.txt": LOAN})
-    write_batch(raw, "b2", {"wages.txt": WAGES, "renewal.txt": make_page(consultation="更新料の支払いを断ることはできますか?")})
-    corpus = screen(raw).consultations
-    consultations = {
-        batch: StoredPart(f"key-{batch}", {}, part.num_rows, functools.partial(read_columns, part))
-        for batch in ("b1", "b2")
-        for part in [corpus.filter(pa.compute.equal(corpus["batch"], batch))]
-    }
-    made = {}
-    for parallel_from in (10**9, 0):
-        monkeypatch.setattr(tables, "PARALLEL_MIN_PAGES", parallel_from)
-        suite = validation.SuiteRun("related_questions")
-        related = tables.related_parts(consultations, None, suite)
-        made[parallel_from] = ([(p.batch, p.table, p.memo, sorted(p.sidecars)) for p in related.parts], suite.report(), related.linked)
-    assert made[0] == made[10**9]
-    assert "question" in made[0][2]["link_method"].to_pylist()  # the renewal page is a teaser's target

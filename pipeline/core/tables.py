@@ -198,7 +198,7 @@ class _LinkKeys:
 
     teasers: pa.Table  # TEASER_KEYS, one row per teaser of the part
     targets: pa.Table  # TARGET_KEYS, one row per page of the part
-    rows: pa.Table | None  # the teasers themselves when they were read now (else the stored part has them)
+    stored: bool  # read from the sidecars of the part's related_questions (else computed from its texts)
 
 
 def related_parts(
@@ -206,33 +206,28 @@ def related_parts(
 ) -> RelatedParts:
     """Every teaser linked against every page. A part is made again only where its teasers or their links changed
     (a page added elsewhere can become a teaser's target); the keys linking reads of each part are kept with it
-    (sidecars), so the texts of unchanged parts are never read. Keys from texts and checks of new parts are
-    computed in worker processes when there are many pages."""
-    from pipeline.core.validation import PartCheck, import_gx
+    (sidecars), so the texts of unchanged parts are never read."""
+    from pipeline.core.validation import PartCheck
 
     code = parts.code_digest([sys.modules[__name__], schemas, links], [_suite_file("related_questions")])
     batches = sorted(consultations)
     keys = {batch: parts.digest("related_questions", code, consultations[batch].key) for batch in batches}
     same_source = {batch: parts.reusable(stored, batch, keys[batch]) for batch in batches}
-    link_keys = {batch: _stored_link_keys(same_source[batch]) for batch in batches}
-    new = [batch for batch in batches if link_keys[batch] is None]
-    if parallel := len(new) > 1 and sum(consultations[batch].rows for batch in new) >= PARALLEL_MIN_PAGES:
-        import_gx()  # here, once: forked workers share it (they check the new parts below)
-    link_keys |= dict(zip(new, in_order(_text_link_keys, [consultations[batch] for batch in new], parallel=parallel)))
+    link_keys = {batch: _link_keys(consultations[batch], same_source[batch]) for batch in batches}
     linked = links.link(
-        pa.concat_tables([links.TEASER_KEYS.empty_table(), *(link_keys[batch].teasers for batch in batches)]),
-        pa.concat_tables([links.TARGET_KEYS.empty_table(), *(link_keys[batch].targets for batch in batches)]),
+        pa.concat_tables([links.TEASER_KEYS.empty_table(), *(keys_.teasers for keys_ in link_keys.values())]),
+        pa.concat_tables([links.TARGET_KEYS.empty_table(), *(keys_.targets for keys_ in link_keys.values())]),
     )
-    starts = np.cumsum([0, *(link_keys[batch].teasers.num_rows for batch in batches)])
+    starts = np.cumsum([0, *(keys_.teasers.num_rows for keys_ in link_keys.values())])
     links_of = {batch: linked.slice(start, link_keys[batch].teasers.num_rows) for batch, start in zip(batches, starts)}
-    made_tables = {batch: _with_links(link_keys[batch].rows, links_of[batch]) for batch in new}
-    checks = dict(zip(new, in_order(_checked_related, [made_tables[batch] for batch in new], parallel=parallel)))
 
     def part(batch: str) -> Part:
-        if batch in made_tables:  # new teasers: made from the consultations part
-            sidecars = {"teasers": link_keys[batch].teasers, "targets": link_keys[batch].targets}
-            return Part(batch, keys[batch], {"check": checks[batch]}, made_tables.pop(batch), sidecars)
         stored_part = same_source[batch]
+        if stored_part is None or not link_keys[batch].stored:  # new teasers: made from the consultations part
+            teasers = explode(consultations[batch].read(["page_id", "related"]), "related", "position", schemas.RELATED_QUESTIONS)
+            table = _with_links(teasers, links_of[batch])
+            check = suite.check(table)
+            return Part(batch, keys[batch], {"check": check.to_memo()}, table, {"teasers": link_keys[batch].teasers, "targets": link_keys[batch].targets})
         if stored_part.read(_LINKS).equals(links_of[batch]):
             return parts.keep(stored_part, batch, "related_questions", suite)
         # The same teasers with other links (a page added elsewhere is a target now): their rows and the checks
@@ -261,24 +256,12 @@ def _with_links(teasers: pa.Table, linked: pa.Table) -> pa.Table:
     return pa.Table.from_arrays([*teasers.columns, *linked.columns], names=[*teasers.column_names, *_LINKS])
 
 
-def _stored_link_keys(stored: StoredPart | None) -> _LinkKeys | None:
-    """The link keys kept with a related part made from the same consultations part, if there are."""
-    if stored is None or (teasers := stored.sidecar("teasers")) is None or (targets := stored.sidecar("targets")) is None:
-        return None
-    return _LinkKeys(teasers, targets, rows=None)
-
-
-def _text_link_keys(consultations: StoredPart) -> _LinkKeys:
-    """A consultations part's teasers and link keys, from its texts (in a worker, perhaps)."""
+def _link_keys(consultations: StoredPart, stored: StoredPart | None) -> _LinkKeys:
+    """The part's link keys as stored with its related part (same consultations part), else from its texts."""
+    if stored is not None and (teasers := stored.sidecar("teasers")) is not None and (targets := stored.sidecar("targets")) is not None:
+        return _LinkKeys(teasers, targets, stored=True)
     teasers = explode(consultations.read(["page_id", "related"]), "related", "position", schemas.RELATED_QUESTIONS)
-    return _LinkKeys(links.teaser_keys(teasers), links.target_keys(consultations.read(LINK_TARGET_COLUMNS)), rows=teasers)
-
-
-def _checked_related(table: pa.Table) -> dict:
-    """The related_questions suite's check of a part, as its memo (in a worker, perhaps)."""
-    from pipeline.core.validation import SuiteRun
-
-    return SuiteRun("related_questions").check(table).to_memo()
+    return _LinkKeys(links.teaser_keys(teasers), links.target_keys(consultations.read(LINK_TARGET_COLUMNS)), stored=False)
 
 
 def _suite_file(dataset: str) -> Path:
