@@ -34,6 +34,11 @@ if TYPE_CHECKING:
 PARTED_DATASETS = frozenset({"consultations", "pii_originals", "sections", "related_questions"})
 
 
+def _no_sidecar(name: str) -> None:
+    """A part without sidecars (a module function, not a lambda: parts travel to worker processes pickled)."""
+    return None
+
+
 @dataclasses.dataclass(frozen=True)
 class StoredPart:
     """A part as it is stored: its key, its memo, and its rows when asked for (only the columns asked for).
@@ -45,7 +50,7 @@ class StoredPart:
     memo: Mapping[str, Any]
     rows: int
     read: Callable[[Sequence[str] | None], pa.Table]
-    sidecar: Callable[[str], pa.Table | None] = lambda name: None
+    sidecar: Callable[[str], pa.Table | None] = _no_sidecar
 
 
 @dataclasses.dataclass(frozen=True)
