@@ -18,7 +18,7 @@ import functools
 import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -31,7 +31,7 @@ from pipeline.core.quality.pii import pii_originals, pii_totals, redact_consulta
 from pipeline.core.quality.signals import add_signals
 
 if TYPE_CHECKING:  # validation imports pandas and, when it runs, GX: not needed to plan a screening
-    from pipeline.core.validation import PartCheck, SuiteRun, ValidationReport
+    from pipeline.core.validation import ValidationReport
 
 
 class Role(enum.StrEnum):
