@@ -13,6 +13,7 @@ step the stored parts as `StoredPart`s and writes the `Part`s it gets back.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import functools
 import hashlib
@@ -72,8 +73,8 @@ class Part:
 class BatchTables(Mapping[str, pa.Table]):
     """Tables by scrape batch (e.g. each batch's parsed pages), read when asked for: only the columns asked for."""
 
-    def read(self, batch: str, columns: Sequence[str] | None = None) -> pa.Table:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def read(self, batch: str, columns: Sequence[str] | None = None) -> pa.Table: ...
 
     def digest(self, batch: str) -> str:
         """Identifies the batch's table: what a part made from it is keyed by."""
@@ -199,12 +200,11 @@ class PartRows:
         """The given rows (ascending), in that order."""
         part_of = np.searchsorted(self._starts, rows, "right") - 1
         pieces = [self._part(index).take(pa.array(rows[part_of == index] - self._starts[index])) for index in np.unique(part_of)]
-        return pa.concat_tables(pieces) if pieces else self._part_schema().empty_table()
+        if not pieces:  # no row asked for
+            return self._part(0).slice(0, 0) if self._parts else pa.table({})
+        return pa.concat_tables(pieces)
 
     def _part(self, index: int) -> pa.Table:
         if self._read is None or self._read[0] != index:
             self._read = (index, self._parts[index].read(self._columns))
         return self._read[1]
-
-    def _part_schema(self) -> pa.Schema:
-        return self._parts[0].read(self._columns).schema if self._parts else pa.schema([])

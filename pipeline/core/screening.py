@@ -149,15 +149,10 @@ class Screening:
         self._screened = True
 
     def _keep(self, current: _CurrentPart, consultations: StoredPart, originals: StoredPart) -> ScreenedPart:
-        """The stored part: its checks come back from its memo, the rows the suite compares across parts
-        (page_id) from its file."""
-        from pipeline.core.validation import PartCheck
-
-        for name, stored in (("consultations", consultations), ("pii_originals", originals)):
-            suite = self._suites[name]
-            suite.add(stored.read(suite.whole_table_columns), PartCheck.from_memo(name, stored.memo["check"]))
+        """The stored part, its checks and quarantined rows coming back from its memo."""
         return ScreenedPart(
-            Part(current.batch, consultations.key, consultations.memo), Part(current.batch, originals.key, originals.memo)
+            parts.keep(consultations, current.batch, "consultations", self._suites["consultations"]),
+            parts.keep(originals, current.batch, "pii_originals", self._suites["pii_originals"]),
         )
 
     def _screened_part(self, current: _CurrentPart, key: str, made: _ScreenedRows) -> ScreenedPart:
