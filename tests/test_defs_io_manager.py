@@ -328,9 +328,9 @@ def test_a_kept_part_is_left_as_it_is_and_parts_of_other_batches_go(tmp_path):
 def test_a_part_to_keep_must_be_stored_with_its_key(tmp_path):
     manager = io_manager(str(tmp_path))
     write_parts(manager, [Part("b1", "k1", {}, sections_table(2))])
-    with pytest.raises(ValueError, match="not stored with its key"):
+    with pytest.raises(ValueError, match="not stored with their key"):
         write_parts(manager, [Part("b1", "another key", {})])
-    with pytest.raises(ValueError, match="not stored with its key"):
+    with pytest.raises(ValueError, match="not stored with their key"):
         write_parts(manager, [Part("b2", "k2", {})])
 
 

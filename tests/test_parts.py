@@ -6,6 +6,7 @@ import types
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet
 
 from pipeline.core import parts
 from pipeline.core.schemas import SECTIONS
@@ -70,13 +71,20 @@ def sections_of_batch(batch: str) -> pa.Table:
     return sections([f"2024010100000{batch[-1]}-1", f"2024010100000{batch[-1]}-2"])
 
 
-def test_parts_made_in_worker_processes_are_the_parts_made_here():
+def test_parts_made_in_worker_processes_are_the_parts_made_here(tmp_path):
+    from upath import UPath
+
+    from pipeline.core.schemas import DATASETS
     from pipeline.core.validation import SuiteRun
+    from pipeline.defs.io_manager import PartFiles
 
     keys = {"b1": "k1", "b2": "k2", "b3": "k3"}
-    made = {}
-    for parallel in (False, True):
-        suite = SuiteRun("sections")
-        made[parallel] = ([(p.batch, p.key, p.table, p.memo) for p in parts.validated_parts("sections", keys, sections_of_batch, None, suite, parallel=parallel)], suite.report())
-    assert made[True] == made[False]
-    assert made[True][1].success and [batch for batch, *_ in made[True][0]] == ["b1", "b2", "b3"]
+    here_suite, there_suite = SuiteRun("sections"), SuiteRun("sections")
+    here = list(parts.validated_parts("sections", keys, sections_of_batch, None, here_suite))
+    files = PartFiles(UPath(tmp_path), DATASETS)
+    there = list(parts.validated_parts("sections", keys, sections_of_batch, None, there_suite, writer=files, parallel=True))
+    assert [part.batch for part in there] == ["b1", "b2", "b3"] and all(part.written for part in there)
+    for made, stored in zip(here, there):
+        assert (made.key, made.memo) == (stored.key, stored.memo)
+        assert pa.parquet.read_table(tmp_path / "sections" / f"{made.batch}.parquet").cast(SECTIONS).equals(made.table)
+    assert there_suite.report() == here_suite.report() and here_suite.report().success

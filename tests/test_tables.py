@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet
 import pytest
 
 from pipeline.core import schemas, screening, tables, validation
@@ -191,14 +192,28 @@ def test_parse_manifest_gives_one_chunk_whatever_the_parts(tmp_path, monkeypatch
     assert tables.parse_manifest(manifest.slice(0, 0), raw).equals(schemas.PARSED_PAGES.empty_table())
 
 
-def test_screening_parts_in_worker_processes_gives_the_same_corpus(tmp_path, monkeypatch: pytest.MonkeyPatch):
+def test_parts_screened_and_stored_in_worker_processes_are_the_parts_screened_here(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    from upath import UPath
+
+    from pipeline.core.parts import TablesInMemory
+    from pipeline.defs.io_manager import PartFiles
+
     raw = tmp_path / "raw"
     write_batch(raw, "b1", {"rent.txt": RENT, "short.txt": make_page(answer_lines=["短すぎる回答です。"])})
     write_batch(raw, "b2", {"wages.txt": WAGES, "loan.txt": LOAN})
-    serial = screen(raw)
+    parsed = TablesInMemory({batch: tables.parse_manifest(tables.raw_manifest(raw, batch), raw) for batch in ("b1", "b2")})
+    here = screening.screen_pages(dict(parsed))
     monkeypatch.setattr(screening, "PARALLEL_MIN_PAGES", 0)  # two parts of two pages: in two workers
-    parallel = screen(raw)
-    for name in ("consultations", "page_versions", "rejects", "pii_originals"):
-        assert getattr(parallel, name).equals(getattr(serial, name)), name
-    assert parallel.consultations_report == serial.consultations_report
-    assert parallel.rejects["stage"].to_pylist() == ["validate"]
+    files = PartFiles(UPath(tmp_path / "processed"), schemas.DATASETS)
+    stored = screening.Screening(parsed, writer=files)
+    made = list(stored.parts())
+
+    assert all(part.consultations.written and part.consultations.table is None for part in made)
+    for name in ("consultations", "pii_originals"):
+        read = pa.concat_tables([pa.Table.from_pylist([], schema=schemas.DATASETS[name])] + [
+            pa.parquet.read_table(tmp_path / "processed" / name / f"{batch}.parquet") for batch in ("b1", "b2")
+        ])  # fmt: skip
+        assert read.cast(schemas.DATASETS[name]).equals(getattr(here, name)), name
+    assert stored.page_versions().equals(here.page_versions) and stored.rejects().equals(here.rejects)
+    assert stored.report("consultations") == here.consultations_report
+    assert stored.rejects()["stage"].to_pylist() == ["validate"]

@@ -33,3 +33,11 @@ def test_serial_is_the_same_work_here():
 def test_an_error_in_a_worker_is_raised_to_the_caller():
     with pytest.raises(ValueError, match="three"):
         list(workers.in_order(fail_on_three, list(range(6)), parallel=True, workers=2))
+
+
+def test_the_workers_are_gone_once_the_last_result_is_taken():
+    import multiprocessing
+
+    results = workers.in_order(pid_and_square, list(range(4)), parallel=True, workers=2)
+    pids = {next(results)[0] for _ in range(4)}  # every result taken, the generator not resumed nor closed
+    assert pids and not multiprocessing.active_children()

@@ -56,18 +56,34 @@ class StoredPart:
 
 @dataclasses.dataclass(frozen=True)
 class Part:
-    """A part as a step hands it to storage: its rows, or None to keep the stored part (same key), and the
-    sidecar tables to store with it (private to the step: readers of the dataset never see them)."""
+    """A part as a step hands it to storage: its rows and the sidecar tables to store with them (private to
+    the step: readers of the dataset never see them); or no rows: the stored part with this key stays, either
+    kept from an earlier build or `written` already by the step that made it (a PartWriter)."""
 
     batch: str
     key: str
     memo: Mapping[str, Any]
     table: pa.Table | None = None
     sidecars: Mapping[str, pa.Table] = dataclasses.field(default_factory=dict)
+    written: bool = False
 
     @property
     def kept(self) -> bool:
-        return self.table is None
+        return self.table is None and not self.written
+
+
+class PartWriter(abc.ABC):
+    """Stores parts where their dataset lives (the IO manager's storage), for steps that make parts in worker
+    processes: the workers store what they made instead of sending the rows back (memory and time)."""
+
+    @property
+    @abc.abstractmethod
+    def in_workers(self) -> bool:
+        """Whether worker processes may write to it (a local file system; not a process's own memory://)."""
+
+    @abc.abstractmethod
+    def write(self, dataset: str, part: Part) -> StoredPart:
+        """Store the part (with its rows); returns it as stored."""
 
 
 class BatchTables(Mapping[str, pa.Table]):
@@ -143,47 +159,58 @@ def validated_parts(
     stored: Mapping[str, StoredPart] | None,
     suite: SuiteRun,
     *,
+    writer: PartWriter | None = None,
     parallel: bool = False,
 ) -> Iterator[Part]:
     """The parts of a dataset, by batch (batch order): the stored part where its key is the same, else
     `make(batch)`. Every part is counted into `suite` (a SuiteRun of the dataset's suite): a made part is
     checked now, a kept part brings its stored check; the whole-table expectations read its rows.
-    `parallel`: the parts are made and checked in worker processes (workers.py; `make` must pickle)."""
+
+    With a `writer`, made parts are stored where they are made and come back without their rows;
+    `parallel` (and a writer that workers may use) makes and checks them in worker processes (workers.py;
+    `make` must pickle)."""
     from pipeline.core.validation import PartCheck, import_gx
 
     to_make = [batch for batch in sorted(keys) if reusable(stored, batch, keys[batch]) is None]
-    if parallel := parallel and len(to_make) > 1:
+    if parallel := parallel and writer is not None and writer.in_workers and len(to_make) > 1:
         import_gx()  # here, once: forked workers share it
-    made = workers.in_order(functools.partial(_made, dataset, make), to_make, parallel=parallel, preload=_GX)
+    work = functools.partial(_made, dataset, make, writer, keys)
+    made = workers.in_order(work, to_make, parallel=parallel, preload=_GX)
     for batch in sorted(keys):
         if (kept := reusable(stored, batch, keys[batch])) is not None:
             yield keep(kept, batch, dataset, suite)
-            continue
-        table, check = next(made)
-        suite.add(table, PartCheck.from_memo(dataset, check))
-        yield Part(batch, keys[batch], {"check": check}, table)
+        elif isinstance(result := next(made), StoredPart):
+            yield keep(result, batch, dataset, suite, written=True)
+        else:
+            table, check = result
+            suite.add(table, PartCheck.from_memo(dataset, check))
+            yield Part(batch, keys[batch], {"check": check}, table)
     if not keys:  # the table-level expectations judge an empty dataset too
         suite.add(schemas.DATASETS[dataset].empty_table())
 
 
-def keep(stored: StoredPart, batch: str, dataset: str, suite: SuiteRun) -> Part:
-    """A stored part kept as it is: counted into the suite with its stored check (the whole-table
-    expectations read their columns from its file)."""
+def keep(stored: StoredPart, batch: str, dataset: str, suite: SuiteRun, *, written: bool = False) -> Part:
+    """A stored part as it is (kept from an earlier build, or `written` now by a worker): counted into the
+    suite with its stored check (the whole-table expectations read their columns from its file)."""
     from pipeline.core.validation import PartCheck
 
     suite.add(stored.read(suite.whole_table_columns), PartCheck.from_memo(dataset, stored.memo["check"]))
-    return Part(batch, stored.key, stored.memo)
+    return Part(batch, stored.key, stored.memo, written=written)
 
 
 _GX = ("great_expectations",)  # what workers started from a fork server import first
 
 
-def _made(dataset: str, make: Callable[[str], pa.Table], batch: str) -> tuple[pa.Table, dict[str, Any]]:
-    """A part made and checked (in a worker, perhaps): its rows and its check, as the memo that will store it."""
+def _made(
+    dataset: str, make: Callable[[str], pa.Table], writer: PartWriter | None, keys: Mapping[str, str], batch: str
+) -> tuple[pa.Table, dict[str, Any]] | StoredPart:
+    """A part made and checked (in a worker, perhaps): stored by the writer when there is one, else its rows
+    and its check (as the memo that will store it)."""
     from pipeline.core.validation import SuiteRun
 
     table = make(batch)
-    return table, SuiteRun(dataset).check(table).to_memo()
+    check = SuiteRun(dataset).check(table).to_memo()
+    return writer.write(dataset, Part(batch, keys[batch], {"check": check}, table)) if writer is not None else (table, check)
 
 
 class PartRows:

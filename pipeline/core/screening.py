@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.core import parts, schemas, workers
-from pipeline.core.parts import BatchTables, Part, StoredPart
+from pipeline.core.parts import BatchTables, Part, PartWriter, StoredPart
 from pipeline.core.quality import normalise, pii, signals
 from pipeline.core.quality.pii import pii_originals, pii_totals, redact_consultations
 from pipeline.core.quality.signals import add_signals
@@ -100,7 +100,9 @@ class Screening:
 
     A part's key includes the digest of its batch's parsed table, so it changes when its input does.
     `stored` holds the parts stored before, by dataset (consultations, pii_originals) and batch: a part
-    is kept when both are stored with its key.
+    is kept when both are stored with its key. With a `writer`, the parts screened now are stored where
+    they are screened (in worker processes when there are many pages: every core is used, and the rows
+    never travel back) and come back without their rows; without one, they come back with them.
     """
 
     def __init__(
@@ -109,6 +111,7 @@ class Screening:
         *,
         keep_pii_originals: bool = False,
         stored: Mapping[str, Mapping[str, StoredPart]] | None = None,
+        writer: PartWriter | None = None,
     ):
         from pipeline.core.validation import SuiteRun  # GX costs seconds to import: only when screening
 
@@ -118,6 +121,7 @@ class Screening:
         self._ledger = _version_ledger(self._accepted)
         self._keep_pii_originals = keep_pii_originals
         self._stored = stored or {}
+        self._writer = writer
         self._suites = {name: SuiteRun(name) for name in ("consultations", "pii_originals")}
         self._invalid: list[dict] = []
         self._pii: Counter[str] = Counter()
@@ -131,15 +135,16 @@ class Screening:
         code = _code()
         keys = [parts.digest("screening", code, self._keep_pii_originals, self._parsed.digest(c.batch), c.identity()) for c in plan]
         kept = [[parts.reusable(self._stored.get(name), c.batch, key) for name in ("consultations", "pii_originals")] for c, key in zip(plan, keys)]
-        to_screen = [current for current, stored in zip(plan, kept) if not all(stored)]
-        if parallel := len(to_screen) > 1 and sum(len(current.rows) for current in to_screen) >= PARALLEL_MIN_PAGES:
+        to_screen = [(current, key) for current, key, stored in zip(plan, keys, kept) if not all(stored)]
+        pages = sum(len(current.rows) for current, _ in to_screen)
+        if parallel := self._writer is not None and self._writer.in_workers and len(to_screen) > 1 and pages >= PARALLEL_MIN_PAGES:
             from pipeline.core.validation import import_gx
 
             import_gx()  # here, once: forked workers share it
-        screen = functools.partial(_screen_part, self._parsed, keep_pii_originals=self._keep_pii_originals)
+        screen = functools.partial(_screen_and_store, self._parsed, self._writer, keep_pii_originals=self._keep_pii_originals)
         screened = workers.in_order(screen, to_screen, parallel=parallel, preload=("great_expectations",))
         for current, key, stored in zip(plan, keys, kept):
-            made = self._keep(current, *stored) if all(stored) else self._screened_part(current, key, next(screened))
+            made = self._keep(current, *stored) if all(stored) else self._screened_part(current, next(screened))
             self._invalid += [{**row, "batch": current.batch, "stage": "validate"} for row in made.consultations.memo["rejects"]]
             self._pii.update(made.consultations.memo["pii"])
             yield made
@@ -155,17 +160,17 @@ class Screening:
             parts.keep(originals, current.batch, "pii_originals", self._suites["pii_originals"]),
         )
 
-    def _screened_part(self, current: _CurrentPart, key: str, made: _ScreenedRows) -> ScreenedPart:
-        """A part screened now (here or in a worker): counted into the suites with the checks it was given."""
+    def _screened_part(self, current: _CurrentPart, made: tuple[Part, Part] | tuple[StoredPart, StoredPart]) -> ScreenedPart:
+        """A part screened now (here or in a worker), stored already or with its rows: counted into the
+        suites with the checks it was made with."""
         from pipeline.core.validation import PartCheck
 
-        self._suites["consultations"].add(made.consultations, PartCheck.from_memo("consultations", made.check))
-        self._suites["pii_originals"].add(made.pii_originals, PartCheck.from_memo("pii_originals", made.originals_check))
-        memo = {"check": made.check, "rejects": made.rejects, "pii": pii_totals(made.consultations)}
-        return ScreenedPart(
-            Part(current.batch, key, memo, made.consultations),
-            Part(current.batch, key, {"check": made.originals_check}, made.pii_originals),
-        )
+        names = ("consultations", "pii_originals")
+        if isinstance(made[0], StoredPart):
+            return ScreenedPart(*(parts.keep(part, current.batch, name, self._suites[name], written=True) for name, part in zip(names, made)))
+        for name, part in zip(names, made):
+            self._suites[name].add(part.table, PartCheck.from_memo(name, part.memo["check"]))
+        return ScreenedPart(*made)
 
     def _require_screened(self) -> None:
         if not self._screened:
@@ -335,12 +340,29 @@ class _ScreenedRows:
     originals_check: dict  # memo of the pii_originals suite's results on its rows
 
 
+def _screen_and_store(
+    parsed_by_batch: BatchTables, writer: PartWriter | None, planned: tuple[_CurrentPart, str], *, keep_pii_originals: bool
+) -> tuple[Part, Part] | tuple[StoredPart, StoredPart]:
+    """One part screened (in a worker, perhaps) as its consultations and pii_originals parts with their
+    memos; stored by the writer when there is one (then only what was stored comes back, not the rows)."""
+    current, key = planned
+    made = _screen_part(parsed_by_batch, current, keep_pii_originals=keep_pii_originals)
+    memo = {"check": made.check, "rejects": made.rejects, "pii": pii_totals(made.consultations)}
+    screened = (
+        Part(current.batch, key, memo, made.consultations),
+        Part(current.batch, key, {"check": made.originals_check}, made.pii_originals),
+    )
+    if writer is None:
+        return screened
+    return writer.write("consultations", screened[0]), writer.write("pii_originals", screened[1])
+
+
 def _screen_part(parsed_by_batch: BatchTables, part: _CurrentPart, *, keep_pii_originals: bool) -> _ScreenedRows:
     """Redact, add signals and run the consultations suite's row-level expectations on one part of the plan;
     rows failing one go to rejects, named by it (the rest is checked again when rows were taken out).
 
     Parts are independent: with many pages they are screened in worker processes, one part a worker
-    (workers.py), each reading its batch's rows itself; this process keeps only the results."""
+    (workers.py), each reading its batch's rows itself and storing what it made (_screen_and_store)."""
     from pipeline.core.validation import SuiteRun  # GX costs seconds to import
 
     candidates = parsed_by_batch[part.batch].take(pa.array(part.rows, pa.int64()))

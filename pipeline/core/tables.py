@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from pipeline.core import parts, schemas
 from pipeline.core.batches import batch_dirs, snapshot
 from pipeline.core.page import DEFAULT_MAX_BYTES, SITE_PAGE_ID, content_hash, parse_file
-from pipeline.core.parts import Part, StoredPart
+from pipeline.core.parts import Part, PartWriter, StoredPart
 from pipeline.core.quality import links
 from pipeline.core.record import PageResult
 from pipeline.core.workers import in_order
@@ -165,14 +165,15 @@ def related_questions_table(consultations: pa.Table) -> pa.Table:
 
 
 def sections_parts(
-    consultations: Mapping[str, StoredPart], stored: Mapping[str, StoredPart] | None, suite: SuiteRun
+    consultations: Mapping[str, StoredPart], stored: Mapping[str, StoredPart] | None, suite: SuiteRun, writer: PartWriter | None = None
 ) -> Iterator[Part]:
-    """sections, one part per consultations part: kept while that part (and this code) is the same."""
+    """sections, one part per consultations part: kept while that part (and this code) is the same; made in
+    worker processes when there are many pages (stored by the writer where they are made)."""
     code = parts.code_digest([sys.modules[__name__], schemas], [_suite_file("sections")])
     keys = {batch: parts.digest("sections", code, part.key) for batch, part in consultations.items()}
     make = functools.partial(_sections_part, consultations)
     parallel = sum(part.rows for part in consultations.values()) >= PARALLEL_MIN_PAGES
-    return parts.validated_parts("sections", keys, make, stored, suite, parallel=parallel)
+    return parts.validated_parts("sections", keys, make, stored, suite, writer=writer, parallel=parallel)
 
 
 def _sections_part(consultations: Mapping[str, StoredPart], batch: str) -> pa.Table:

@@ -374,12 +374,13 @@ class SuiteRun:
         return [(alone, [heaviest]), (others, [column for column in read if column != heaviest])]
 
     def add(self, part: pa.Table | pd.DataFrame, checked: PartCheck | None = None) -> None:
-        """Count the part in (`checked`: its check, when already run, on exactly this part)."""
+        """Count the part in (`checked`: its check, when already run, on exactly this part; the part may then
+        hold only the whole-table expectations' columns, and its rows are the check's)."""
         checked = checked if checked is not None else self.check(part)
         self._added.append((self._rows, checked.results))
         if self._whole:
             self._whole_frames.append(frame_for_gx(part, self._whole_columns))
-        self._rows += len(part)
+        self._rows += checked.rows
 
     def report(self) -> ValidationReport:
         """The suite's report on the parts added so far, as one table (row positions count across parts)."""

@@ -55,6 +55,8 @@ def in_order(
             result = under_way.popleft().result()
             if (item := next(following, _NONE)) is not _NONE:
                 under_way.append(pool.submit(work, item))
+            if not under_way:  # the last result: let the workers go now, not when the caller drops this generator
+                pool.shutdown(wait=True)
             yield result
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -23,7 +23,7 @@ from pipeline.core.quality.links import link_coverage
 from pipeline.core.schemas import PII_KINDS
 from pipeline.defs.checks import VALIDATED_DATASETS, expectation_check_result, expectation_check_spec
 from pipeline.defs.io_manager import COLUMNS, PARTS, ParquetUPathIOManager, PartitionTables, PartStream
-from pipeline.defs.metadata import definition_metadata, describe, table_metadata
+from pipeline.defs.metadata import PREVIEW_ROWS, definition_metadata, describe, table_metadata
 from pipeline.defs.partitions import FINGERPRINT, scrape_batches
 from pipeline.defs.resources import CorpusPaths, QualitySettings
 
@@ -136,6 +136,7 @@ def screen_pages(context: dg.AssetExecutionContext, quality: QualitySettings, io
         parsed_pages,
         keep_pii_originals=quality.keep_pii_originals,
         stored={name: stored_parts(context, io_manager, name) for name in ("consultations", "pii_originals")},
+        writer=io_manager.part_files(),
     )
     originals: list[Part] = []
 
@@ -148,28 +149,34 @@ def screen_pages(context: dg.AssetExecutionContext, quality: QualitySettings, io
         return {f"pii/{kind}": count for kind, count in screening.pii_found().items()}
 
     included = {"batches": dg.MetadataValue.json(sorted(parsed_pages))}
-    yield dg.Output(part_stream("consultations", consultations(), pii_metadata), output_name="consultations", metadata=included)
+    yield dg.Output(part_stream("consultations", consultations(), io_manager, pii_metadata), output_name="consultations", metadata=included)
     yield from _check(context, "consultations", screening.report("consultations"))
-    yield dg.Output(part_stream("pii_originals", originals), output_name="pii_originals", metadata=included)
+    yield dg.Output(part_stream("pii_originals", originals, io_manager), output_name="pii_originals", metadata=included)
     yield from _check(context, "pii_originals", screening.report("pii_originals"))
     for dataset in ("page_versions", "rejects"):
         yield from emit(context, dataset, getattr(screening, dataset)(), included | pii_metadata())
 
 
-def part_stream(dataset: str, parts: Iterable[Part], metadata: Callable[[], Mapping[str, Any]] = dict) -> PartStream:
+def part_stream(
+    dataset: str, parts: Iterable[Part], storage: ParquetUPathIOManager, metadata: Callable[[], Mapping[str, Any]] = dict
+) -> PartStream:
     """The parts as the IO manager takes them, with what the UI shows of a dataset: its columns and a preview
     of the first part made now (the row count is the IO manager's, over every part)."""
-    preview: dict[str, Any] = {}
+    first_made: list[Part] = []
 
     def watched() -> Iterator[Part]:
         for part in parts:
-            if not part.kept and not preview:
-                preview.update(table_metadata(part.table))
+            if not part.kept and not first_made:
+                first_made.append(part)
             yield part
 
     def shown() -> dict[str, Any]:
-        first = {name: value for name, value in preview.items() if name != "dagster/row_count"}
-        return definition_metadata(dataset) | first | dict(metadata())
+        preview = {}
+        if first_made:
+            part = first_made[0]
+            rows = part.table if part.table is not None else storage.head(dataset, part.batch, PREVIEW_ROWS)
+            preview = {name: value for name, value in table_metadata(rows).items() if name != "dagster/row_count"}
+        return definition_metadata(dataset) | preview | dict(metadata())
 
     return PartStream(watched(), shown)
 
@@ -192,8 +199,8 @@ def parts_of(dataset: str) -> dg.AssetIn:
 @dg.asset(**_asset_kwargs("sections"), ins={"consultations": parts_of("consultations")})
 def sections(context: dg.AssetExecutionContext, io_manager: Storage, consultations: dict[str, StoredPart]):
     suite = validation.SuiteRun("sections")
-    made = tables.sections_parts(consultations, stored_parts(context, io_manager, "sections"), suite)
-    yield dg.Output(part_stream("sections", made))
+    made = tables.sections_parts(consultations, stored_parts(context, io_manager, "sections"), suite, io_manager.part_files())
+    yield dg.Output(part_stream("sections", made, io_manager))
     yield from _check(context, "sections", suite.report())
 
 
@@ -205,7 +212,7 @@ def related_questions(context: dg.AssetExecutionContext, io_manager: Storage, co
     suite = validation.SuiteRun("related_questions")
     related = tables.related_parts(consultations, stored_parts(context, io_manager, "related_questions"), suite)
     coverage = {f"links/{name}": value for name, value in link_coverage(related.linked).items()}
-    yield dg.Output(part_stream("related_questions", related.parts, lambda: coverage))
+    yield dg.Output(part_stream("related_questions", related.parts, io_manager, lambda: coverage))
     yield from _check(context, "related_questions", suite.report())
 
 

@@ -43,7 +43,7 @@ import pyarrow.parquet as pq
 from pydantic import Field
 from upath import UPath
 
-from pipeline.core.parts import PARTED_DATASETS, BatchTables, Part, StoredPart, concat_parts
+from pipeline.core.parts import PARTED_DATASETS, BatchTables, Part, PartWriter, StoredPart, concat_parts
 from pipeline.core.schemas import DATASETS
 from pipeline.defs.resources import PROCESSED_DIR_ENV, default_processed_dir
 
@@ -253,56 +253,43 @@ class ParquetUPathIOManager(dg.UPathIOManager):
         return {"path": dg.MetadataValue.path(str(self._get_path(context).parent))} if dataset in PARTED_DATASETS else {}
 
     def write_parts(self, dataset: str, parts: Iterable[Part], folder: UPath) -> tuple[int, list[str]]:
-        """Write the parts that carry a table, check that the kept ones are stored with their key, and remove
-        the files of batches not among them. Returns the rows of the dataset and the batches written."""
-        schema = self.schemas[dataset]
-        stored = self.stored_parts(dataset)
-        rows, written, batches = 0, [], set()
+        """Write the parts that carry a table, check that the others are stored with their key (kept, or
+        written by the step's workers), and remove the files of batches not among them. Returns the rows of
+        the dataset and the batches written by this build."""
+        files = self.part_files()
+        keys, written = {}, []
         for part in parts:
-            batches.add(part.batch)
-            if part.kept:
-                if (kept := stored.get(part.batch)) is None or kept.key != part.key:
-                    raise ValueError(f"{dataset}: part {part.batch!r} was to be kept but is not stored with its key")
-                rows += kept.rows
-                continue
-            for name, sidecar in part.sidecars.items():  # before the part: a part on disk has its sidecars
-                self.make_directory(folder / f"_{name}")
-                tagged = sidecar.schema.with_metadata({PART_KEY: part.key.encode()})
-                write_parquet_atomic(sidecar.replace_schema_metadata(tagged.metadata), tagged, self._part_path(folder / f"_{name}", part.batch))
-            table = conform_table(part.table, schema, dataset=dataset)
-            tagged = schema.with_metadata({**schema.metadata, PART_KEY: part.key.encode(), PART_MEMO: _memo_json(part.memo)})
-            write_parquet_atomic(table.replace_schema_metadata(tagged.metadata), tagged, self._part_path(folder, part.batch))
-            rows += table.num_rows
-            written.append(part.batch)
+            if part.table is not None:
+                files.write(dataset, part)
+                part = dataclasses.replace(part, table=None, sidecars={}, written=True)
+            keys[part.batch] = part.key
+            if part.written:
+                written.append(part.batch)
+        stored = self.stored_parts(dataset)
+        if missing := [batch for batch, key in keys.items() if batch not in stored or stored[batch].key != key]:
+            raise ValueError(f"{dataset}: parts {missing} were to be stored already but are not stored with their key")
         for stale in [*_data_files(folder), *(path for sidecars in _sidecar_folders(folder) for path in _data_files(sidecars))]:
-            if stale.stem not in batches:  # a batch that holds no current version any more, or an older layout
+            if stale.stem not in keys:  # a batch that holds no current version any more, or an older layout
                 stale.unlink()
-        return rows, written
+        return sum(stored[batch].rows for batch in keys), written
+
+    def head(self, dataset: str, batch: str, rows: int) -> pa.Table:
+        """The first rows of a stored part (a preview: the file's first pages, not the whole part)."""
+        path = _part_path(self._base_path / dataset, batch)
+        with path.open("rb") as f:
+            first = next(pq.ParquetFile(f).iter_batches(batch_size=rows), None)
+        schema = self.schemas[dataset]
+        return conform_table(pa.Table.from_batches([first]) if first is not None else schema.empty_table(), schema, dataset=dataset)
+
+    def part_files(self) -> PartFiles:
+        """The writer of parts to this storage, for steps whose workers store the parts they make."""
+        return PartFiles(self._base_path, self.schemas)
 
     def stored_parts(self, dataset: str) -> dict[str, StoredPart]:
         """The stored parts of a parted dataset, by batch, from the files' footers (rows are read when asked)."""
-        folder = self._base_path / dataset
         schema = self.schemas[dataset]
-        found = {}
-        for path in _data_files(folder):
-            try:
-                footer = _footer(path)
-            except (OSError, pa.ArrowInvalid):  # not a Parquet file (any more): the part is made again
-                continue
-            metadata = footer.metadata or {}
-            if PART_KEY not in metadata:  # not written as a part (an older layout): made again
-                continue
-            found[path.stem] = StoredPart(
-                key=metadata[PART_KEY].decode(),
-                memo=json.loads(metadata[PART_MEMO]),
-                rows=footer.num_rows,
-                read=functools.partial(_read_conformed, path, schema, dataset),
-                sidecar=functools.partial(_read_sidecar, folder, path.name, metadata[PART_KEY]),
-            )
-        return found
-
-    def _part_path(self, folder: UPath, batch: str) -> UPath:
-        return self._with_extension(self.make_safe_partition_path(folder, batch))
+        found = {path.stem: _stored_part(path, schema, dataset) for path in _data_files(self._base_path / dataset)}
+        return {batch: part for batch, part in found.items() if part is not None}
 
     def load_input(self, context: dg.InputContext) -> Any:
         if context.has_asset_key and context.has_asset_partitions and not context.has_partition_key:
@@ -345,6 +332,53 @@ def _read_conformed(path: UPath, schema: pa.Schema, dataset: str, columns: Seque
     return conform_table(read_parquet(path, columns), projected_schema(schema, columns), dataset=dataset)
 
 
+class PartFiles(PartWriter):
+    """Writes parts of parted datasets as <base>/<dataset>/<batch>.parquet (sidecars in `_<name>/`), each
+    tagged with its key and memo, atomically. Plain data: it travels to worker processes pickled."""
+
+    def __init__(self, base: UPath, schemas: Mapping[str, pa.Schema]):
+        self.base, self.schemas = base, schemas
+
+    @property
+    def in_workers(self) -> bool:
+        return _is_local(self.base)
+
+    def write(self, dataset: str, part: Part) -> StoredPart:
+        schema, folder = self.schemas[dataset], self.base / dataset
+        for name, sidecar in part.sidecars.items():  # before the part: a part on disk has its sidecars
+            (folder / f"_{name}").mkdir(parents=True, exist_ok=True)
+            tagged = sidecar.schema.with_metadata({PART_KEY: part.key.encode()})
+            write_parquet_atomic(sidecar.replace_schema_metadata(tagged.metadata), tagged, _part_path(folder / f"_{name}", part.batch))
+        table = conform_table(part.table, schema, dataset=dataset)
+        tagged = schema.with_metadata({**schema.metadata, PART_KEY: part.key.encode(), PART_MEMO: _memo_json(part.memo)})
+        folder.mkdir(parents=True, exist_ok=True)
+        path = _part_path(folder, part.batch)
+        write_parquet_atomic(table.replace_schema_metadata(tagged.metadata), tagged, path)
+        return _stored_part(path, schema, dataset)
+
+
+def _part_path(folder: UPath, batch: str) -> UPath:
+    return folder / f"{batch}.parquet"
+
+
+def _stored_part(path: UPath, schema: pa.Schema, dataset: str) -> StoredPart | None:
+    """The part stored at path, from its footer (rows are read when asked); None when it is no part."""
+    try:
+        footer = _footer(path)
+    except (OSError, pa.ArrowInvalid):  # not a Parquet file (any more): the part is made again
+        return None
+    metadata = footer.metadata or {}
+    if PART_KEY not in metadata:  # not written as a part (an older layout): made again
+        return None
+    return StoredPart(
+        key=metadata[PART_KEY].decode(),
+        memo=json.loads(metadata[PART_MEMO]),
+        rows=footer.num_rows,
+        read=functools.partial(_read_conformed, path, schema, dataset),
+        sidecar=functools.partial(_read_sidecar, path.parent, path.name, metadata[PART_KEY]),
+    )
+
+
 def _read_sidecar(folder: UPath, file_name: str, key: bytes, name: str) -> pa.Table | None:
     """The part's sidecar table, when one is stored with the part's key."""
     path = folder / f"_{name}" / file_name
@@ -373,7 +407,9 @@ def _footer(path: UPath) -> pq.FileMetaData:
 
 
 def _memo_json(memo: Mapping[str, Any]) -> bytes:
-    return json.dumps(memo, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    """The memo as JSON, its keys in the order they were made in (the same every build: the same code makes
+    them; a check's details quote an expectation's parameters in their order)."""
+    return json.dumps(memo, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 class ParquetIOManager(dg.ConfigurableIOManagerFactory):
