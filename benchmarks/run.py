@@ -162,12 +162,14 @@ def _function_name(key: tuple[str, int, str]) -> str:
 # Measuring a subprocess
 
 
-class _TreeRss(threading.Thread):
-    """Peak RSS summed over a process and its descendants, sampled every 50 ms."""
+class _TreeMemory(threading.Thread):
+    """Peak memory of a process and its descendants, sampled every 50 ms: RSS summed (counts the pages that
+    forked workers share with their parent once per process) and PSS summed (shares them out: what the
+    tree takes from the machine)."""
 
     def __init__(self, pid: int):
         super().__init__(daemon=True)
-        self.pid, self.peak, self.done = pid, 0, threading.Event()
+        self.pid, self.peak_rss, self.peak_pss, self.done = pid, 0, 0, threading.Event()
 
     def run(self) -> None:
         import psutil
@@ -177,19 +179,20 @@ class _TreeRss(threading.Thread):
         except psutil.Error:
             return
         while not self.done.wait(0.05):
+            rss = pss = 0
             with contextlib.suppress(psutil.Error):
-                rss = root.memory_info().rss
-                for child in root.children(recursive=True):
+                for process in [root, *root.children(recursive=True)]:
                     with contextlib.suppress(psutil.Error):
-                        rss += child.memory_info().rss
-                self.peak = max(self.peak, rss)
+                        memory = process.memory_full_info()
+                        rss, pss = rss + memory.rss, pss + memory.pss
+            self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
 
 
 def measure(command: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path = ROOT) -> dict:
     """Run a command; its wall time, stdout, peak RSS of its largest process and of its whole tree."""
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd)
-    sampler = _TreeRss(process.pid)
+    sampler = _TreeMemory(process.pid)
     sampler.start()
     out_chunks: list[bytes] = []
     err_chunks: list[bytes] = []
@@ -213,7 +216,8 @@ def measure(command: Sequence[str], *, env: dict[str, str] | None = None, cwd: P
         "stdout": stdout,
         "maxrss_mb": usage.ru_maxrss / 1024,  # kilobytes on Linux
         "cpu_s": usage.ru_utime + usage.ru_stime,  # the child and its waited-for descendants
-        "tree_rss_mb": max(sampler.peak / 2**20, usage.ru_maxrss / 1024),
+        "tree_rss_mb": max(sampler.peak_rss / 2**20, usage.ru_maxrss / 1024),
+        "tree_pss_mb": sampler.peak_pss / 2**20,
     }
 
 
@@ -341,6 +345,7 @@ def _build_row(label: str, pages: int, results: list[dict], median: dict) -> dic
         "walls": sorted(r["wall"] for r in results),
         "maxrss_mb": median["maxrss_mb"],
         "tree_rss_mb": median["tree_rss_mb"],
+        "tree_pss_mb": median["tree_pss_mb"],
         "runs": len(results),
     }
 
@@ -461,15 +466,15 @@ def render_block(info: dict, parse: dict, manifest: dict, builds: dict | None, p
             "`python -m pipeline build --raw R --processed P` (fresh DAGSTER_HOME per corpus; wall time includes "
             "interpreter, Dagster and GX start-up):",
             "",
-            "| build | pages/s | wall (median) | runs (wall) | peak RSS, largest process | peak RSS, whole tree |",
-            "| --- | ---: | ---: | --- | ---: | ---: |",
+            "| build | pages/s | wall (median) | runs (wall) | peak RSS, largest process | peak RSS, whole tree | peak PSS, whole tree |",
+            "| --- | ---: | ---: | --- | ---: | ---: | ---: |",
         ]
         for row in [*builds["sizes"], builds["add_batch"], builds["noop"]]:
             rate = f"{row['pages'] / row['seconds']:,.0f}" if row["pages"] else "–"
             walls = ", ".join(f"{w:.1f} s" for w in row["walls"])
             lines.append(
                 f"| {row['label']} | {rate} | {row['seconds']:.1f} s | {row['runs']}: {walls} | "
-                f"{row['maxrss_mb']:.0f} MB | {row['tree_rss_mb']:.0f} MB |"
+                f"{row['maxrss_mb']:.0f} MB | {row['tree_rss_mb']:.0f} MB | {row['tree_pss_mb']:.0f} MB |"
             )
         if args.plot:
             lines += ["", f"![build time against corpus size]({Path(args.plot).name})"]
@@ -527,9 +532,10 @@ def _build_targets(builds: dict) -> list[str]:
     )
     lines.append(f"| no-op rerun ≤ {NOOP_SECONDS} s (process start included here) | {noop['seconds']:.1f} s | {_met(noop['seconds'] <= NOOP_SECONDS)} |")
     if FULL_BUILD_PAGES in by_size:
-        peak = by_size[FULL_BUILD_PAGES]["maxrss_mb"]
+        peak = by_size[FULL_BUILD_PAGES]["tree_pss_mb"]
         lines.append(
-            f"| peak memory ≤ {MEMORY_MB:,} MB at {FULL_BUILD_PAGES:,} pages | {peak:,.0f} MB | {_met(peak <= MEMORY_MB)} |"
+            f"| peak memory ≤ {MEMORY_MB:,} MB at {FULL_BUILD_PAGES:,} pages (PSS of every process of the build) | "
+            f"{peak:,.0f} MB | {_met(peak <= MEMORY_MB)} |"
         )
     if len(builds["sizes"]) >= 3:
         # Sub-linear: each added page costs clearly less memory at the large end than at the small end (a fixed
@@ -546,7 +552,8 @@ def _build_targets(builds: dict) -> list[str]:
 
 
 def _mb_per_thousand(smaller: dict, larger: dict) -> float:
-    return (larger["maxrss_mb"] - smaller["maxrss_mb"]) / (larger["pages"] - smaller["pages"]) * 1000
+    """Memory (PSS of the build's processes) each 1,000 more pages cost."""
+    return (larger["tree_pss_mb"] - smaller["tree_pss_mb"]) / (larger["pages"] - smaller["pages"]) * 1000
 
 
 def _round_ratio(parse: dict) -> float:

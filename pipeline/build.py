@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
+import gc
 import logging
 import os
 import re
@@ -26,6 +27,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 
 from pipeline.core import batches, schemas
+from pipeline.core.memory import release_freed_memory
 from pipeline.defs import make_defs
 from pipeline.defs.checks import failed_check_summary
 from pipeline.defs.assets import RECOMPUTE_TAG
@@ -154,7 +156,7 @@ def run_build(raw_dir: Path, processed_dir: Path, *, force: bool = False, out: T
 
     print(f"Building {processed_dir} from {raw_dir}", file=out, flush=True)
     results: list[RunOutcome] = []
-    with open_instance() as instance, progress_to(out):
+    with open_instance() as instance, progress_to(out), frozen_imports():
         snapshots = [batches.snapshot(folder) for folder in batches.batch_dirs(raw_dir)]
         add_batches(instance, [snap.name for snap in snapshots])  # as the sensor would
         stale = [snap.name for snap in snapshots if force or needs_ingest(instance, processed_dir, snap)]
@@ -202,13 +204,30 @@ def run_job(
     tags = {"dagster/partition": partition_key} if partition_key else {}
     tags |= {RECOMPUTE_TAG: "true"} if recompute else {}
     with dg.execute_job(job, instance, run_config=RUN_CONFIG, tags=tags or None, raise_on_error=False) as result:
-        return RunOutcome(
+        outcome = RunOutcome(
             run_id=result.run_id,
             success=result.success,
             materialized=frozenset(event.asset_key.to_user_string() for event in result.get_asset_materialization_events()),
             evaluations=tuple(result.get_asset_check_evaluations()),
             failed_steps=frozenset(result.get_failed_step_keys()),
         )
+    # The step hooks release what a step freed, but its output table is still referenced when they run: it
+    # goes with the run. Released here, or every ingested batch's table stayed with the allocator (≈ 100 MB
+    # a 10k batch: 1 GB after ten batches, before the corpus run even starts).
+    release_freed_memory()
+    return outcome
+
+
+@contextlib.contextmanager
+def frozen_imports() -> Iterator[None]:
+    """Everything loaded so far (Dagster, GX, the instance) moved out of the cycle collector's way: the
+    collections after every step and run then walk only what the runs made (0.02 s instead of 0.2 s)."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def dataset_files(processed_dir: Path, dataset: str) -> list[Path]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import functools
 import gc
 import multiprocessing
 import multiprocessing.context
@@ -19,6 +20,8 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
+
+from pipeline.core.memory import release_freed_memory
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -49,12 +52,13 @@ def in_order(
     # cost ≈ 15% of the workers' CPU, and copied the inherited pages too).
     pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=pool_context(preload), initializer=gc.freeze)
     try:
-        under_way = collections.deque(pool.submit(work, item) for item in items[: workers * ahead])
+        task = functools.partial(_released_after, work)
+        under_way = collections.deque(pool.submit(task, item) for item in items[: workers * ahead])
         following = iter(items[workers * ahead :])
         while under_way:
             result = under_way.popleft().result()
             if (item := next(following, _NONE)) is not _NONE:
-                under_way.append(pool.submit(work, item))
+                under_way.append(pool.submit(task, item))
             if not under_way:  # the last result: let the workers go now, not when the caller drops this generator
                 pool.shutdown(wait=True)
             yield result
@@ -63,6 +67,14 @@ def in_order(
 
 
 _NONE = object()
+
+
+def _released_after(work: Callable[[Item], Result], item: Item) -> Result:
+    """A task in a worker, which then hands back what it freed: the next task starts from the same memory."""
+    try:
+        return work(item)
+    finally:
+        release_freed_memory()
 
 
 def pool_context(preload: Sequence[str] = ()) -> multiprocessing.context.BaseContext:

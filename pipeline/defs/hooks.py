@@ -1,7 +1,8 @@
 """Job hooks: after every step (success or failure), the memory it freed goes back to the system, so a
 run whose steps share one process (the build's in-process runs) does not carry each step's peak into the
-next one. No cycle collection: it cost ≈ 0.3 s a corpus step and no longer lowered the peak (the large
-objects are Arrow tables and numpy arrays, freed as their last reference goes)."""
+next one. A step's output tables sit in reference cycles (its generator frames, Dagster's contexts), so
+the hook collects cycles first: ≈ 0.2 s with Dagster and GX loaded, ≈ 0.02 s in `python -m pipeline
+build`, which freezes what it loaded before its runs (build.py)."""
 
 from __future__ import annotations
 
