@@ -28,8 +28,10 @@ import pyarrow.parquet as pq
 
 from pipeline.core import batches, schemas
 from pipeline.core.memory import release_freed_memory
+from pipeline.core.parts import PARTED_DATASETS
 from pipeline.defs import make_defs
 from pipeline.defs.checks import failed_check_summary
+from pipeline.defs.io_manager import PART_KEY
 from pipeline.defs.assets import RECOMPUTE_TAG
 from pipeline.defs.partitions import PARSED_PAGES, add_batches, ingested_fingerprint
 
@@ -244,11 +246,18 @@ def needs_ingest(instance: dg.DagsterInstance, processed_dir: Path, snapshot: ba
 
 
 def corpus_is_current(instance: dg.DagsterInstance, processed_dir: Path) -> bool:
-    """Every corpus dataset is on disk and was materialised after the latest batch was ingested."""
+    """Every corpus dataset is on disk, in parts where it is parted (a corpus written before parts is made
+    again), and was materialised after the latest batch was ingested."""
     if not all((processed_dir / name).is_dir() for name in CORPUS_DATASETS):
+        return False
+    if not all(_written_in_parts(processed_dir, name) for name in PARTED_DATASETS):
         return False
     ingested = _latest_storage_id(instance, PARSED_PAGES)
     return all(_latest_storage_id(instance, dg.AssetKey(name)) > ingested for name in CORPUS_DATASETS)
+
+
+def _written_in_parts(processed_dir: Path, dataset: str) -> bool:
+    return all(PART_KEY in (pq.read_metadata(path).metadata or {}) for path in dataset_files(processed_dir, dataset))
 
 
 def _latest_storage_id(instance: dg.DagsterInstance, key: dg.AssetKey) -> int:

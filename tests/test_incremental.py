@@ -132,3 +132,17 @@ def test_a_new_page_that_old_teasers_point_to_relinks_only_their_part(tmp_path: 
     asked = next(t for t in teasers if t["question"].startswith("更新料"))
     target = pq.read_table(processed / "consultations" / f"{SECOND}.parquet")["page_id"][0].as_py()
     assert (asked["target_page_id"], asked["link_method"]) == (target, "question")
+
+
+def test_a_corpus_written_before_parts_is_made_again_in_parts(tmp_path: Path):
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "dagster_home"))}):
+        write_batch(raw, FIRST, {"loan.txt": LOAN})
+        build(raw, processed)
+        part = processed / "consultations" / f"{FIRST}.parquet"
+        legacy = processed / "consultations" / "part-0.parquet"  # as the layout before parts wrote it
+        pq.write_table(pq.read_table(part).replace_schema_metadata(None), legacy)
+        part.unlink()
+        output = build(raw, processed)
+    assert "Building the corpus" in output and "nothing new" not in output
+    assert sorted(p.name for p in (processed / "consultations").glob("*.parquet")) == [f"{FIRST}.parquet"]
