@@ -129,9 +129,9 @@ SCREENED = ("consultations", "page_versions", "rejects", "pii_originals")
     "current version), page_versions (what became of every accepted input) and rejects.",
 )
 def screen_pages(context: dg.AssetExecutionContext, quality: QualitySettings, io_manager: Storage, parsed_pages: PartitionTables):
-    # Each batch is read when screen_pages looks it up, and consultations are written one part at a time as
-    # they are screened: the IO manager stores an output when it is yielded, so by the time the next line
-    # runs every part is screened (or kept), written and released, and the other results are complete.
+    # Each batch is read where its part is screened (a worker process, with many pages), and the part is
+    # written there too; the IO manager consumes the stream when the output is yielded, so by the time the
+    # next line runs every part is screened (or kept) and stored, and the other results are complete.
     screening = screen.Screening(
         parsed_pages,
         keep_pii_originals=quality.keep_pii_originals,
