@@ -119,11 +119,11 @@ def _expect_ok(result) -> None:
 
 
 def _manifest(mode: str, raw: Path) -> dict:
-    from pipeline.core import tables
+    from pipeline.core import tables, workers
 
     manifest = tables.raw_manifest(raw)
     if mode == "parallel":
-        tables.PARALLEL_MIN_FILES = 0  # measure the pool even on the tiny corpora of --quick
+        workers.PARALLEL_MIN_PAGES = 0  # measure the pool even on the tiny corpora of --quick
     start = time.perf_counter()
     table = tables.parse_manifest(manifest, raw, workers=1 if mode == "serial" else None)
     return {"pages": table.num_rows, "seconds": time.perf_counter() - start, "workers": os.cpu_count()}

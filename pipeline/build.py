@@ -25,14 +25,15 @@ from typing import TextIO
 
 import dagster as dg
 import pyarrow.parquet as pq
+from upath import UPath
 
 from pipeline.core import batches, schemas
 from pipeline.core.memory import release_freed_memory
 from pipeline.core.parts import PARTED_DATASETS
 from pipeline.defs import make_defs
-from pipeline.defs.checks import failed_check_summary
-from pipeline.defs.io_manager import PART_KEY
 from pipeline.defs.assets import RECOMPUTE_TAG
+from pipeline.defs.checks import failed_check_summary
+from pipeline.defs.io_manager import ParquetUPathIOManager
 from pipeline.defs.partitions import PARSED_PAGES, add_batches, ingested_fingerprint
 
 INGEST_JOB = "ingest_batch"
@@ -257,7 +258,8 @@ def corpus_is_current(instance: dg.DagsterInstance, processed_dir: Path) -> bool
 
 
 def _written_in_parts(processed_dir: Path, dataset: str) -> bool:
-    return all(PART_KEY in (pq.read_metadata(path).metadata or {}) for path in dataset_files(processed_dir, dataset))
+    """Every file of the dataset is a part (carries its key), as the IO manager reads them."""
+    return len(ParquetUPathIOManager(UPath(processed_dir)).stored_parts(dataset)) == len(dataset_files(processed_dir, dataset))
 
 
 def _latest_storage_id(instance: dg.DagsterInstance, key: dg.AssetKey) -> int:

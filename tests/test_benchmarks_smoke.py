@@ -184,7 +184,7 @@ def test_parse_manifest_with_the_pool_gives_the_serial_table(tmp_path, monkeypat
     (tmp_path / synth.batch_name(0) / "broken.txt").write_bytes(b"\x00binary")  # rejects keep their place
     manifest = tables.raw_manifest(tmp_path)
     serial = tables.parse_manifest(manifest, tmp_path, workers=1)
-    monkeypatch.setattr(tables, "PARALLEL_MIN_FILES", 0)
+    monkeypatch.setattr(workers, "PARALLEL_MIN_PAGES", 0)
     monkeypatch.setattr(tables, "_CHUNK_FILES", 7)  # several chunks on both workers
     pooled = tables.parse_manifest(manifest, tmp_path, workers=2)  # fork: no other thread here
     assert pooled.equals(serial) and pooled.num_rows == 61
@@ -222,7 +222,7 @@ def test_parse_manifest_reads_other_storage_serially(tmp_path, monkeypatch):
     for path in tmp_path.rglob("*"):
         if path.is_file():
             (memory / path.relative_to(tmp_path)).write_bytes(path.read_bytes())
-    monkeypatch.setattr(tables, "PARALLEL_MIN_FILES", 0)
+    monkeypatch.setattr(workers, "PARALLEL_MIN_PAGES", 0)
     monkeypatch.setattr(workers, "pool_context", lambda preload=(): pytest.fail("a pool on memory:// storage"))
     parsed = tables.parse_manifest(tables.raw_manifest(memory), memory, workers=2)
     assert parsed.num_rows == 12 and set(parsed["status"].to_pylist()) == {"ok"}

@@ -71,7 +71,7 @@ def sections_of_batch(batch: str) -> pa.Table:
     return sections([f"2024010100000{batch[-1]}-1", f"2024010100000{batch[-1]}-2"])
 
 
-def test_parts_made_in_worker_processes_are_the_parts_made_here(tmp_path):
+def test_parts_made_in_worker_processes_are_the_parts_made_here(tmp_path, monkeypatch):
     from upath import UPath
 
     from pipeline.core.schemas import DATASETS
@@ -82,7 +82,8 @@ def test_parts_made_in_worker_processes_are_the_parts_made_here(tmp_path):
     here_suite, there_suite = SuiteRun("sections"), SuiteRun("sections")
     here = list(parts.validated_parts("sections", keys, sections_of_batch, None, here_suite))
     files = PartFiles(UPath(tmp_path), DATASETS)
-    there = list(parts.validated_parts("sections", keys, sections_of_batch, None, there_suite, writer=files, parallel=True))
+    monkeypatch.setattr(parts.workers, "PARALLEL_MIN_PAGES", 0)  # three parts of two pages: in two workers
+    there = list(parts.validated_parts("sections", keys, sections_of_batch, None, there_suite, writer=files, pages=6))
     assert [part.batch for part in there] == ["b1", "b2", "b3"] and all(part.written for part in there)
     for made, stored in zip(here, there):
         assert (made.key, made.memo) == (stored.key, stored.memo)

@@ -6,7 +6,7 @@ import pyarrow as pa
 import pyarrow.parquet
 import pytest
 
-from pipeline.core import schemas, screening, tables, validation
+from pipeline.core import schemas, screening, tables, validation, workers
 from pipeline.core.batches import SUCCESS_MARKER
 from pipeline.core.page import content_hash, parse_page
 from tests.pages import make_html, make_page
@@ -203,7 +203,7 @@ def test_parts_screened_and_stored_in_worker_processes_are_the_parts_screened_he
     write_batch(raw, "b2", {"wages.txt": WAGES, "loan.txt": LOAN})
     parsed = TablesInMemory({batch: tables.parse_manifest(tables.raw_manifest(raw, batch), raw) for batch in ("b1", "b2")})
     here = screening.screen_pages(dict(parsed))
-    monkeypatch.setattr(screening, "PARALLEL_MIN_PAGES", 0)  # two parts of two pages: in two workers
+    monkeypatch.setattr(workers, "PARALLEL_MIN_PAGES", 0)  # two parts of two pages: in two workers
     files = PartFiles(UPath(tmp_path / "processed"), schemas.DATASETS)
     stored = screening.Screening(parsed, writer=files)
     made = list(stored.parts())

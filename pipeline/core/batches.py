@@ -17,6 +17,7 @@ from pathlib import Path
 from upath import UPath
 
 SUCCESS_MARKER = "_SUCCESS"
+LOCAL_PROTOCOLS = ("", "file", "local")
 DEFAULT_QUIET_SECONDS = 300
 
 
@@ -36,6 +37,11 @@ class BatchSnapshot:
         if not self.files:
             return False
         return self.has_success_marker or now - self.newest_mtime >= quiet_seconds
+
+
+def is_local(path: Path) -> bool:
+    """Whether the path (a pathlib path or a UPath) is on this machine's file system: other processes see it."""
+    return getattr(path, "protocol", "") in LOCAL_PROTOCOLS
 
 
 def is_scrape(relative: str) -> bool:
@@ -58,7 +64,7 @@ def snapshot(batch_dir: Path) -> BatchSnapshot:
     from one fsspec listing (a no-op rerun lists every file of raw/: a stat per file through pathlib took
     5x as long, fsspec's listing of 100k local files 1 s)."""
     folder = UPath(batch_dir)
-    listed = _local_files(folder.path) if folder.protocol in ("", "file", "local") else _listed_files(folder)
+    listed = _local_files(folder.path) if is_local(folder) else _listed_files(folder)
     files, newest, has_marker = [], 0.0, False
     for relative, size, mtime in sorted(listed):
         newest = max(newest, mtime)

@@ -160,22 +160,18 @@ def validated_parts(
     suite: SuiteRun,
     *,
     writer: PartWriter | None = None,
-    parallel: bool = False,
+    pages: int = 0,
 ) -> Iterator[Part]:
     """The parts of a dataset, by batch (batch order): the stored part where its key is the same, else
     `make(batch)`. Every part is counted into `suite` (a SuiteRun of the dataset's suite): a made part is
     checked now, a kept part brings its stored check; the whole-table expectations read its rows.
 
-    With a `writer`, made parts are stored where they are made and come back without their rows;
-    `parallel` (and a writer that workers may use) makes and checks them in worker processes (workers.py;
-    `make` must pickle)."""
-    from pipeline.core.validation import PartCheck, import_gx
+    With a `writer`, made parts are stored where they are made and come back without their rows; with many
+    `pages` in all they are made and checked in worker processes (`made_in_workers`; `make` must pickle)."""
+    from pipeline.core.validation import PartCheck
 
     to_make = [batch for batch in sorted(keys) if reusable(stored, batch, keys[batch]) is None]
-    if parallel := parallel and writer is not None and writer.in_workers and len(to_make) > 1:
-        import_gx()  # here, once: forked workers share it
-    work = functools.partial(_made, dataset, make, writer, keys)
-    made = workers.in_order(work, to_make, parallel=parallel, preload=_GX)
+    made = made_in_workers(functools.partial(_made, dataset, make, writer, keys), to_make, writer=writer, pages=pages)
     for batch in sorted(keys):
         if (kept := reusable(stored, batch, keys[batch])) is not None:
             yield keep(kept, batch, dataset, suite)
@@ -198,7 +194,16 @@ def keep(stored: StoredPart, batch: str, dataset: str, suite: SuiteRun, *, writt
     return Part(batch, stored.key, stored.memo, written=written)
 
 
-_GX = ("great_expectations",)  # what workers started from a fork server import first
+def made_in_workers(work: Callable[[Any], Any], items: Sequence[Any], *, writer: PartWriter | None, pages: int) -> Iterator[Any]:
+    """work(item) for each part to make, in order: in worker processes when there are several parts, many
+    pages, and a writer the workers can store them with (the rows then never travel back), else here.
+    Great Expectations is imported here first: forked workers share the import (and check the parts)."""
+    from pipeline.core.validation import import_gx
+
+    parallel = writer is not None and writer.in_workers and len(items) > 1 and pages >= workers.PARALLEL_MIN_PAGES
+    if parallel:
+        import_gx()
+    return workers.in_order(work, items, parallel=parallel, preload=("great_expectations",))
 
 
 def _made(

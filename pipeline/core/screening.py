@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.core import parts, schemas, workers
+from pipeline.core import parts, schemas
 from pipeline.core.parts import BatchTables, Part, PartWriter, StoredPart
 from pipeline.core.quality import normalise, pii, signals
 from pipeline.core.quality.pii import pii_originals, pii_totals, redact_consultations
@@ -46,7 +46,6 @@ class Role(enum.StrEnum):
 # What the fold reads of every parsed input; the texts are read only for the parts it screens.
 KEY_COLUMNS = ["batch", "source", "status", "page_id", "sha256", "content_hash", "reject_reason", "reject_detail"]
 _HISTORY = ("first_seen", "last_seen", "n_versions", "aliases")
-PARALLEL_MIN_PAGES = 2000  # pages to screen in all before a pool of workers pays for its start
 _REJECT_KEYS = ("source", "page_id", "sha256", "reject_reason", "reject_detail")
 
 
@@ -136,13 +135,9 @@ class Screening:
         keys = [parts.digest("screening", code, self._keep_pii_originals, self._parsed.digest(c.batch), c.identity()) for c in plan]
         kept = [[parts.reusable(self._stored.get(name), c.batch, key) for name in ("consultations", "pii_originals")] for c, key in zip(plan, keys)]
         to_screen = [(current, key) for current, key, stored in zip(plan, keys, kept) if not all(stored)]
-        pages = sum(len(current.rows) for current, _ in to_screen)
-        if parallel := self._writer is not None and self._writer.in_workers and len(to_screen) > 1 and pages >= PARALLEL_MIN_PAGES:
-            from pipeline.core.validation import import_gx
-
-            import_gx()  # here, once: forked workers share it
         screen = functools.partial(_screen_and_store, self._parsed, self._writer, keep_pii_originals=self._keep_pii_originals)
-        screened = workers.in_order(screen, to_screen, parallel=parallel, preload=("great_expectations",))
+        pages = sum(len(current.rows) for current, _ in to_screen)
+        screened = parts.made_in_workers(screen, to_screen, writer=self._writer, pages=pages)
         for current, key, stored in zip(plan, keys, kept):
             made = self._keep(current, *stored) if all(stored) else self._screened_part(current, next(screened))
             self._invalid += [{**row, "batch": current.batch, "stage": "validate"} for row in made.consultations.memo["rejects"]]

@@ -20,12 +20,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.core import parts, schemas
-from pipeline.core.batches import batch_dirs, snapshot
+from pipeline.core import workers as pools
+from pipeline.core.batches import batch_dirs, is_local, snapshot
 from pipeline.core.page import DEFAULT_MAX_BYTES, SITE_PAGE_ID, content_hash, parse_file
 from pipeline.core.parts import Part, PartWriter, StoredPart
 from pipeline.core.quality import links
 from pipeline.core.record import PageResult
-from pipeline.core.workers import in_order
 
 if TYPE_CHECKING:  # validation imports pandas: not needed by the parsing workers
     from pipeline.core.validation import SuiteRun
@@ -44,8 +44,6 @@ def raw_manifest(raw_dir: Path, batch: str | None = None) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schemas.RAW_PAGES)
 
 
-PARALLEL_MIN_FILES = 2000  # below this, a process pool's start-up costs more than it saves (docs/benchmarks.md)
-PARALLEL_MIN_PAGES = 2000  # the same for the corpus's parts: pages in all
 _CHUNK_FILES = 250  # files per table part: Python objects of one part live at a time; a pool task apiece
 
 
@@ -54,7 +52,7 @@ def parse_manifest(
 ) -> pa.Table:
     """Parse every file of the manifest; rejected inputs are rows too.
 
-    Uses `workers` processes (default: every core) when there are at least PARALLEL_MIN_FILES files on
+    Uses `workers` processes (default: every core) when there are at least workers.PARALLEL_MIN_PAGES files on
     the local file system (other storage, e.g. memory:// or s3:// through UPath, is read serially: a
     worker process may not see the parent's file system object); the rows come out in manifest order
     either way, and the table is the same. The files are parsed in chunks of _CHUNK_FILES, each a table
@@ -65,11 +63,10 @@ def parse_manifest(
     if not sources:
         return schemas.PARSED_PAGES.empty_table()
     chunks = [(batches[i : i + _CHUNK_FILES], sources[i : i + _CHUNK_FILES]) for i in range(0, len(sources), _CHUNK_FILES)]
-    local = getattr(raw_dir, "protocol", "") in ("", "file", "local")
     parse = functools.partial(_parse_chunk, raw_dir, max_bytes=max_bytes)
-    parallel = len(sources) >= PARALLEL_MIN_FILES and local
-    parts = list(in_order(parse, chunks, parallel=parallel, workers=workers, preload=[__name__], ahead=2))
-    return pa.concat_tables(parts).combine_chunks()
+    parallel = len(sources) >= pools.PARALLEL_MIN_PAGES and is_local(raw_dir)
+    parsed = list(pools.in_order(parse, chunks, parallel=parallel, workers=workers, preload=[__name__], ahead=2))
+    return pa.concat_tables(parsed).combine_chunks()
 
 
 def _parse_chunk(raw_dir: Path, chunk: tuple[list[str], list[str]], *, max_bytes: int) -> pa.Table:
@@ -172,8 +169,8 @@ def sections_parts(
     code = parts.code_digest([sys.modules[__name__], schemas], [_suite_file("sections")])
     keys = {batch: parts.digest("sections", code, part.key) for batch, part in consultations.items()}
     make = functools.partial(_sections_part, consultations)
-    parallel = sum(part.rows for part in consultations.values()) >= PARALLEL_MIN_PAGES
-    return parts.validated_parts("sections", keys, make, stored, suite, writer=writer, parallel=parallel)
+    pages = sum(part.rows for part in consultations.values())
+    return parts.validated_parts("sections", keys, make, stored, suite, writer=writer, pages=pages)
 
 
 def _sections_part(consultations: Mapping[str, StoredPart], batch: str) -> pa.Table:

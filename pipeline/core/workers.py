@@ -23,6 +23,10 @@ from typing import TypeVar
 
 from pipeline.core.memory import release_freed_memory
 
+# Below this many pages (or files) in all, a pool's start costs more than the cores it adds save
+# (docs/benchmarks.md): small batches and tests never start one.
+PARALLEL_MIN_PAGES = 2000
+
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 

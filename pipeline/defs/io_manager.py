@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import functools
+import hashlib
 import json
 import os
 import re
@@ -43,6 +43,7 @@ import pyarrow.parquet as pq
 from pydantic import Field
 from upath import UPath
 
+from pipeline.core.batches import is_local
 from pipeline.core.parts import PARTED_DATASETS, BatchTables, Part, PartWriter, StoredPart, concat_parts
 from pipeline.core.schemas import DATASETS
 from pipeline.defs.resources import PROCESSED_DIR_ENV, default_processed_dir
@@ -53,7 +54,6 @@ COMPRESSION = "zstd"
 # pq.read_table / pd.read_parquet of a dataset folder gives back exactly the schema in schemas.py; the
 # "compliant" name "element" would read back as a different list type. Still standard 3-level lists.
 WRITE_OPTIONS = {"compression": COMPRESSION, "use_compliant_nested_type": False}
-_LOCAL_PROTOCOLS = ("", "file", "local")
 COLUMNS = "columns"  # input metadata: read only these columns
 PARTS = "parts"  # input metadata: the stored parts of a parted dataset ({batch: StoredPart}), not one table
 PART_KEY, PART_MEMO = b"pipeline.part_key", b"pipeline.part_memo"  # in a part file's key-value metadata
@@ -100,16 +100,12 @@ def conform_table(table: pa.Table | pd.DataFrame, schema: pa.Schema, *, dataset:
     return table
 
 
-def _is_local(path: UPath) -> bool:
-    return getattr(path, "protocol", "") in _LOCAL_PROTOCOLS
-
-
 def write_parquet_atomic(table: pa.Table, schema: pa.Schema, path: UPath) -> None:
     """Write the table (with `schema`) to `path`: temp file in the same folder, flush + fsync, rename over the target."""
     remove_stale_temp_files(path.parent)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.{os.getpid()}@{socket.gethostname()}.tmp")
     try:
-        if _is_local(path):
+        if is_local(path):
             with open(tmp.path, "wb") as f:
                 _write(table, schema, f)
                 f.flush()
@@ -169,7 +165,7 @@ def _fsync_dir(directory: str) -> None:
 
 
 def read_parquet(path: UPath, columns: list[str] | None = None) -> pa.Table:
-    if _is_local(path):
+    if is_local(path):
         return pq.read_table(path.path, columns=columns)
     with path.open("rb") as f:
         return pq.read_table(f, columns=columns)
@@ -341,7 +337,7 @@ class PartFiles(PartWriter):
 
     @property
     def in_workers(self) -> bool:
-        return _is_local(self.base)
+        return is_local(self.base)
 
     def write(self, dataset: str, part: Part) -> StoredPart:
         schema, folder = self.schemas[dataset], self.base / dataset
@@ -400,7 +396,7 @@ def _data_files(folder: UPath) -> list[UPath]:
 
 
 def _footer(path: UPath) -> pq.FileMetaData:
-    if _is_local(path):
+    if is_local(path):
         return pq.read_metadata(path.path)
     with path.open("rb") as f:
         return pq.read_metadata(f)
