@@ -395,15 +395,19 @@ class SuiteRun:
         return ValidationReport(dataset=self.dataset, outcomes=tuple(to_outcome(r) for r in results), rows=self._rows)
 
 
+def _names(table: pa.Table | pd.DataFrame) -> list[str]:
+    return table.column_names if isinstance(table, pa.Table) else list(table.columns)
+
+
 def _column_bytes(table: pa.Table | pd.DataFrame, column: str) -> int:
-    if column not in (table.column_names if isinstance(table, pa.Table) else table.columns):
+    if column not in _names(table):
         return 0
     return table[column].nbytes if isinstance(table, pa.Table) else int(table[column].memory_usage(index=False, deep=False))
 
 
 def _columns(table: pa.Table | pd.DataFrame, columns: list[str]) -> pa.Table | pd.DataFrame:
     """The columns of the table that it has (what a run's frame holds real values of: its slices' size)."""
-    present = [column for column in columns if column in (table.column_names if isinstance(table, pa.Table) else table.columns)]
+    present = [column for column in columns if column in _names(table)]
     return table.select(present) if isinstance(table, pa.Table) else table[present]
 
 
