@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
 
+from pipeline.core import validation
 from pipeline.core.schemas import CONSULTATIONS, DATASETS, RELATED_QUESTIONS, REJECTS, SECTIONS
 from pipeline.core.validation import (
     EXPECTATIONS_DIR,
     PartCheck,
+    Revision,
     SuiteRun,
     build_suite,
     load_suite_spec,
@@ -315,11 +318,63 @@ def test_a_check_read_back_from_its_memo_gives_the_same_report():
     assert replayed.report().failing_rows().keys() == {2}  # positions count across parts
 
 
+def _related_part(n: int, links: list[tuple[str | None, str | None]]) -> pa.Table:
+    rows = [
+        row_for(RELATED_QUESTIONS, page_id=f"20240315093000-{n}", position=i, question=f"質問その{i}ですか", preview="解約について",
+                target_page_id=target, link_method=method)
+        for i, (target, method) in enumerate(links)
+    ]  # fmt: skip
+    return table(RELATED_QUESTIONS, rows)
+
+
+GOOD_LINK, NO_LINK, BAD_ID, BAD_METHOD = ("20240101000000-9", "question"), (None, None), ("page-9", "question"), ("20240101000000-9", "guess")
+
+
+@pytest.mark.parametrize(
+    ("before", "now"),
+    [
+        # links moved in a few rows, every row valid
+        ([GOOD_LINK] * 6 + [NO_LINK] * 2, [GOOD_LINK] * 3 + [NO_LINK] * 3 + [GOOD_LINK] * 2),
+        # failures fixed, failures made, failures kept in rows that did not change
+        ([BAD_ID, GOOD_LINK, BAD_METHOD, GOOD_LINK, BAD_ID, NO_LINK], [GOOD_LINK, BAD_ID, BAD_METHOD, BAD_METHOD, BAD_ID, BAD_ID]),
+        # more failing rows than a detail quotes, the first ones fixed: the samples come from rows further on
+        ([BAD_ID] * 8, [GOOD_LINK] * 4 + [BAD_ID] * 4),
+    ],
+    ids=["moved", "fixed-and-made", "samples-further-on"],
+)
+def test_a_recheck_of_changed_rows_gives_the_check_of_the_whole_part(before, now):
+    """Parts whose links moved (tables.related_parts): only their changed rows are checked, every part's in one
+    run, merged with the stored check; the memos are those of checking each revised part whole."""
+    run = SuiteRun("related_questions")
+    parts_before = [_related_part(1, before), _related_part(2, list(reversed(before)))]
+    parts_now = [_related_part(1, now), _related_part(2, list(reversed(now)))]
+    link_columns = ["target_page_id", "link_method"]
+    revisions = []
+    for part_before, part_now in zip(parts_before, parts_now):
+        stored = PartCheck.from_memo("related_questions", json.loads(json.dumps(run.check(part_before).to_memo())))
+        moved = [i for i, (a, b) in enumerate(zip(part_before.select(link_columns).to_pylist(), part_now.select(link_columns).to_pylist())) if a != b]
+        revisions.append(Revision(stored, part_now.select(link_columns), np.array(moved, dtype=np.int64)))
+    rechecked = run.recheck(revisions)
+    assert [check.to_memo() for check in rechecked] == [run.check(part).to_memo() for part in parts_now]
+
+
+def test_a_recheck_runs_gx_once_for_every_part(monkeypatch: pytest.MonkeyPatch):
+    run = SuiteRun("related_questions")
+    parts = [_related_part(n, [GOOD_LINK, NO_LINK]) for n in range(5)]
+    revisions = [Revision(run.check(part), part.select(["target_page_id", "link_method"]), np.array([0])) for part in parts]
+    runs = []
+    original = validation.run_suite
+    monkeypatch.setattr(validation, "run_suite", lambda suite, frame: runs.append(len(frame)) or original(suite, frame))
+    run.recheck(revisions)
+    assert runs == [5]  # one run, on the one changed row of each part
+
+
 def test_the_heaviest_column_checked_in_its_own_run_gives_the_report_of_one_run(monkeypatch: pytest.MonkeyPatch):
     rows = [consultation_row(n) for n in range(1, 5)]
     rows[1] |= {"answer": ANSWER + "\n" + TEASER + "..."}  # fails a rule on the heavy column
     rows[2] |= {"category": "x", "question": None}  # fails rules on the others
     whole = table(CONSULTATIONS, rows)
+    monkeypatch.setattr("pipeline.core.validation.SPLIT_MIN_BYTES", 0)  # as if the answers were megabytes
     run = SuiteRun("consultations")
     assert [columns for _, columns in run._runs(whole, run._sliced)][0] == ["answer"]  # the answer is most of the bytes
     split = validate("consultations", whole)

@@ -205,7 +205,7 @@ def related_parts(
     """Every teaser linked against every page. A part is made again only where its teasers or their links changed
     (a page added elsewhere can become a teaser's target); the keys linking reads of each part are kept with it
     (sidecars), so the texts of unchanged parts are never read."""
-    from pipeline.core.validation import PartCheck
+    from pipeline.core.validation import PartCheck, Revision
 
     code = parts.code_digest([sys.modules[__name__], schemas, links], [_suite_file("related_questions")])
     batches = sorted(consultations)
@@ -219,21 +219,28 @@ def related_parts(
     starts = np.cumsum([0, *(keys_.teasers.num_rows for keys_ in link_keys.values())])
     links_of = {batch: linked.slice(start, link_keys[batch].teasers.num_rows) for batch, start in zip(batches, starts)}
 
+    # Parts with the same teasers (stored with their keys): their links as stored, the rows whose links moved (a
+    # page added elsewhere can be a teaser's target now), and those rows checked again, every part's at once.
+    relinkable = [batch for batch in batches if same_source[batch] is not None and link_keys[batch].stored]
+    moved = {batch: _moved_rows(same_source[batch].read(_LINKS), links_of[batch]) for batch in relinkable}
+    relinked = [batch for batch in relinkable if len(moved[batch])]
+    revisions = [
+        Revision(PartCheck.from_memo("related_questions", same_source[batch].memo["check"]), links_of[batch], moved[batch])
+        for batch in relinked
+    ]
+    rechecked = dict(zip(relinked, suite.recheck(revisions)))
+
     def part(batch: str) -> Part:
         stored_part = same_source[batch]
-        if stored_part is None or not link_keys[batch].stored:  # new teasers: made from the consultations part
+        if batch not in moved:  # new teasers: made from the consultations part
             teasers = explode(consultations[batch].read(["page_id", "related"]), "related", "position", schemas.RELATED_QUESTIONS)
             table = _with_links(teasers, links_of[batch])
             check = suite.check(table)
             return Part(batch, keys[batch], {"check": check.to_memo()}, table, {"teasers": link_keys[batch].teasers, "targets": link_keys[batch].targets})
-        if stored_part.read(_LINKS).equals(links_of[batch]):
+        if batch not in rechecked:
             return parts.keep(stored_part, batch, "related_questions", suite)
-        # The same teasers with other links (a page added elsewhere is a target now): their rows and the checks
-        # of their columns come from the stored part; only the link columns are new.
         table = _with_links(stored_part.read(_TEASER_COLUMNS), links_of[batch])
-        stored_check = PartCheck.from_memo("related_questions", stored_part.memo["check"])
-        check = suite.check(table, reuse=stored_check, unchanged=_TEASER_COLUMNS)
-        return Part(batch, keys[batch], {"check": check.to_memo()}, table)
+        return Part(batch, keys[batch], {"check": rechecked[batch].to_memo()}, table)
 
     def made() -> Iterator[Part]:
         for batch in batches:
@@ -248,6 +255,17 @@ def related_parts(
 
 
 _TEASER_COLUMNS = schemas.RELATED_QUESTIONS.names[: schemas.RELATED_QUESTIONS.get_field_index("target_page_id")]
+
+
+def _moved_rows(before: pa.Table, now: pa.Table) -> np.ndarray:
+    """The positions of the rows whose values differ between two tables of the same rows and columns (null
+    equals null)."""
+    moved = np.zeros(now.num_rows, dtype=bool)
+    for name in now.column_names:
+        same = pc.fill_null(pc.equal(before[name], now[name]), False)
+        same = pc.or_(same, pc.and_(pc.is_null(before[name]), pc.is_null(now[name])))
+        moved |= ~same.to_numpy(zero_copy_only=False)
+    return np.flatnonzero(moved)
 
 
 def _with_links(teasers: pa.Table, linked: pa.Table) -> pa.Table:

@@ -12,7 +12,7 @@ import dataclasses
 import json
 import math
 import os
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -254,7 +254,7 @@ def _describe(column: str | None, kwargs: Mapping[str, Any], result: Any) -> str
 def to_outcome(result: Any) -> ExpectationOutcome:
     config = result.expectation_config
     column = config.kwargs.get("column")
-    raised = bool((result.exception_info or {}).get("raised_exception"))
+    raised = _raised(result)
     # A column-map expectation that could not run (e.g. its column is missing) blames no row:
     # the table as a whole is wrong and the column-set expectation says so.
     row_level = not config.type.startswith(TABLE_LEVEL_PREFIX) and not raised
@@ -274,6 +274,8 @@ def to_outcome(result: Any) -> ExpectationOutcome:
 # about this many bytes and the results merged: memory follows the slice, not the corpus (and a narrow
 # table is cut in few slices: each GX run costs ≈ 0.1 s of its own).
 SLICE_BYTES = 48 * 2**20  # at 100k pages, 128 MB slices put the sections step over a 2 GB budget
+# A column this small is copied faster than a GX run of its own costs (≈ 0.1 s): no run of its own (_runs).
+SPLIT_MIN_BYTES = 16 * 2**20
 # Expectations that compare rows with one another: run once on the whole table (on their columns only).
 WHOLE_TABLE_TYPES = frozenset({"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"})
 
@@ -312,6 +314,16 @@ class PartCheck:
         return cls(dataset, [_result_from_memo(spec, memo) for memo in memo["results"]], int(memo["rows"]))
 
 
+@dataclasses.dataclass(frozen=True)
+class Revision:
+    """A part as it is now, against the check of its earlier version (`SuiteRun.recheck`): the same rows and
+    columns, the values of some columns changed in some rows."""
+
+    before: PartCheck
+    changed: pa.Table  # the columns whose values changed, every row of the part, as they are now
+    rows: np.ndarray  # the positions of the rows where they changed, ascending
+
+
 class SuiteRun:
     """A dataset's suite over a table that arrives in parts (one batch at a time, say), never whole.
 
@@ -339,35 +351,64 @@ class SuiteRun:
         """The columns the whole-table expectations read: all `add` needs of a part that was checked before."""
         return list(self._whole_columns)
 
-    def check(self, part: pa.Table | pd.DataFrame, *, reuse: PartCheck | None = None, unchanged: Collection[str] = ()) -> PartCheck:
-        """The part's results, one per row-level or table-level expectation, merged over its slices.
+    def check(self, part: pa.Table | pd.DataFrame) -> PartCheck:
+        """The part's results, one per row-level or table-level expectation, merged over its slices."""
+        results = self._run(part, self._sliced)
+        return PartCheck(self.dataset, [results[position] for position in self._sliced], len(part))
 
-        `reuse`: the check of an earlier version of the part whose `unchanged` columns hold the same values in
-        the same rows; the expectations on those columns take their results from it instead of running."""
+    def recheck(self, revisions: Sequence[Revision]) -> list[PartCheck]:
+        """The checks of parts checked before and changed since in some rows of some columns: the changed rows of
+        every part are checked in one GX run (a run costs ≈ 0.1 s however few its rows, and a page added to the
+        corpus can move a few links in every related_questions part).
+
+        As slicing does, this relies on every row-level or table-level expectation being either row by row (a
+        row passes or fails alone) or about the table's shape (its columns, its rows): an expectation on a
+        column that did not change, or on the shape (which a revision keeps), keeps its result; one on a
+        changed column keeps its results on the other rows and takes those of the changed rows from the run."""
+        if not revisions:
+            return []
+        changed = revisions[0].changed.column_names
+        if any(revision.changed.column_names != changed for revision in revisions):
+            raise ValueError(f"{self.dataset}: revisions to check together must change the same columns")
         spec = self._spec["expectations"]
-        reused = zip(self._sliced, reuse.results) if reuse is not None else ()
-        results = {position: result for position, result in reused if spec[position]["kwargs"].get("column") in unchanged}
-        for positions, columns in self._runs(part, [position for position in self._sliced if position not in results]):
-            suite, step = build_suite(self._spec, positions), _slice_rows(_columns(part, columns))
+        rerun = [position for position in self._sliced if spec[position]["kwargs"].get("column") in changed]
+        found = self._run(pa.concat_tables([revision.changed.take(revision.rows) for revision in revisions]), rerun)
+        starts = np.cumsum([0, *(len(revision.rows) for revision in revisions)])
+        checks = []
+        for revision, start in zip(revisions, starts):
+            results = [
+                _rows_replaced(before, found[position], revision, int(start), spec[position]["kwargs"]["column"])
+                if position in found
+                else before
+                for position, before in zip(self._sliced, revision.before.results)
+            ]
+            checks.append(PartCheck(self.dataset, results, revision.before.rows))
+        return checks
+
+    def _run(self, part: pa.Table | pd.DataFrame, positions: list[int]) -> dict[int, Any]:
+        """The results of the expectations at these positions on the part, each merged over the part's slices."""
+        results: dict[int, Any] = {}
+        for run_positions, columns in self._runs(part, positions):
+            suite, step = build_suite(self._spec, run_positions), _slice_rows(_columns(part, columns))
             per_slice = [
                 (start, run_suite(suite, frame_for_gx(_rows(part, start, step), columns)))
                 for start in range(0, max(len(part), 1), step)
             ]
-            results |= {position: _merge([(start, found[k]) for start, found in per_slice]) for k, position in enumerate(positions)}
-        return PartCheck(self.dataset, [results[position] for position in self._sliced], len(part))
+            results |= {position: _merge([(start, found[k]) for start, found in per_slice]) for k, position in enumerate(run_positions)}
+        return results
 
     def _runs(self, part: pa.Table | pd.DataFrame, positions: list[int]) -> list[tuple[list[int], list[str]]]:
         """The GX runs that check these expectations: (positions, columns with real values). GX copies every
         real column of its frame for every expectation it evaluates, so when one column is most of the bytes
-        (a consultation's answer, a section's body) its expectations run on their own, and the others on a
-        frame without it: half the time of one run (docs/benchmarks.md)."""
+        (a consultation's answer, a section's body) and more than SPLIT_MIN_BYTES, its expectations run on
+        their own, and the others on a frame without it: half the time of one run (docs/benchmarks.md)."""
         if not positions:
             return []
         expectations = self._spec["expectations"]
         read = suite_columns({"expectations": [expectations[i] for i in positions]})
         sizes = {column: _column_bytes(part, column) for column in read}
         heaviest = max(sizes, key=sizes.get, default=None)
-        if heaviest is None or sizes[heaviest] <= sum(sizes.values()) / 2:
+        if heaviest is None or sizes[heaviest] <= max(sum(sizes.values()) / 2, SPLIT_MIN_BYTES):
             return [(positions, read)]
         alone = [i for i in positions if expectations[i]["kwargs"].get("column") == heaviest]
         others = [i for i in positions if i not in alone]
@@ -496,10 +537,31 @@ def _merge(parts: list[tuple[int, Any]]) -> Any:
         merged["unexpected_index_list"] = [
             start + int(i) for start, r in parts for i in r.result.get("unexpected_index_list") or []
         ]
-    raised = next((r.exception_info for r in results if (r.exception_info or {}).get("raised_exception")), None)
+    raised = next((r.exception_info for r in results if _raised(r)), None)
     return _MergedResult(
         expectation_config=results[0].expectation_config,
         success=all(r.success for r in results),
         result=merged,
         exception_info=raised or first_bad.exception_info or {},
     )
+
+
+def _rows_replaced(before: Any, found: Any, revision: Revision, start: int, column: str) -> Any:
+    """One row-level expectation's result on a revised part: `before` on the rows that did not change, `found`
+    (the expectation run on the changed rows of several parts, this part's from `start`) on those that did."""
+    if _raised(found) or _raised(before):  # it could not run (then or now): nothing to merge
+        return found if _raised(found) else before
+    rows = revision.rows
+    failed_now = np.asarray(found.result.get("unexpected_index_list") or [], dtype=np.int64)
+    failed_now = failed_now[(failed_now >= start) & (failed_now < start + len(rows))] - start
+    failed_before = np.asarray(before.result.get("unexpected_index_list") or [], dtype=np.int64)
+    failed = np.union1d(np.setdiff1d(failed_before, rows), rows[failed_now])
+    # The samples as GX quotes them: the values of the first failing rows, as its frame holds them.
+    samples = frame_for_gx(revision.changed.select([column]).take(failed[:_SAMPLE_SIZE]), [column])[column].tolist()
+    result = {key: before.result[key] for key in _MEMO_DETAILS if key in before.result}
+    result |= {"unexpected_count": len(failed), "partial_unexpected_list": samples, "unexpected_index_list": failed.tolist()}
+    return _MergedResult(before.expectation_config, success=not len(failed), result=result, exception_info=before.exception_info or {})
+
+
+def _raised(result: Any) -> bool:
+    return bool((result.exception_info or {}).get("raised_exception"))
