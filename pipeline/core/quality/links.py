@@ -76,7 +76,10 @@ TARGET_KEYS = pa.schema([
     ("page_id", pa.string()), ("aliases", pa.list_(pa.string())), ("title_key", pa.string()),
     ("question_key", pa.string()), ("background_key", pa.string()), ("answer_head", pa.string()),
 ])  # fmt: skip
-TEASER_KEYS = pa.schema([("page_id", pa.string()), ("site_id", pa.string()), ("question_key", pa.string()), ("preview_key", pa.string())])
+# A teaser's keys are dictionary-encoded: a page is recommended by many pages with the same teaser, so its keys
+# are stored, read and linked once per distinct value (the dictionary).
+_KEY = pa.dictionary(pa.int32(), pa.string())
+TEASER_KEYS = pa.schema([("page_id", pa.string()), ("site_id", _KEY), ("question_key", _KEY), ("preview_key", _KEY)])
 # Answer key characters a target keeps: a preview is compared on as many at most (the site cuts teasers at 39).
 ANSWER_HEAD = 64
 
@@ -142,15 +145,17 @@ def _share(count: int, total: int) -> float:
 
 
 def _distinct(column: pa.ChunkedArray) -> _Distinct:
-    """The column's distinct values and each row's index into them."""
-    values = pc.unique(column)
-    return _Distinct(values.to_pylist(), pc.index_in(column, value_set=values))
+    """The column's distinct values (its dictionary) and each row's index into them (null for a null)."""
+    unified = pa.table({"column": column}).unify_dictionaries()["column"]
+    values = unified.chunk(0).dictionary if unified.num_chunks else pa.array([], column.type.value_type)
+    indices = pa.chunked_array([chunk.indices for chunk in unified.chunks], column.type.index_type)
+    return _Distinct(values.to_pylist(), indices)
 
 
-def _keyed(column: pa.ChunkedArray, derive: Callable[[pa.Array], pa.Array]) -> pa.ChunkedArray:
-    """Each row's value derived (keyed, parsed), each distinct value once: a page is recommended by many pages."""
-    values = pc.unique(column)
-    return pc.take(derive(values), pc.index_in(column, value_set=values))
+def _keyed(column: pa.ChunkedArray, derive: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """Each row's value derived (keyed, parsed) as a dictionary array: each distinct value derived once."""
+    encoded = pc.dictionary_encode(column.combine_chunks())
+    return pa.DictionaryArray.from_arrays(encoded.indices, derive(encoded.dictionary))
 
 
 def _pairs(first: _Distinct, second: _Distinct, where: pa.ChunkedArray) -> _Distinct:
