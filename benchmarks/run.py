@@ -6,7 +6,7 @@
 Every measurement runs in its own subprocess (`--worker KIND`), so its peak RSS is its own: the parent
 reads it from os.wait4's rusage (ru_maxrss of the largest process in the child's tree) and samples the
 whole process tree's RSS with psutil (worker pools). Each figure is the median of `--runs` runs (the
-builds of large corpora: `--large-build-runs`). Corpora are generated with pipeline.synth under a
+full builds of large corpora: `--large-build-runs`). Corpora are generated with pipeline.synth under a
 temporary folder (`--work`, default under /tmp) and never inside the repository.
 
 The results replace the block between the `bench:begin`/`bench:end` markers of the output file, so the
@@ -312,8 +312,7 @@ def build_figures(work: Path, sizes: list[int], batches: int, runs: int, large_r
     )  # fmt: skip
     snapshot = base / "state"  # the fresh build of the largest corpus, kept as it ended
     add_runs, noop_runs = [], []
-    n_runs = large_runs if largest >= LARGE_BUILD else runs
-    for _ in range(n_runs):
+    for _ in range(runs):  # seconds each, not a full build's minute: as many runs as the small builds
         state = base / "state-add"
         shutil.rmtree(state, ignore_errors=True)
         shutil.copytree(snapshot, state, symlinks=True)
@@ -633,7 +632,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--manifest-pages", type=int, help="pages for serial vs parallel parse_manifest (default 10000)")
     parser.add_argument("--build-sizes", help="comma-separated corpus sizes for the builds (default 10000,30000,100000)")
     parser.add_argument("--build-batches", type=int, default=10, help="batches per build corpus (default 10)")
-    parser.add_argument("--build-runs", type=int, help="runs per build below 50k pages (default 3; --quick 1)")
+    parser.add_argument("--build-runs", type=int, help="runs per build below 50k pages, and of the 1%% and no-op reruns (default 3; --quick 1)")
     parser.add_argument("--large-build-runs", type=int, default=1, help="runs per build of 50k pages or more (default 1)")
     parser.add_argument("--skip-build", action="store_true", help="parse figures only")
     parser.add_argument("--skip-trafilatura", action="store_true", help="no trafilatura figure (not installed)")
