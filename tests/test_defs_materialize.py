@@ -21,6 +21,7 @@ from pipeline.defs import make_defs
 from pipeline.defs.assets import SCREENED, asset_out, related_questions, sections
 from pipeline.defs.checks import CHECK_NAME, VALIDATED_DATASETS, expectation_check_result, expectation_check_spec
 from pipeline.defs.io_manager import ParquetIOManager, PartStream, conform_table
+from pipeline.defs.resources import CorpusLock
 
 from .conftest import SAMPLE_BATCH
 
@@ -179,7 +180,10 @@ def test_failing_blocking_check_stops_downstream_assets(build: Build, tmp_path: 
         result = dg.materialize(
             [broken_screen_pages, sections, related_questions],
             instance=instance,
-            resources={"io_manager": ParquetIOManager(base_path=str(processed))},
+            resources={
+                "io_manager": ParquetIOManager(base_path=str(processed)),
+                "corpus_lock": CorpusLock(processed_dir=str(processed)),
+            },
             raise_on_error=False,
         )
 

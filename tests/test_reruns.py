@@ -150,6 +150,7 @@ def test_a_forced_rerun_reingests_everything_and_writes_identical_bytes(history:
         *(f"{name}/part-0.parquet" for name in set(DATASETS) - {"raw_pages", "parsed_pages", *PARTED_DATASETS}),
         "README.md",  # the dataset card
         "missing_pages.csv",  # the crawl frontier as a list
+        ".corpus.lock",  # who last held the corpus lock (pipeline/core/locking.py): not data
         # the persistent MinHash index, untouched when nothing is new: generation 2, written when SECOND changed a page
         *(f"related_questions/_{name}/{batch}.parquet" for name in ("teasers", "targets") for batch in (FIRST, SECOND)),
         "_near_duplicate_index/manifest.json",

@@ -14,7 +14,7 @@ from pipeline.defs.assets import CORPUS_ASSETS, INGEST_ASSETS
 from pipeline.defs.executors import executor_from_env
 from pipeline.defs.io_manager import ParquetIOManager
 from pipeline.defs.jobs import build_corpus, ingest_batch
-from pipeline.defs.resources import CorpusPaths, QualitySettings
+from pipeline.defs.resources import CorpusLock, CorpusPaths, QualitySettings
 from pipeline.defs.schedules import make_corpus_schedule
 from pipeline.defs.sensors import make_corpus_after_ingest_sensor, make_scrape_batches_sensor
 
@@ -42,6 +42,7 @@ def make_defs(
         schedules=[make_corpus_schedule()],
         resources={
             "paths": paths,
+            "corpus_lock": CorpusLock(processed_dir=paths.processed_dir),
             "quality": QualitySettings(),
             "io_manager": ParquetIOManager(base_path=paths.processed_dir),
         },

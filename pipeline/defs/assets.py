@@ -25,9 +25,10 @@ from pipeline.defs.checks import VALIDATED_DATASETS, expectation_check_result, e
 from pipeline.defs.io_manager import COLUMNS, PARTS, ParquetUPathIOManager, PartitionTables, PartStream
 from pipeline.defs.metadata import PREVIEW_ROWS, definition_metadata, describe, table_metadata
 from pipeline.defs.partitions import FINGERPRINT, scrape_batches
-from pipeline.defs.resources import CorpusPaths, QualitySettings
+from pipeline.defs.resources import CorpusLock, CorpusPaths, QualitySettings
 
 INGEST_GROUP = "ingest"
+# Every corpus asset takes `corpus_lock: CorpusLock` (unused in its body): its step holds the corpus lock.
 CORPUS_GROUP = "corpus"
 KINDS = {"parquet"}
 
@@ -128,7 +129,9 @@ SCREENED = ("consultations", "page_versions", "rejects", "pii_originals")
     description="Folds the parsed pages of every batch into consultations (one row per page, its "
     "current version), page_versions (what became of every accepted input) and rejects.",
 )
-def screen_pages(context: dg.AssetExecutionContext, quality: QualitySettings, io_manager: Storage, parsed_pages: PartitionTables):
+def screen_pages(
+    context: dg.AssetExecutionContext, corpus_lock: CorpusLock, quality: QualitySettings, io_manager: Storage, parsed_pages: PartitionTables
+):
     # Each batch is read where its part is screened (a worker process, with many pages), and the part is
     # written there too; the IO manager consumes the stream when the output is yielded, so by the time the
     # next line runs every part is screened (or kept) and stored, and the other results are complete.
@@ -197,7 +200,7 @@ def parts_of(dataset: str) -> dg.AssetIn:
 
 
 @dg.asset(**_asset_kwargs("sections"), ins={"consultations": parts_of("consultations")})
-def sections(context: dg.AssetExecutionContext, io_manager: Storage, consultations: dict[str, StoredPart]):
+def sections(context: dg.AssetExecutionContext, corpus_lock: CorpusLock, io_manager: Storage, consultations: dict[str, StoredPart]):
     suite = validation.SuiteRun("sections")
     made = tables.sections_parts(consultations, stored_parts(context, io_manager, "sections"), suite, io_manager.part_files())
     yield dg.Output(part_stream("sections", made, io_manager))
@@ -208,7 +211,9 @@ def sections(context: dg.AssetExecutionContext, io_manager: Storage, consultatio
     **_asset_kwargs("related_questions"),
     ins={"consultations": parts_of("consultations")},
 )
-def related_questions(context: dg.AssetExecutionContext, io_manager: Storage, consultations: dict[str, StoredPart]):
+def related_questions(
+    context: dg.AssetExecutionContext, corpus_lock: CorpusLock, io_manager: Storage, consultations: dict[str, StoredPart]
+):
     suite = validation.SuiteRun("related_questions")
     related = tables.related_parts(consultations, stored_parts(context, io_manager, "related_questions"), suite)
     coverage = {f"links/{name}": value for name, value in link_coverage(related.linked).items()}
@@ -220,7 +225,7 @@ FRONTIER_CSV = "missing_pages.csv"
 
 
 @dg.asset(**_asset_kwargs("missing_pages"))
-def missing_pages(context: dg.AssetExecutionContext, paths: CorpusPaths, related_questions: pa.Table):
+def missing_pages(context: dg.AssetExecutionContext, corpus_lock: CorpusLock, paths: CorpusPaths, related_questions: pa.Table):
     """The crawl frontier, also written as processed/missing_pages.csv for the scraper."""
     missing = frontier.missing_pages(related_questions)
     csv_path = paths.processed_path / FRONTIER_CSV
@@ -233,7 +238,11 @@ def missing_pages(context: dg.AssetExecutionContext, paths: CorpusPaths, related
     ins={"consultations": parts_of("consultations")},
 )
 def near_duplicates(
-    context: dg.AssetExecutionContext, paths: CorpusPaths, quality: QualitySettings, consultations: dict[str, StoredPart]
+    context: dg.AssetExecutionContext,
+    corpus_lock: CorpusLock,
+    paths: CorpusPaths,
+    quality: QualitySettings,
+    consultations: dict[str, StoredPart],
 ):
     """Near-duplicate clusters; the MinHash index persists, so a new batch hashes (and reads the texts of) only its new pages."""
     pages = concat_parts(consultations, schemas.CONSULTATIONS, ["page_id", "content_hash"])
@@ -263,7 +272,7 @@ CARD_INPUTS = {
     description="processed/README.md: the dataset card, generated from the datasets (counts, categories, "
     "rejects, link coverage, duplicate rate, PII, schemas, how to load).",
 )
-def dataset_card(paths: CorpusPaths, quality: QualitySettings, **datasets: pa.Table) -> dg.MaterializeResult:
+def dataset_card(corpus_lock: CorpusLock, paths: CorpusPaths, quality: QualitySettings, **datasets: pa.Table) -> dg.MaterializeResult:
     text = card.render_dataset_card(datasets, stats=card.card_stats(datasets, quality.duplicate_config()))
     path = paths.processed_path / "README.md"
     path.write_text(text, encoding="utf-8")

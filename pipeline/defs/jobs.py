@@ -19,8 +19,14 @@ ingest_batch = dg.define_asset_job(
     description="List and parse the files of one scrape batch (one partition per folder under raw/).",
 )
 
+# Corpus runs write the same files. On local storage their steps take turns (the corpus lock, see
+# resources.CorpusLock); on object storage, which has no such lock, let the run queue run one at a time:
+# a tag concurrency limit of 1 on this tag (README, "Scaling out").
+CORPUS_RUN_TAG = "pipeline/writes"
+
 build_corpus = dg.define_asset_job(
     name="build_corpus",
+    tags={CORPUS_RUN_TAG: "corpus"},
     selection=dg.AssetSelection.groups(CORPUS_GROUP),
     hooks=RELEASE_MEMORY,
     description="Rebuild every corpus dataset from the parsed pages of all batches and run the blocking "

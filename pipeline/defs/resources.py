@@ -1,4 +1,4 @@
-"""Resources: where the corpus lives.
+"""Resources: where the corpus lives, and the lock its writers take.
 
 Both folders default from the environment (`PIPELINE_RAW_DIR`, `PIPELINE_PROCESSED_DIR`), else `raw`
 and `processed` relative to the working directory. The environment is read when the resource is
@@ -7,13 +7,16 @@ constructed, i.e. when the code location loads.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
 from upath import UPath
 
+from pipeline.core.locking import corpus_writer
 from pipeline.core.quality.near_duplicates import DuplicateConfig
 
 RAW_DIR_ENV = "PIPELINE_RAW_DIR"
@@ -48,6 +51,20 @@ class CorpusPaths(dg.ConfigurableResource):
     @property
     def processed_path(self) -> UPath:
         return UPath(self.processed_dir)
+
+
+class CorpusLock(dg.ConfigurableResource):
+    """Every corpus step takes it (a `corpus_lock` parameter): the step holds the corpus lock of processed/
+    while it reads and writes (pipeline.core.locking). Held once for the whole run when the run's steps share
+    a process (the build's runs), else per step."""
+
+    # The folder itself, not a nested CorpusPaths: Dagster's nested resources go through a deprecated API.
+    processed_dir: str = Field(default_factory=default_processed_dir, description="The corpus folder it locks (as CorpusPaths).")
+
+    @contextlib.contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[CorpusLock]:
+        with corpus_writer(UPath(self.processed_dir), waiting=context.log.warning):
+            yield self
 
 
 def _env_flag(name: str) -> bool:

@@ -1,0 +1,50 @@
+"""One writer of the corpus at a time: an advisory lock on processed/.corpus.lock.
+
+The corpus steps read what other corpus steps wrote (parts, the near-duplicate index, page_versions) and
+write it again. Two corpus runs at once (the sensor's run after each of two batches, the daily schedule,
+a `python -m pipeline build`) could interleave their reads and writes and leave an older corpus on disk
+than the one Dagster records as the latest. Under the lock every corpus step reads and writes what the last
+one left: later steps see as much as earlier ones, never less. The kernel drops the lock with the process
+that held it, so a killed build never leaves it behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from pipeline.core.batches import is_local
+
+LOCK_FILE = ".corpus.lock"
+
+
+@contextlib.contextmanager
+def corpus_writer(processed: Path, waiting: Callable[[str], None] = lambda message: None) -> Iterator[None]:
+    """Hold the corpus lock of `processed` (a local folder or UPath) for the block; `waiting` hears why, once,
+    when another process holds it. On object storage there is no such lock: serialise corpus runs with the
+    instance's run queue there (README)."""
+    if not is_local(processed):
+        yield
+        return
+    folder = Path(getattr(processed, "path", processed))
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / LOCK_FILE, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            waiting(f"another corpus run ({holder}) is writing {folder}: waiting for it to finish")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
