@@ -2,8 +2,8 @@
 
 Like the sensor, it adds a partition for every batch folder under raw/ (but does not wait for a batch
 to be ready: it processes what is there). A batch is ingested (job `ingest_batch`, one run per batch)
-when its fingerprint differs from the one recorded with its last `parsed_pages` materialisation or its
-file is gone. The corpus (job `build_corpus`) is rebuilt when a batch was ingested, or when some corpus
+when its ingest key (its files' fingerprint, the parser's version, the parsed_pages schema) differs
+from the one recorded with its last `parsed_pages` materialisation or its file is gone. The corpus (job `build_corpus`) is rebuilt when a batch was ingested, or when some corpus
 dataset is missing or older than the latest ingestion (a build killed half-way). `force` does both
 regardless. Runs are recorded in a persistent instance ($DAGSTER_HOME, else ./.dagster_home), so the
 webserver (`dagster dev -m pipeline.defs` with the same DAGSTER_HOME) shows them and the partitions.
@@ -34,7 +34,7 @@ from pipeline.defs import make_defs
 from pipeline.defs.assets import RECOMPUTE_TAG
 from pipeline.defs.checks import failed_check_summary
 from pipeline.defs.io_manager import ParquetUPathIOManager
-from pipeline.defs.partitions import PARSED_PAGES, add_batches, ingested_fingerprint
+from pipeline.defs.partitions import PARSED_PAGES, add_batches, ingest_key, ingested_key
 
 INGEST_JOB = "ingest_batch"
 CORPUS_JOB = "build_corpus"
@@ -254,7 +254,7 @@ def needs_ingest(instance: dg.DagsterInstance, processed_dir: Path, snapshot: ba
     parsed = processed_dir / "parsed_pages" / f"{snapshot.name}.parquet"
     if not parsed.is_file() or pq.read_schema(parsed).names != schemas.PARSED_PAGES.names:
         return True  # never ingested, or by a version of the pipeline whose parsed_pages had other columns
-    return ingested_fingerprint(instance, snapshot.name) != snapshot.fingerprint
+    return ingested_key(instance, snapshot.name) != ingest_key(snapshot.fingerprint)
 
 
 def corpus_is_current(instance: dg.DagsterInstance, processed_dir: Path) -> bool:

@@ -81,11 +81,14 @@ def test_build_succeeds(build: Build):
     }
 
 
-def test_ingest_records_the_batch_fingerprint(build: Build, sample_raw_dir: Path):
+def test_ingest_records_what_the_batch_was_parsed_from(build: Build, sample_raw_dir: Path):
     from pipeline.core.batches import snapshot
+    from pipeline.core.record import PARSER_VERSION
+    from pipeline.defs.partitions import ingest_key
 
-    fingerprint = build.materialization("parsed_pages").metadata["batch_fingerprint"].value
-    assert fingerprint == snapshot(sample_raw_dir / SAMPLE_BATCH).fingerprint
+    key = build.materialization("parsed_pages").metadata["ingest_key"].value
+    assert key == ingest_key(snapshot(sample_raw_dir / SAMPLE_BATCH).fingerprint)
+    assert key.startswith(snapshot(sample_raw_dir / SAMPLE_BATCH).fingerprint) and f" parser {PARSER_VERSION} " in key
 
 
 def test_corpus_names_the_batches_it_read(build: Build):

@@ -191,6 +191,21 @@ def test_page_versions_say_what_became_of_every_input(history: History):
     assert [(r["source"], r["stage"]) for r in table(history, "rejects")] == [(f"{FIRST}/empty.txt", "parse")]
 
 
+def test_a_new_parser_version_ingests_every_batch_again_once(tmp_path: Path):
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    write_batch(raw, FIRST, {"rent.txt": RENT})
+    write_batch(raw, SECOND, {"wages.txt": WAGES})
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "dagster_home"))}):
+        with mock.patch("pipeline.defs.partitions.PARSER_VERSION", "0.9.0"):
+            assert build(raw, processed).code == 0
+        upgraded = build(raw, processed)
+        after = build(raw, processed)
+    assert upgraded.code == 0, upgraded.output
+    assert sorted(upgraded.parsed) == [FIRST, SECOND]
+    assert upgraded.runs == ["ingest_batch", "ingest_batch", "build_corpus"]
+    assert after.runs == []  # once
+
+
 def test_a_batch_parsed_by_an_older_schema_is_ingested_again(tmp_path: Path):
     raw, processed = tmp_path / "raw", tmp_path / "processed"
     write_batch(raw, FIRST, {"rent.txt": RENT})

@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.core.batches import snapshot
 from pipeline.defs import make_defs
-from pipeline.defs.partitions import FINGERPRINT, scrape_batches
+from pipeline.defs.partitions import INGEST_KEY, ingest_key, scrape_batches
 from pipeline.defs.resources import CorpusPaths
 from pipeline.defs.sensors import make_corpus_after_ingest_sensor, make_scrape_batches_sensor
 
@@ -52,14 +52,14 @@ def added(result: dg.SensorResult) -> list[str]:
 
 def test_a_new_batch_becomes_a_partition_and_one_run(raw: Path, instance):
     folder = write_batch(raw, "2026-11-01", {"a.txt": PAGE})
-    fingerprint = snapshot(folder).fingerprint
+    key = ingest_key(snapshot(folder).fingerprint)
 
     result = evaluate(raw, instance)
 
-    assert requested(result) == [("2026-11-01", f"2026-11-01:{fingerprint}")]
+    assert requested(result) == [("2026-11-01", f"2026-11-01:{key}")]
     assert result.dynamic_partitions_requests[0].partitions_def_name == scrape_batches.name
     assert added(result) == ["2026-11-01"]
-    assert json.loads(result.cursor) == {"2026-11-01": fingerprint}
+    assert json.loads(result.cursor) == {"2026-11-01": key}
     assert instance.get_dynamic_partitions(scrape_batches.name) == ["2026-11-01"]
 
 
@@ -78,8 +78,8 @@ def test_a_new_file_in_an_old_batch_requests_it_again_without_adding_a_partition
 
     second = evaluate(raw, instance, cursor=first.cursor)
 
-    fingerprint = snapshot(folder).fingerprint
-    assert requested(second) == [("2026-11-01", f"2026-11-01:{fingerprint}")]
+    key = ingest_key(snapshot(folder).fingerprint)
+    assert requested(second) == [("2026-11-01", f"2026-11-01:{key}")]
     assert requested(second) != requested(first)
     assert added(second) == []  # the partition exists already
 
@@ -122,11 +122,28 @@ def test_a_batch_already_ingested_with_these_files_is_not_run_again(raw: Path, i
     folder = write_batch(raw, "2026-11-01", {"a.txt": PAGE})
     instance.add_dynamic_partitions(scrape_batches.name, ["2026-11-01"])
     instance.report_runless_asset_event(
-        dg.AssetMaterialization("parsed_pages", partition="2026-11-01", metadata={FINGERPRINT: snapshot(folder).fingerprint})
+        dg.AssetMaterialization("parsed_pages", partition="2026-11-01", metadata={INGEST_KEY: ingest_key(snapshot(folder).fingerprint)})
     )
     result = evaluate(raw, instance)
     assert requested(result) == [] and added(result) == []
-    assert json.loads(result.cursor) == {"2026-11-01": snapshot(folder).fingerprint}
+    assert json.loads(result.cursor) == {"2026-11-01": ingest_key(snapshot(folder).fingerprint)}
+
+
+def test_a_batch_parsed_by_another_parser_version_is_requested_again(raw: Path, instance, monkeypatch):
+    write_batch(raw, "2026-11-01", {"a.txt": PAGE})
+    monkeypatch.setattr("pipeline.defs.partitions.PARSER_VERSION", "0.9.0")
+    first = evaluate(raw, instance)
+    instance.report_runless_asset_event(  # ingested by that parser
+        dg.AssetMaterialization("parsed_pages", partition="2026-11-01", metadata={INGEST_KEY: requested(first)[0][1].split(":", 1)[1]})
+    )
+    monkeypatch.undo()  # the parser is upgraded
+
+    second = evaluate(raw, instance, cursor=first.cursor)
+
+    assert [partition for partition, _ in requested(second)] == ["2026-11-01"]
+    assert requested(second) != requested(first)  # a new run key: the old one would be skipped as already run
+    assert added(second) == []
+    assert " parser 0.9.0 " not in json.loads(second.cursor)["2026-11-01"]
 
 
 def test_a_missing_raw_folder_is_a_skip(raw: Path, instance):

@@ -24,7 +24,7 @@ from pipeline.core.schemas import PII_KINDS
 from pipeline.defs.checks import VALIDATED_DATASETS, expectation_check_result, expectation_check_spec
 from pipeline.defs.io_manager import COLUMNS, PARTS, ParquetUPathIOManager, PartitionTables, PartStream
 from pipeline.defs.metadata import PREVIEW_ROWS, definition_metadata, describe, table_metadata
-from pipeline.defs.partitions import FINGERPRINT, scrape_batches
+from pipeline.defs.partitions import INGEST_KEY, ingest_key, scrape_batches
 from pipeline.defs.resources import CorpusLock, CorpusPaths, QualitySettings
 
 INGEST_GROUP = "ingest"
@@ -102,7 +102,7 @@ def raw_pages(context: dg.AssetExecutionContext, paths: CorpusPaths):
 def parsed_pages(context: dg.AssetExecutionContext, paths: CorpusPaths, raw_pages: pa.Table):
     fingerprint = listed_fingerprint(paths.raw_path, context.partition_key, raw_pages)  # before parsing
     parsed = tables.parse_manifest(raw_pages, paths.raw_path)
-    yield from emit(context, "parsed_pages", parsed, {FINGERPRINT: fingerprint})
+    yield from emit(context, "parsed_pages", parsed, {INGEST_KEY: ingest_key(fingerprint) if fingerprint else ""})
 
 
 def listed_fingerprint(raw_dir: Path, batch: str, manifest: pa.Table) -> str:

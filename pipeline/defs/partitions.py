@@ -1,29 +1,41 @@
 """Partitions: one per scrape batch (a folder under raw/), and what the instance remembers of each.
 
 A batch's partition is added by the sensor (or by `python -m pipeline build`) when its folder shows
-up. The fingerprint of the files a batch was ingested from is stored in the metadata of its
-`parsed_pages` materialisation, so a new file in an old batch (a new fingerprint) is ingested again
-and an unchanged batch never is.
+up. What a batch's parsed pages were made from (its `ingest_key`: the fingerprint of its files, the
+parser's version, the parsed_pages schema) is stored in the metadata of its `parsed_pages`
+materialisation, so a batch is ingested again when a file is new or rewritten, or when the parser is
+(a new parser version re-parses every batch once), and an unchanged batch never is.
 """
 
 from __future__ import annotations
 
+import hashlib
+
 import dagster as dg
+
+from pipeline.core import schemas
+from pipeline.core.record import PARSER_VERSION
 
 scrape_batches = dg.DynamicPartitionsDefinition(name="scrape_batches")
 
-FINGERPRINT = "batch_fingerprint"
+INGEST_KEY = "ingest_key"
 PARSED_PAGES = dg.AssetKey("parsed_pages")
 
 
-def ingested_fingerprint(instance: dg.DagsterInstance, batch: str) -> str | None:
-    """The fingerprint recorded by the batch's latest parsed_pages materialisation, if any."""
+def ingest_key(fingerprint: str) -> str:
+    """What a batch's parsed pages are made from: its files (their fingerprint), the parser and the schema."""
+    schema = schemas.PARSED_PAGES.to_string(show_field_metadata=False, show_schema_metadata=False)
+    return f"{fingerprint} parser {PARSER_VERSION} schema {hashlib.sha256(schema.encode()).hexdigest()[:12]}"
+
+
+def ingested_key(instance: dg.DagsterInstance, batch: str) -> str | None:
+    """The ingest key recorded by the batch's latest parsed_pages materialisation, if any."""
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=PARSED_PAGES, asset_partitions=[batch]), limit=1
     ).records
     if not records or records[0].asset_materialization is None:
         return None
-    value = records[0].asset_materialization.metadata.get(FINGERPRINT)
+    value = records[0].asset_materialization.metadata.get(INGEST_KEY)
     return value.value if value is not None else None
 
 

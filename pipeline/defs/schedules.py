@@ -1,5 +1,5 @@
 """Schedules: rebuild the corpus daily, so it also follows changes that no new scrape announces
-(a new expectation suite or parser version). Cron and time zone come from the environment when the
+(a new expectation suite, new corpus code; a new parser version re-ingests through the sensor). Cron and time zone come from the environment when the
 code location loads: `PIPELINE_CORPUS_CRON` (default "0 4 * * *"), `PIPELINE_TIMEZONE` (default Asia/Tokyo).
 """
 

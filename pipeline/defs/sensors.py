@@ -15,7 +15,7 @@ import dagster as dg
 
 from pipeline.core import batches
 from pipeline.defs.jobs import build_corpus, ingest_batch
-from pipeline.defs.partitions import ingested_fingerprint, scrape_batches
+from pipeline.defs.partitions import ingest_key, ingested_key, scrape_batches
 from pipeline.defs.resources import CorpusPaths
 
 INTERVAL_ENV = "PIPELINE_SENSOR_INTERVAL_SECONDS"
@@ -41,8 +41,8 @@ def make_scrape_batches_sensor() -> dg.SensorDefinition:
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(
             "Watches raw/: a batch folder that is ready (a _SUCCESS marker, or no change for "
-            f"{quiet:g} s) and new or changed since it was last requested becomes a partition and an "
-            "ingest_batch run. The cursor maps batch -> fingerprint."
+            f"{quiet:g} s) and new or changed since it was last requested (its files, or the parser) becomes a "
+            "partition and an ingest_batch run. The cursor maps batch -> ingest key."
         ),
     )
     def scrape_batches_sensor(context: dg.SensorEvaluationContext, paths: CorpusPaths):
@@ -50,21 +50,22 @@ def make_scrape_batches_sensor() -> dg.SensorDefinition:
             return dg.SkipReason(f"raw folder {paths.raw_path} does not exist")
         requested: dict[str, str] = json.loads(context.cursor or "{}")
         now = time.time()
-        ready = [
-            snap
+        keys = {
+            snap.name: ingest_key(snap.fingerprint)
             for snap in map(batches.snapshot, batches.batch_dirs(paths.raw_path))
-            if snap.is_ready(now, quiet) and requested.get(snap.name) != snap.fingerprint
-        ]
+            if snap.is_ready(now, quiet)
+        }
+        ready = {batch: key for batch, key in keys.items() if requested.get(batch) != key}
         known = set(context.instance.get_dynamic_partitions(scrape_batches.name))
-        new_partitions = [snap.name for snap in ready if snap.name not in known]
+        new_partitions = [batch for batch in ready if batch not in known]
         run_requests = [
-            # The run key makes one run per batch content, even if the cursor were lost.
-            dg.RunRequest(run_key=f"{snap.name}:{snap.fingerprint}", partition_key=snap.name)
-            for snap in ready
-            # Already ingested with these files (e.g. by `python -m pipeline build`): nothing to do.
-            if ingested_fingerprint(context.instance, snap.name) != snap.fingerprint
+            # The run key makes one run per batch content and parser, even if the cursor were lost.
+            dg.RunRequest(run_key=f"{batch}:{key}", partition_key=batch)
+            for batch, key in ready.items()
+            # Already ingested from these files by this parser (e.g. by `python -m pipeline build`): nothing to do.
+            if ingested_key(context.instance, batch) != key
         ]
-        requested.update((snap.name, snap.fingerprint) for snap in ready)
+        requested.update(ready)
         return dg.SensorResult(
             run_requests=run_requests,
             dynamic_partitions_requests=[scrape_batches.build_add_request(new_partitions)] if new_partitions else [],
