@@ -47,10 +47,14 @@ def files(processed: Path) -> dict[str, tuple[str, int]]:
     }
 
 
-def parts_written(dataset: str) -> list[str]:
+def latest_metadata(dataset: str, name: str):
     with dg.DagsterInstance.get() as instance:
         record = instance.fetch_materializations(dg.AssetKey(dataset), limit=1).records[0]
-    return record.asset_materialization.metadata["parts_written"].value
+    return record.asset_materialization.metadata[name].value
+
+
+def parts_written(dataset: str) -> list[str]:
+    return latest_metadata(dataset, "parts_written")
 
 
 @pytest.fixture
@@ -122,6 +126,9 @@ def test_a_new_page_that_old_teasers_point_to_relinks_only_their_part(tmp_path: 
         build(raw, processed)
         assert parts_written("related_questions") == [FIRST, SECOND]  # FIRST's teaser has a target now
         assert parts_written("consultations") == [SECOND]
+        # linked again: the new page's teasers, and of FIRST's only the one that may point to it
+        teasers = latest_metadata("related_questions", "links/teasers")
+        assert latest_metadata("related_questions", "links/linked_now") < teasers
     assert files(processed)[f"consultations/{FIRST}.parquet"] == before[f"consultations/{FIRST}.parquet"]
     sidecar = processed / "related_questions" / "_teasers" / f"{FIRST}.parquet"  # the same teasers: kept
     assert sidecar.stat().st_mtime_ns == sidecar_written
@@ -132,6 +139,27 @@ def test_a_new_page_that_old_teasers_point_to_relinks_only_their_part(tmp_path: 
     asked = next(t for t in teasers if t["question"].startswith("更新料"))
     target = pq.read_table(processed / "consultations" / f"{SECOND}.parquet")["page_id"][0].as_py()
     assert (asked["target_page_id"], asked["link_method"]) == (target, "question")
+
+
+def test_parts_left_by_a_step_that_stopped_half_way_are_all_linked_again(tmp_path: Path):
+    """Links are linked again only where pages changed when the stored parts are those of one finished build;
+    other parts (a step that stopped half-way records no materialisation) may have been linked against
+    different corpora, so every teaser is linked again."""
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    renewal = make_page(consultation="更新料の支払いを断ることはできますか?")
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "dagster_home"))}):
+        write_batch(raw, FIRST, {"loan.txt": LOAN})
+        write_batch(raw, SECOND, {"leave.txt": LEAVE})
+        build(raw, processed)
+        (processed / "related_questions" / f"{SECOND}.parquet").unlink()  # not the parts the last build recorded
+        write_batch(raw, "2026-12-15", {"renewal.txt": renewal})
+        build(raw, processed)
+        assert latest_metadata("related_questions", "links/linked_now") == latest_metadata("related_questions", "links/teasers")
+    incremental = pq.read_table(processed / "related_questions")
+    fresh = tmp_path / "fresh"
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "fresh_home"))}):
+        build(raw, fresh)
+    assert incremental.equals(pq.read_table(fresh / "related_questions"))
 
 
 def test_a_corpus_written_before_parts_is_made_again_in_parts(tmp_path: Path):

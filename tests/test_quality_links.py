@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from pipeline.core import schemas, tables
@@ -195,6 +198,70 @@ def test_preview_of_an_answer_that_starts_with_a_list_still_links():
     text = "甲、乙、丙、丁、戊、己、庚、辛、壬、癸、子、、ﾊﾞｲｸの駐輪場所について。\n\n" + answer()
     page = consultation("20240101000000-6", question="駐輪場で揉めています。", answer_text=text)
     assert targets(link(page, teasers=[teaser("言い換えた質問", text[:26])])) == [("20240101000000-6", "preview")]
+
+
+# --- linking again after pages change (links.relink) ------------------------------------------
+
+# Few distinct words, so that teasers and pages share questions, previews and ids by accident as well.
+_WORDS = ["敷金の返還", "残業代の請求", "隣人の騒音", "相続放棄の期限", "交通事故の示談", "解雇の撤回"]
+
+
+def _random_targets(rng: random.Random, ids: list[str]) -> pa.Table:
+    rows = []
+    for page_id in ids:
+        # some questions too short to be found inside a teaser's (MIN_CONTAINED_QUESTION): only an exact match finds them
+        question = rng.choice(_WORDS) if rng.random() < 0.3 else "".join(rng.sample(_WORDS, rng.randint(1, 3))) + "について知りたいです"
+        rows.append({
+            "page_id": page_id,
+            "aliases": [f"{page_id}a"] if rng.random() < 0.2 else [],
+            "title_key": rng.choice(["", "相談"]),
+            "question_key": question,
+            "background_key": rng.choice(["", "先月のことです"]),
+            "answer_head": rng.choice(_WORDS) + "は" + "".join(rng.sample(_WORDS, 2)) + "の問題として考えられます",
+        })  # fmt: skip
+    return pa.Table.from_pylist(rows, schema=links.TARGET_KEYS) if rows else links.TARGET_KEYS.empty_table()
+
+
+def _random_teasers(rng: random.Random, referrers: list[str], targets: pa.Table) -> pa.Table:
+    pages = targets.to_pylist()
+    rows = []
+    for referrer in referrers:
+        for _ in range(3):
+            page = rng.choice(pages) if pages and rng.random() < 0.7 else None
+            previewed = rng.choice(pages) if pages and rng.random() < 0.7 else None  # often not the question's page
+            rows.append({
+                "page_id": referrer,
+                "site_id": (page["page_id"] if page and rng.random() < 0.3 else rng.choice([None, "p99", "p3a"])),
+                "question_key": page["question_key"] if page else "".join(rng.sample(_WORDS, 2)) + "について知りたいです",
+                "preview_key": (previewed["answer_head"][: rng.randint(5, 40)] if previewed else rng.choice(_WORDS) + "は困ります"),
+            })  # fmt: skip
+    plain = pa.schema([field.with_type(pa.string()) for field in links.TEASER_KEYS])
+    table = pa.Table.from_pylist(rows, schema=plain)
+    return pa.Table.from_arrays([table["page_id"], *(pc.dictionary_encode(table[name]) for name in table.column_names[1:])], schema=links.TEASER_KEYS)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_linking_again_after_pages_change_gives_the_links_of_linking_everything(seed: int):
+    rng = random.Random(seed)
+    ids = [f"p{n}" for n in range(rng.randint(0, 12))]
+    before_targets = _random_targets(rng, ids)
+    teasers = _random_teasers(rng, ids, before_targets)
+    before = links.link(teasers, before_targets)
+    # Pages removed, changed and added; the teasers of some pages are new (their links not known before).
+    kept = [page for page in before_targets.to_pylist() if rng.random() < 0.7]
+    changed_ids = [page["page_id"] for page in kept if rng.random() < 0.2]
+    remade = _random_targets(rng, changed_ids).to_pylist()
+    added = _random_targets(rng, [f"n{n}" for n in range(rng.randint(0, 4))]).to_pylist()
+    unchanged = [page for page in kept if page["page_id"] not in changed_ids]
+    now_targets = pa.Table.from_pylist(unchanged + remade + added, schema=links.TARGET_KEYS)
+    removed_or_old = [page for page in before_targets.to_pylist() if page["page_id"] not in {p["page_id"] for p in unchanged}]
+    changed = pa.Table.from_pylist(removed_or_old + remade + added, schema=links.TARGET_KEYS)
+    known = np.array([rng.random() < 0.8 for _ in range(teasers.num_rows)], dtype=bool)
+
+    again, linked_again = links.relink(teasers, now_targets, before, known, changed)
+
+    assert again.equals(links.link(teasers, now_targets))
+    assert linked_again >= int((~known).sum())
 
 
 def test_matching_key_folds_width_space_and_punctuation():

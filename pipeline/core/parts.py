@@ -128,6 +128,11 @@ def digest(*values: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def parts_key(keys: Mapping[str, str]) -> str:
+    """The key of a whole set of parts (batch -> part key): the same parts, the same key."""
+    return digest(sorted(keys.items()))
+
+
 def column_digest(table: pa.Table, columns: Sequence[str]) -> str:
     """A digest of the values of these columns, row by row (independent of how the table is chunked)."""
     return digest([table[name].to_pylist() for name in columns])

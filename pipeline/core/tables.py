@@ -188,6 +188,8 @@ class RelatedParts:
 
     linked: pa.Table  # the link columns of every teaser of every part, in batch order
     parts: Iterator[Part]
+    parts_key: str  # the key of this set of parts (parts.parts_key): what a later build checks `stored_whole` with
+    linked_now: int  # teasers linked in this build (the others kept their links)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,11 +202,16 @@ class _LinkKeys:
 
 
 def related_parts(
-    consultations: Mapping[str, StoredPart], stored: Mapping[str, StoredPart] | None, suite: SuiteRun
+    consultations: Mapping[str, StoredPart], stored: Mapping[str, StoredPart] | None, suite: SuiteRun, *, stored_whole: bool = False
 ) -> RelatedParts:
     """Every teaser linked against every page. A part is made again only where its teasers or their links changed
     (a page added elsewhere can become a teaser's target); the keys linking reads of each part are kept with it
-    (sidecars), so the texts of unchanged parts are never read."""
+    (sidecars), so the texts of unchanged parts are never read.
+
+    `stored_whole`: the stored parts are the parts of one finished build (`RelatedParts.parts_key` says which), so
+    their links were linked against one corpus, the one their sidecars describe: then only the teasers that the
+    pages added, removed or changed since could link otherwise are linked again (links.relink). Otherwise (a
+    build stopped half-way leaves parts linked against different corpora) every teaser is."""
     from pipeline.core.validation import PartCheck, Revision
 
     code = parts.code_digest([sys.modules[__name__], schemas, links], [_suite_file("related_questions")])
@@ -212,18 +219,18 @@ def related_parts(
     keys = {batch: parts.digest("related_questions", code, consultations[batch].key) for batch in batches}
     same_source = {batch: parts.reusable(stored, batch, keys[batch]) for batch in batches}
     link_keys = {batch: _link_keys(consultations[batch], same_source[batch]) for batch in batches}
-    linked = links.link(
-        pa.concat_tables([links.TEASER_KEYS.empty_table(), *(keys_.teasers for keys_ in link_keys.values())]),
-        pa.concat_tables([links.TARGET_KEYS.empty_table(), *(keys_.targets for keys_ in link_keys.values())]),
-    )
+    # Parts with the same teasers and pages (stored with their keys): their links as stored.
+    links_before = {
+        batch: same_source[batch].read(_LINKS) for batch in batches if same_source[batch] is not None and link_keys[batch].stored
+    }
+    linked, linked_now = _link(batches, link_keys, links_before, stored if stored_whole else None)
     starts = np.cumsum([0, *(keys_.teasers.num_rows for keys_ in link_keys.values())])
     links_of = {batch: linked.slice(start, link_keys[batch].teasers.num_rows) for batch, start in zip(batches, starts)}
 
-    # Parts with the same teasers (stored with their keys): their links as stored, the rows whose links moved (a
-    # page added elsewhere can be a teaser's target now), and those rows checked again, every part's at once.
-    relinkable = [batch for batch in batches if same_source[batch] is not None and link_keys[batch].stored]
-    moved = {batch: _moved_rows(same_source[batch].read(_LINKS), links_of[batch]) for batch in relinkable}
-    relinked = [batch for batch in relinkable if len(moved[batch])]
+    # The rows of those parts whose links moved (a page added elsewhere can be a teaser's target now), and those
+    # rows checked again, every part's at once.
+    moved = {batch: _moved_rows(before, links_of[batch]) for batch, before in links_before.items()}
+    relinked = [batch for batch in moved if len(moved[batch])]
     revisions = [
         Revision(PartCheck.from_memo("related_questions", same_source[batch].memo["check"]), links_of[batch], moved[batch])
         for batch in relinked
@@ -251,10 +258,51 @@ def related_parts(
         if not batches:  # the table-level expectations judge an empty dataset too
             suite.add(schemas.RELATED_QUESTIONS.empty_table())
 
-    return RelatedParts(linked, made())
+    return RelatedParts(linked, made(), parts.parts_key(keys), linked_now)
 
 
 _TEASER_COLUMNS = schemas.RELATED_QUESTIONS.names[: schemas.RELATED_QUESTIONS.get_field_index("target_page_id")]
+
+
+def _link(
+    batches: list[str], link_keys: Mapping[str, _LinkKeys], links_before: Mapping[str, pa.Table], stored: Mapping[str, StoredPart] | None
+) -> tuple[pa.Table, int]:
+    """The links of every teaser of every part, and how many were linked now: with the `stored` parts of one
+    finished build, only where pages changed (`links_before`: the stored links of the parts whose teasers and pages
+    are the same)."""
+    teasers = pa.concat_tables([links.TEASER_KEYS.empty_table(), *(link_keys[batch].teasers for batch in batches)])
+    targets = pa.concat_tables([links.TARGET_KEYS.empty_table(), *(link_keys[batch].targets for batch in batches)])
+    changed = _changed_targets(batches, link_keys, links_before, stored) if stored is not None else None
+    if changed is None:
+        return links.link(teasers, targets), teasers.num_rows
+    sizes = [link_keys[batch].teasers.num_rows for batch in batches]
+    before = pa.concat_tables([
+        _LINKS_SCHEMA.empty_table(),
+        *(links_before[batch].select(_LINKS).cast(_LINKS_SCHEMA) if batch in links_before else _no_links(size)
+          for batch, size in zip(batches, sizes)),
+    ])  # fmt: skip
+    known = np.concatenate([np.zeros(0, dtype=bool), *(np.full(size, batch in links_before) for batch, size in zip(batches, sizes))])
+    return links.relink(teasers, targets, before, known, changed)
+
+
+_LINKS_SCHEMA = pa.schema([schemas.RELATED_QUESTIONS.field(name) for name in ("target_page_id", "link_method")])
+
+
+def _no_links(rows: int) -> pa.Table:
+    """Links not known yet: the teasers of a new part."""
+    return pa.table({field.name: pa.nulls(rows, field.type) for field in _LINKS_SCHEMA}, schema=_LINKS_SCHEMA)
+
+
+def _changed_targets(
+    batches: list[str], link_keys: Mapping[str, _LinkKeys], links_before: Mapping[str, pa.Table], stored: Mapping[str, StoredPart]
+) -> pa.Table | None:
+    """The pages (TARGET_KEYS) of every part whose pages may have changed since the stored build: as they were (the
+    stored parts' sidecars) and as they are. None when a stored part's are not readable (then all is linked)."""
+    was = [stored[batch].sidecar("targets") for batch in sorted(stored) if batch not in links_before]
+    if any(targets is None for targets in was):
+        return None
+    now = [link_keys[batch].targets for batch in batches if batch not in links_before]
+    return pa.concat_tables([links.TARGET_KEYS.empty_table(), *was, *now])
 
 
 def _moved_rows(before: pa.Table, now: pa.Table) -> np.ndarray:

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from pipeline.core import batches, schemas, tables, validation
 from pipeline.core import screening as screen
-from pipeline.core.parts import Part, PartRows, StoredPart, concat_parts
+from pipeline.core.parts import Part, PartRows, StoredPart, concat_parts, parts_key
 from pipeline.core.quality import card, frontier
 from pipeline.core.quality import near_duplicates as near_dups
 from pipeline.core.quality.links import link_coverage
@@ -215,10 +215,24 @@ def related_questions(
     context: dg.AssetExecutionContext, corpus_lock: CorpusLock, io_manager: Storage, consultations: dict[str, StoredPart]
 ):
     suite = validation.SuiteRun("related_questions")
-    related = tables.related_parts(consultations, stored_parts(context, io_manager, "related_questions"), suite)
-    coverage = {f"links/{name}": value for name, value in link_coverage(related.linked).items()}
-    yield dg.Output(part_stream("related_questions", related.parts, io_manager, lambda: coverage))
+    stored = stored_parts(context, io_manager, "related_questions")
+    related = tables.related_parts(consultations, stored, suite, stored_whole=_stored_whole(context, "related_questions", stored))
+    metadata = {f"links/{name}": value for name, value in link_coverage(related.linked).items()}
+    metadata |= {"links/linked_now": related.linked_now, PARTS_KEY: related.parts_key}
+    yield dg.Output(part_stream("related_questions", related.parts, io_manager, lambda: metadata))
     yield from _check(context, "related_questions", suite.report())
+
+
+# Metadata of a parted dataset's materialisation: the key of the set of parts it stored (parts.parts_key).
+PARTS_KEY = "parts_key"
+
+
+def _stored_whole(context: dg.AssetExecutionContext, dataset: str, stored: Mapping[str, StoredPart]) -> bool:
+    """Whether the stored parts are those the dataset's latest materialisation stored, all of them: a step that
+    stopped half-way (it records no materialisation) leaves other parts than its last one recorded."""
+    records = context.instance.fetch_materializations(dg.AssetKey(dataset), limit=1).records
+    recorded = records[0].asset_materialization.metadata.get(PARTS_KEY) if records and records[0].asset_materialization else None
+    return bool(stored) and recorded is not None and recorded.value == parts_key({batch: part.key for batch, part in stored.items()})
 
 
 FRONTIER_CSV = "missing_pages.csv"
