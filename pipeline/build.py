@@ -32,7 +32,7 @@ from pipeline.core.memory import release_freed_memory
 from pipeline.core.parts import PARTED_DATASETS
 from pipeline.defs import make_defs
 from pipeline.defs.assets import RECOMPUTE_TAG
-from pipeline.defs.checks import failed_check_summary
+from pipeline.defs.checks import VALIDATED_DATASETS, expectation_check_key, failed_check_summary
 from pipeline.defs.io_manager import ParquetUPathIOManager
 from pipeline.defs.partitions import PARSED_PAGES, add_batches, ingest_key, ingested_key
 
@@ -73,6 +73,7 @@ class Summary:
     rejects_by_reason: dict[tuple[str, str], int]  # (stage, reason) -> rows
     checks_passed: list[str]
     checks_failed: list[str]
+    checks_standing: bool  # no corpus run now: the checks are the latest results of each (the corpus as it stands)
     failed_steps: list[str]
     run_ids: list[str]
     success: bool
@@ -166,7 +167,7 @@ def run_build(raw_dir: Path, processed_dir: Path, *, force: bool = False, out: T
         for batch in stale:
             print(f"Ingesting batch {batch}", file=out, flush=True)
             results.append(run_job(INGEST_JOB, raw_dir, processed_dir, instance, partition_key=batch))
-        corpus_rebuilt = False
+        corpus_rebuilt, standing = False, ()
         if not all(result.success for result in results):
             print("Not rebuilding the corpus: a batch failed to ingest", file=out, flush=True)
         elif force or stale or not corpus_is_current(instance, processed_dir):
@@ -176,7 +177,8 @@ def run_build(raw_dir: Path, processed_dir: Path, *, force: bool = False, out: T
             corpus_rebuilt = True
         else:
             print("nothing new: every batch is ingested and the corpus is up to date", file=out, flush=True)
-    summary = summarise(results, processed_dir, ingested=stale, corpus_rebuilt=corpus_rebuilt)
+            standing = standing_checks(instance)
+    summary = summarise(results, processed_dir, ingested=stale, corpus_rebuilt=corpus_rebuilt, standing=standing)
     print_summary(summary, out)
     return 0 if summary.ok else 1
 
@@ -278,8 +280,29 @@ def _latest_storage_id(instance: dg.DagsterInstance, key: dg.AssetKey) -> int:
     return records[0].storage_id if records else -1
 
 
-def summarise(results: list[RunOutcome], processed_dir: Path, *, ingested: list[str], corpus_rebuilt: bool) -> Summary:
-    """Counts from the Parquet files (every batch, whether rebuilt now or not); checks from the runs."""
+def standing_checks(instance: dg.DagsterInstance) -> tuple[dg.AssetCheckEvaluation, ...]:
+    """The latest result of every dataset check: what a build that runs nothing reports, so that its verdict is
+    the one of the run that made the corpus as it stands (a failed check fails every build until fixed)."""
+    keys = [expectation_check_key(dataset) for dataset in VALIDATED_DATASETS]
+    records = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
+    events = [records[key].event for key in keys if key in records and records[key].event is not None]
+    return tuple(
+        event.dagster_event.asset_check_evaluation_data
+        for event in events
+        if event.dagster_event is not None and event.dagster_event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    )
+
+
+def summarise(
+    results: list[RunOutcome],
+    processed_dir: Path,
+    *,
+    ingested: list[str],
+    corpus_rebuilt: bool,
+    standing: tuple[dg.AssetCheckEvaluation, ...] = (),
+) -> Summary:
+    """Counts from the Parquet files (every batch, whether rebuilt now or not); checks from the runs, else the
+    `standing` ones."""
     materialized = {key for result in results for key in result.materialized}
     # A corpus dataset the rebuild did not reach (a blocking check stopped it) is stale on disk: not built.
     present = [
@@ -288,7 +311,7 @@ def summarise(results: list[RunOutcome], processed_dir: Path, *, ingested: list[
         if dataset_files(processed_dir, name) and (name in materialized or name in BATCH_DATASETS or not corpus_rebuilt)
     ]
     rows = {name: sum(pq.read_metadata(f).num_rows for f in dataset_files(processed_dir, name)) for name in present}
-    evaluations = [e for result in results for e in result.evaluations]
+    evaluations = [e for result in results for e in result.evaluations] + list(standing)
     return Summary(
         rows=rows,
         ingested=ingested,
@@ -297,6 +320,7 @@ def summarise(results: list[RunOutcome], processed_dir: Path, *, ingested: list[
         rejects_by_reason=_count(processed_dir, "rejects", ["stage", "reject_reason"]) if "rejects" in rows else {},
         checks_passed=sorted(f"{e.asset_key.to_user_string()}:{e.check_name}" for e in evaluations if e.passed),
         checks_failed=sorted(failed_check_summary(e) for e in evaluations if not e.passed),
+        checks_standing=bool(standing),
         failed_steps=sorted(step for result in results for step in result.failed_steps),
         run_ids=[result.run_id for result in results],
         success=all(result.success for result in results),
@@ -315,6 +339,7 @@ def print_summary(summary: Summary, out: TextIO) -> None:
         return summary.rows.get(name, "not built")
 
     roles = summary.roles
+    as_of = ", last corpus run" if summary.checks_standing else ""
     lines: list[tuple[str, object]] = [
         ("batches ingested now", ", ".join(summary.ingested) or "none"),
         ("corpus rebuilt now", "yes" if summary.corpus_rebuilt else "no"),
@@ -327,8 +352,8 @@ def print_summary(summary: Summary, out: TextIO) -> None:
         *((f"  {stage} / {reason}", n) for (stage, reason), n in summary.rejects_by_reason.items()),
         ("sections", count("sections")),
         ("related questions", count("related_questions")),
-        (f"checks passed ({len(summary.checks_passed)})", ", ".join(summary.checks_passed) or "-"),
-        (f"checks failed ({len(summary.checks_failed)})", ", ".join(summary.checks_failed) or "-"),
+        (f"checks passed ({len(summary.checks_passed)}{as_of})", ", ".join(summary.checks_passed) or "-"),
+        (f"checks failed ({len(summary.checks_failed)}{as_of})", ", ".join(summary.checks_failed) or "-"),
     ]
     if summary.failed_steps:
         lines.append(("failed steps", ", ".join(summary.failed_steps)))

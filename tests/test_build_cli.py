@@ -19,9 +19,9 @@ from pipeline.build import run_build
 from pipeline.core import screening
 from pipeline.core.parts import PARTED_DATASETS
 from pipeline.core.schemas import DATASETS
-from pipeline.defs.checks import VALIDATED_DATASETS
+from pipeline.defs.checks import CHECK_NAME, VALIDATED_DATASETS
 
-from .conftest import copy_sample_raw
+from .conftest import copy_sample_raw, make_dagster_home
 
 
 def summary_value(output: str, label: str) -> str:
@@ -116,6 +116,25 @@ def test_cli_records_the_run_in_a_persistent_default_instance(cli_build):
     ]
     assert runs[-1].tags["dagster/partition"] == "sample"
     assert partitions == ["sample"]  # what `make ui` shows as the asset partitions
+
+
+def test_a_build_that_runs_nothing_reports_the_checks_the_corpus_stands_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Its verdict is the one of the run that made the corpus: a check that failed there fails every build
+    until the corpus is made again (cron sees the same exit status every day, not a failure then successes)."""
+    raw = copy_sample_raw(Path(__file__).resolve().parents[1], tmp_path / "raw")
+    monkeypatch.setenv("DAGSTER_HOME", str(make_dagster_home(tmp_path / "dagster_home")))
+    assert run_build(raw, tmp_path / "processed", out=io.StringIO()) == 0
+    with dg.DagsterInstance.get() as instance:  # as if the last corpus run had failed this check
+        instance.report_runless_asset_event(
+            dg.AssetCheckEvaluation(asset_key=dg.AssetKey("near_duplicates"), check_name=CHECK_NAME, passed=False, severity=dg.AssetCheckSeverity.ERROR)
+        )
+    out = io.StringIO()
+    assert run_build(raw, tmp_path / "processed", out=out) == 1
+    text = out.getvalue()
+    assert "nothing new" in text
+    assert summary_value(text, "checks failed (1, last corpus run)").startswith("near_duplicates:expectations")
+    assert len(summary_value(text, "checks passed (7, last corpus run)").split(", ")) == 7
+    assert "Build FAILED" in text
 
 
 def test_run_build_fails_on_a_missing_raw_folder(tmp_path: Path):

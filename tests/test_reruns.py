@@ -139,6 +139,8 @@ def test_a_rerun_with_nothing_new_runs_nothing(history: History):
     for label in ("pages in (raw_pages)", "consultations out", "page versions", "rejects", "sections"):
         assert history.noop.value(label) == history.second.value(label)
     assert history.noop.hashes == history.second.hashes
+    # and the checks as the corpus run that made it left them
+    assert history.noop.value("checks passed (8, last corpus run)") == history.second.value("checks passed (8)")
 
 
 def test_a_forced_rerun_reingests_everything_and_writes_identical_bytes(history: History):
