@@ -17,6 +17,10 @@ build link again without any text being read.
 A page is recommended by many pages with the same teaser, so each rule runs once per distinct url, question
 and preview and gives its candidate pages sorted by id; every teaser then takes, with pyarrow, the first
 candidate that is not its referrer. The corpus is indexed only for the keys the teasers ask about.
+
+A teaser's link depends only on its own keys and on the pages some rule matches them with, so after pages
+are added, removed or changed, `relink` links again only the teasers one of those pages could match
+(`affected`, by the same rules, loosely) and keeps the others' links.
 """
 
 from __future__ import annotations
