@@ -33,7 +33,7 @@ from pipeline.core.parts import PARTED_DATASETS
 from pipeline.defs import make_defs
 from pipeline.defs.assets import RECOMPUTE_TAG
 from pipeline.defs.checks import VALIDATED_DATASETS, expectation_check_key, failed_check_summary
-from pipeline.defs.io_manager import ParquetUPathIOManager
+from pipeline.defs.io_manager import ParquetUPathIOManager, data_files
 from pipeline.defs.partitions import PARSED_PAGES, add_batches, ingest_key, ingested_key
 
 INGEST_JOB = "ingest_batch"
@@ -248,8 +248,7 @@ def freeze_validation_imports() -> None:
 
 def dataset_files(processed_dir: Path, dataset: str) -> list[Path]:
     """The dataset's Parquet files (one per batch, or part-0); hidden temp files are not part of it."""
-    folder = processed_dir / dataset
-    return sorted(folder.glob("[!.]*.parquet")) if folder.is_dir() else []
+    return data_files(processed_dir / dataset)
 
 
 def needs_ingest(instance: dg.DagsterInstance, processed_dir: Path, snapshot: batches.BatchSnapshot) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pyarrow as pa
 
 HEADING = pa.struct([("level", pa.int8()), ("number", pa.string()), ("text", pa.string())])
@@ -185,3 +187,10 @@ PII_TEXT_COLUMNS = ("title", "question", "background", "answer")
 SIGNAL_COLUMNS = CONSULTATIONS.names[CONSULTATIONS.get_field_index("question_key") : CONSULTATIONS.get_field_index("pii_email")]
 # Consultations as screening makes them, before PII redaction and signals add their columns.
 SCREENED_CONSULTATIONS = pa.schema(list(CONSULTATIONS)[: CONSULTATIONS.get_field_index("question_key")])
+
+
+def projected(schema: pa.Schema, columns: Sequence[str] | None) -> pa.Schema:
+    """The schema restricted to `columns`, in the order asked for (all of it for None)."""
+    if columns is None:
+        return schema
+    return pa.schema([schema.field(name) for name in columns], metadata=schema.metadata)

@@ -238,27 +238,20 @@ def related_parts(
     rechecked = dict(zip(relinked, suite.recheck(revisions)))
 
     def part(batch: str) -> Part:
+        """The batch's part, counted into the suite (a made part with the check it was made with)."""
         stored_part = same_source[batch]
         if batch not in moved:  # new teasers: made from the consultations part
             teasers = explode(consultations[batch].read(["page_id", "related"]), "related", "position", schemas.RELATED_QUESTIONS)
             table = _with_links(teasers, links_of[batch])
-            check = suite.check(table)
-            return Part(batch, keys[batch], {"check": check.to_memo()}, table, {"teasers": link_keys[batch].teasers, "targets": link_keys[batch].targets})
-        if batch not in rechecked:
+            check, sidecars = suite.check(table), {"teasers": link_keys[batch].teasers, "targets": link_keys[batch].targets}
+        elif batch in rechecked:
+            table, check, sidecars = _with_links(stored_part.read(_TEASER_COLUMNS), links_of[batch]), rechecked[batch], {}
+        else:
             return parts.keep(stored_part, batch, "related_questions", suite)
-        table = _with_links(stored_part.read(_TEASER_COLUMNS), links_of[batch])
-        return Part(batch, keys[batch], {"check": rechecked[batch].to_memo()}, table)
+        suite.add(table, check)
+        return Part(batch, keys[batch], {"check": check.to_memo()}, table, sidecars)
 
-    def made() -> Iterator[Part]:
-        for batch in batches:
-            made_part = part(batch)
-            if not made_part.kept:
-                suite.add(made_part.table, PartCheck.from_memo("related_questions", made_part.memo["check"]))
-            yield made_part
-        if not batches:  # the table-level expectations judge an empty dataset too
-            suite.add(schemas.RELATED_QUESTIONS.empty_table())
-
-    return RelatedParts(linked, made(), parts.parts_key(keys), linked_now)
+    return RelatedParts(linked, map(part, batches), parts.parts_key(keys), linked_now)
 
 
 _TEASER_COLUMNS = schemas.RELATED_QUESTIONS.names[: schemas.RELATED_QUESTIONS.get_field_index("target_page_id")]
@@ -285,7 +278,7 @@ def _link(
     return links.relink(teasers, targets, before, known, changed)
 
 
-_LINKS_SCHEMA = pa.schema([schemas.RELATED_QUESTIONS.field(name) for name in ("target_page_id", "link_method")])
+_LINKS_SCHEMA = schemas.projected(schemas.RELATED_QUESTIONS, _LINKS)
 
 
 def _no_links(rows: int) -> pa.Table:

@@ -341,7 +341,6 @@ class SuiteRun:
         self._whole_columns += [
             c for i in self._whole for c in expectations[i]["kwargs"].get("column_list", []) if c not in self._whole_columns
         ]
-        self._sliced_columns = suite_columns({"expectations": [expectations[i] for i in self._sliced]})
         self._added: list[tuple[int, list[Any]]] = []  # (first row, results per sliced expectation) per part
         self._whole_frames: list[pd.DataFrame] = []
         self._rows = 0
@@ -424,9 +423,12 @@ class SuiteRun:
         self._rows += checked.rows
 
     def report(self) -> ValidationReport:
-        """The suite's report on the parts added so far, as one table (row positions count across parts)."""
+        """The suite's report on the parts added so far, as one table (row positions count across parts); with none
+        added, on the dataset's empty table (the table-level expectations judge an empty dataset too)."""
         if not self._added:
-            raise ValueError(f"{self.dataset}: no part was added (add an empty table for an empty dataset)")
+            from pipeline.core.schemas import DATASETS
+
+            self.add(DATASETS[self.dataset].empty_table())
         results = []
         if self._whole:
             frame = pd.concat(self._whole_frames, ignore_index=True) if len(self._whole_frames) > 1 else self._whole_frames[0]

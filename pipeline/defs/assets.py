@@ -24,7 +24,7 @@ from pipeline.core.schemas import PII_KINDS
 from pipeline.defs.checks import VALIDATED_DATASETS, expectation_check_result, expectation_check_spec
 from pipeline.defs.io_manager import COLUMNS, PARTS, ParquetUPathIOManager, PartitionTables, PartStream
 from pipeline.defs.metadata import PREVIEW_ROWS, definition_metadata, describe, table_metadata
-from pipeline.defs.partitions import INGEST_KEY, ingest_key, scrape_batches
+from pipeline.defs.partitions import INGEST_KEY, ingest_key, latest_metadata, scrape_batches
 from pipeline.defs.resources import CorpusLock, CorpusPaths, QualitySettings
 
 INGEST_GROUP = "ingest"
@@ -66,9 +66,7 @@ def emit(
         table, output_name=_output_name(context, dataset), metadata={**table_metadata(table), **(metadata or {})}
     )
     if dataset in VALIDATED_DATASETS:
-        result = expectation_check_result(context, dataset, table)
-        if result is not None:
-            yield result
+        yield from _check(context, dataset, table)
 
 
 def _output_name(context: dg.AssetExecutionContext, dataset: str) -> str:
@@ -164,28 +162,31 @@ def part_stream(
     dataset: str, parts: Iterable[Part], storage: ParquetUPathIOManager, metadata: Callable[[], Mapping[str, Any]] = dict
 ) -> PartStream:
     """The parts as the IO manager takes them, with what the UI shows of a dataset: its columns and a preview
-    of the first part made now (the row count is the IO manager's, over every part)."""
-    first_made: list[Part] = []
+    of the first part made now, read back from storage once it is written (the row count is the IO manager's,
+    over every part). Only its batch is remembered: holding its rows would keep a whole part in memory."""
+    first_made: list[str] = []
 
     def watched() -> Iterator[Part]:
         for part in parts:
             if not part.kept and not first_made:
-                first_made.append(part)
+                first_made.append(part.batch)
             yield part
 
     def shown() -> dict[str, Any]:
         preview = {}
         if first_made:
-            part = first_made[0]
-            rows = part.table if part.table is not None else storage.head(dataset, part.batch, PREVIEW_ROWS)
+            rows = storage.head(dataset, first_made[0], PREVIEW_ROWS)
             preview = {name: value for name, value in table_metadata(rows).items() if name != "dagster/row_count"}
         return definition_metadata(dataset) | preview | dict(metadata())
 
     return PartStream(watched(), shown)
 
 
-def _check(context: dg.AssetExecutionContext, dataset: str, report: validation.ValidationReport) -> Iterator[dg.AssetCheckResult]:
-    if (result := expectation_check_result(context, dataset, report)) is not None:
+def _check(
+    context: dg.AssetExecutionContext, dataset: str, checked: pa.Table | validation.ValidationReport
+) -> Iterator[dg.AssetCheckResult]:
+    """Its check result, when the run selected the check (the table validated now, or its report as it stands)."""
+    if (result := expectation_check_result(context, dataset, checked)) is not None:
         yield result
 
 
@@ -230,9 +231,8 @@ PARTS_KEY = "parts_key"
 def _stored_whole(context: dg.AssetExecutionContext, dataset: str, stored: Mapping[str, StoredPart]) -> bool:
     """Whether the stored parts are those the dataset's latest materialisation stored, all of them: a step that
     stopped half-way (it records no materialisation) leaves other parts than its last one recorded."""
-    records = context.instance.fetch_materializations(dg.AssetKey(dataset), limit=1).records
-    recorded = records[0].asset_materialization.metadata.get(PARTS_KEY) if records and records[0].asset_materialization else None
-    return bool(stored) and recorded is not None and recorded.value == parts_key({batch: part.key for batch, part in stored.items()})
+    recorded = latest_metadata(context.instance, dg.AssetKey(dataset), PARTS_KEY)
+    return bool(stored) and recorded == parts_key({batch: part.key for batch, part in stored.items()})
 
 
 FRONTIER_CSV = "missing_pages.csv"

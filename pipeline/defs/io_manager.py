@@ -45,6 +45,7 @@ from upath import UPath
 
 from pipeline.core.batches import is_local
 from pipeline.core.parts import PARTED_DATASETS, BatchTables, Part, PartWriter, StoredPart, concat_parts
+from pipeline.core import schemas
 from pipeline.core.schemas import DATASETS
 from pipeline.defs.resources import PROCESSED_DIR_ENV, default_processed_dir
 
@@ -171,13 +172,6 @@ def read_parquet(path: UPath, columns: list[str] | None = None) -> pa.Table:
         return pq.read_table(f, columns=columns)
 
 
-def projected_schema(schema: pa.Schema, columns: list[str] | None) -> pa.Schema:
-    """The schema restricted to `columns`, in the order asked for (all of it for None)."""
-    if columns is None:
-        return schema
-    return pa.schema([schema.field(name) for name in columns], metadata=schema.metadata)
-
-
 class PartitionTables(BatchTables):
     """Partition key -> table, read from its file when looked up (only the columns asked for)."""
 
@@ -264,7 +258,7 @@ class ParquetUPathIOManager(dg.UPathIOManager):
         stored = self.stored_parts(dataset)
         if missing := [batch for batch, key in keys.items() if batch not in stored or stored[batch].key != key]:
             raise ValueError(f"{dataset}: parts {missing} were to be stored already but are not stored with their key")
-        for stale in [*_data_files(folder), *(path for sidecars in _sidecar_folders(folder) for path in _data_files(sidecars))]:
+        for stale in [*data_files(folder), *(path for sidecars in _sidecar_folders(folder) for path in data_files(sidecars))]:
             if stale.stem not in keys:  # a batch that holds no current version any more, or an older layout
                 stale.unlink()
         return sum(stored[batch].rows for batch in keys), written
@@ -284,7 +278,7 @@ class ParquetUPathIOManager(dg.UPathIOManager):
     def stored_parts(self, dataset: str) -> dict[str, StoredPart]:
         """The stored parts of a parted dataset, by batch, from the files' footers (rows are read when asked)."""
         schema = self.schemas[dataset]
-        found = {path.stem: _stored_part(path, schema, dataset) for path in _data_files(self._base_path / dataset)}
+        found = {path.stem: _stored_part(path, schema, dataset) for path in data_files(self._base_path / dataset)}
         return {batch: part for batch, part in found.items() if part is not None}
 
     def load_input(self, context: dg.InputContext) -> Any:
@@ -325,7 +319,7 @@ def _read_partition(schema: pa.Schema, dataset: str, columns: Sequence[str] | No
 def _read_conformed(path: UPath, schema: pa.Schema, dataset: str, columns: Sequence[str] | None = None) -> pa.Table:
     # Conformed again: Parquet has no seconds unit, so timestamp[s] columns come back as [ms].
     columns = None if columns is None else list(columns)
-    return conform_table(read_parquet(path, columns), projected_schema(schema, columns), dataset=dataset)
+    return conform_table(read_parquet(path, columns), schemas.projected(schema, columns), dataset=dataset)
 
 
 class PartFiles(PartWriter):
@@ -390,7 +384,7 @@ def _sidecar_folders(folder: UPath) -> list[UPath]:
     return [path for path in folder.glob("_*") if path.is_dir()] if folder.exists() else []
 
 
-def _data_files(folder: UPath) -> list[UPath]:
+def data_files(folder: UPath) -> list[UPath]:
     """The dataset files of a folder; hidden temp files are not part of it."""
     return sorted(path for path in folder.glob("[!.]*.parquet")) if folder.exists() else []
 

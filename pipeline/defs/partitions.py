@@ -10,6 +10,7 @@ materialisation, so a batch is ingested again when a file is new or rewritten, o
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import dagster as dg
 
@@ -22,20 +23,29 @@ INGEST_KEY = "ingest_key"
 PARSED_PAGES = dg.AssetKey("parsed_pages")
 
 
+_SCHEMA_DIGEST = hashlib.sha256(
+    schemas.PARSED_PAGES.to_string(show_field_metadata=False, show_schema_metadata=False).encode()
+).hexdigest()[:12]
+
+
 def ingest_key(fingerprint: str) -> str:
     """What a batch's parsed pages are made from: its files (their fingerprint), the parser and the schema."""
-    schema = schemas.PARSED_PAGES.to_string(show_field_metadata=False, show_schema_metadata=False)
-    return f"{fingerprint} parser {PARSER_VERSION} schema {hashlib.sha256(schema.encode()).hexdigest()[:12]}"
+    return f"{fingerprint} parser {PARSER_VERSION} schema {_SCHEMA_DIGEST}"
 
 
 def ingested_key(instance: dg.DagsterInstance, batch: str) -> str | None:
     """The ingest key recorded by the batch's latest parsed_pages materialisation, if any."""
+    return latest_metadata(instance, PARSED_PAGES, INGEST_KEY, partition=batch)
+
+
+def latest_metadata(instance: dg.DagsterInstance, asset_key: dg.AssetKey, name: str, *, partition: str | None = None) -> Any:
+    """The value `name` in the metadata of the asset's (partition's) latest materialisation, if any."""
     records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=PARSED_PAGES, asset_partitions=[batch]), limit=1
+        dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[partition] if partition is not None else None), limit=1
     ).records
     if not records or records[0].asset_materialization is None:
         return None
-    value = records[0].asset_materialization.metadata.get(INGEST_KEY)
+    value = records[0].asset_materialization.metadata.get(name)
     return value.value if value is not None else None
 
 

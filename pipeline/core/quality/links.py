@@ -134,51 +134,16 @@ def link(teasers: pa.Table, targets: pa.Table) -> pa.Table:
 
 def affected(teasers: pa.Table, changed: pa.Table) -> np.ndarray:
     """Which teasers (TEASER_KEYS) could link otherwise once the pages `changed` (TARGET_KEYS: pages added,
-    removed or changed, as they were and as they are) are: those that any rule could match with one of them
-    (a superset: a teaser flagged may keep its link)."""
-    if not changed.num_rows or not teasers.num_rows:
-        return np.zeros(teasers.num_rows, dtype=bool)
-    site_ids = pa.concat_arrays([changed["page_id"].combine_chunks(), pc.list_flatten(changed["aliases"]).combine_chunks()])
-    orders = _consultation_orders(changed["title_key"], changed["question_key"], changed["background_key"])
-    consultation_keys = pa.concat_arrays([order.combine_chunks() for order in orders])
-    long = changed["question_key"].filter(pc.greater_equal(pc.utf8_length(changed["question_key"]), MIN_CONTAINED_QUESTION))
-    question_probes = set(pc.utf8_slice_codeunits(long, 0, MIN_CONTAINED_QUESTION).to_pylist())
-    answer_probes = pc.utf8_slice_codeunits(changed["answer_head"], 0, MIN_PREVIEW_KEY)
-
-    by_url = _per_value(teasers["site_id"], lambda values: pc.is_in(values, value_set=site_ids))
-    by_question = _per_value(teasers["question_key"], lambda values: _exact_or_containing(values, consultation_keys, question_probes))
-    by_preview = _per_value(
-        teasers["preview_key"],
-        lambda values: pc.and_(
-            pc.greater(pc.utf8_length(values), MIN_PREVIEW_KEY),  # long enough to name a page (_preview_prefix)
-            pc.is_in(pc.utf8_slice_codeunits(values, 0, MIN_PREVIEW_KEY), value_set=answer_probes),
-        ),
-    )
-    return by_url | by_question | by_preview
-
-
-def _per_value(column: pa.ChunkedArray, test: Callable[[pa.Array], pa.Array]) -> np.ndarray:
-    """A test run once per distinct value of a dictionary column, spread to its rows (False for a null)."""
-    distinct = _distinct(column)
-    per_value = test(pa.array(distinct.values, pa.string()))
-    return pc.fill_null(pc.take(per_value, distinct.index), False).to_numpy(zero_copy_only=False)
-
-
-def _exact_or_containing(values: pa.Array, keys: pa.Array, probes: set[str]) -> pa.Array:
-    """Whether each value is one of the keys, else holds one of the probes (the slower test, on the rest only)."""
-    exact = pc.is_in(values, value_set=keys)
-    rest = pc.invert(exact)
-    return pc.replace_with_mask(exact, rest, _contains_any(values.filter(rest), probes))
-
-
-def _contains_any(values: pa.Array, probes: set[str]) -> pa.Array:
-    """Whether each value holds any of the probes (each MIN_CONTAINED_QUESTION characters long)."""
-    width = MIN_CONTAINED_QUESTION
-    held = [
-        value is not None and any(value[start : start + width] in probes for start in range(len(value) - width + 1))
-        for value in values.to_pylist()
+    removed or changed, as they were and as they are) are: those for which a rule finds one of them. (A teaser
+    found here may keep its link: the pages it finds elsewhere may still come first.)"""
+    urls, questions, previews = (_distinct(teasers[name]) for name in ("site_id", "question_key", "preview_key"))
+    corpus = _index_corpus(changed, urls.values, questions.values, previews.values)
+    found = [
+        _found([corpus.site_ids.get(site_id) for site_id in urls.values], urls),
+        _found([_question_candidates(corpus, key) for key in questions.values], questions),
+        _found([_preview_candidates(corpus, key) for key in previews.values], previews),
     ]
-    return pa.array(held, pa.bool_())
+    return np.logical_or.reduce([pc.fill_null(rule, False).to_numpy(zero_copy_only=False) for rule in found])
 
 
 def relink(teasers: pa.Table, targets: pa.Table, before: pa.Table, known: np.ndarray, changed: pa.Table) -> tuple[pa.Table, int]:
@@ -186,6 +151,8 @@ def relink(teasers: pa.Table, targets: pa.Table, before: pa.Table, known: np.nda
     whose links `before` are not `known` (new teasers) or which the pages `changed` since `before` was linked
     (against the corpus of that time) may concern (`affected`)."""
     again = ~known | affected(teasers, changed)
+    if not again.any():  # nothing to link: the corpus is not even indexed
+        return before, 0
     if again.all():
         return link(teasers, targets), len(again)
     mask = pa.array(again)

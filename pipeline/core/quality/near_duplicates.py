@@ -34,7 +34,7 @@ from pipeline.core.schemas import NEAR_DUPLICATES
 MANIFEST_FILE = "manifest.json"  # format, config, counts and the generation of the files below; written last
 _FILES = {"pages": "pages.{}.parquet", "signatures": "signatures.{}.npy", "pairs": "pairs.{}.npy"}  # per generation
 # Everything an update may leave behind: files of older generations or of a crashed save, format 2's pickle.
-_OWN_FILES = ("pages.*.parquet", "signatures.*.npy", "pairs.*.npy", f".{MANIFEST_FILE}.*", "index.pkl")
+_OWN_FILES = (*(pattern.format("*") for pattern in _FILES.values()), f".{MANIFEST_FILE}.*", "index.pkl")
 _FORMAT = 3  # bump when the files change: an index of another format is rebuilt (it is derived data)
 # The texts a page is shingled from, in this order; question and answer come as the matching keys
 # consultations already hold (quality.signals), so the longest texts are not normalised a second time.
