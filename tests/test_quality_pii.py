@@ -34,6 +34,13 @@ FOUND = [
     ("phone", "フリーダイヤル0120-123-456", "フリーダイヤル<PHONE>"),
     ("phone", "0120123456", "<PHONE>"),
     ("phone", "0312345678", "<PHONE>"),
+    ("phone", "海外からは+81-3-1234-5678へ", "海外からは<PHONE>へ"),
+    ("phone", "+81 90 1234 5678", "<PHONE>"),
+    ("phone", "＋８１（０）９０－１２３４－５６７８に", "<PHONE>に"),
+    ("phone", "+81(0)45-123-4567", "<PHONE>"),
+    ("phone", "+819012345678", "<PHONE>"),
+    ("phone", "+81 120-123-456", "<PHONE>"),
+    ("phone", "(+81)3-1234-5678", "<PHONE>"),
     ("postal", "〒100-0001 東京都千代田区", "<POSTAL> 東京都千代田区"),
     ("postal", "〒１００－０００１", "<POSTAL>"),
     ("postal", "郵便番号は530-0001です", "郵便番号は<POSTAL>です"),
@@ -62,6 +69,9 @@ LEFT_ALONE = [
     "-530-0001",  # a hyphen next to a bare postal code
     "530-0001－",
     "0120-123-4567",
+    "+81-3-1234-56789",
+    "+8190123456789",
+    "前年比+81%の増加",
 ]
 
 # Where the lookaround and the RE2 form of a pattern could part: text edges, newlines, digits and hyphens
@@ -86,6 +96,9 @@ EDGES = [
     "https://example.jp/tel/0312345678",
     "mail@www.example.jp",
     "a@b.c",
+    "+81-90-1234-5678\n",
+    "1+81-90-1234-5678",
+    "+81-90-1234-5678-9",
     "",
     "\n",
 ]

@@ -1,4 +1,4 @@
-"""PII in the published text: e-mail addresses, Japanese phone numbers, postal codes and URLs.
+"""PII in the published text: e-mail addresses, Japanese phone numbers (also as +81 …), postal codes and URLs.
 
 Every pattern is defined here, once, in two forms built from the same parts: `PATTERNS` (exact spans, for
 redaction and the per-page counts) and `PII_CHECK_REGEX` ("does the text hold PII": the Great Expectations
@@ -33,17 +33,27 @@ def _digits(prefix: str) -> str:
     return "".join(f"[{digit}{chr(ord(digit) + 0xFEE0)}]" for digit in prefix)
 
 
-# A fixed line has 10 digits, 0 + area + exchange making 6: the area has 1 to 4 digits after the 0.
-_FIXED = "|".join(
-    f"{_OPEN}?{_digits('0')}{_D}{{{area}}}{_AFTER_AREA}{_D}{{{5 - area}}}{_AFTER_EXCHANGE}{_D}{{4}}" for area in (1, 2, 3, 4)
-)
-_FIXED_BARE = f"{_digits('0')}{_D}{{9}}"
-_MOBILE = "|".join(  # 090/080/070 mobile, 050 IP phones: 11 digits
-    f"{_digits(prefix)}{_SEP}?{_D}{{4}}{_SEP}?{_D}{{4}}" for prefix in ("090", "080", "070", "050")
-)
-_FREE_DIAL = "|".join(
-    f"{_digits(prefix)}{_SEP}?{_D}{{3}}{_SEP}?{_D}{{{last}}}" for prefix, last in (("0120", 3), ("0800", 4), ("0570", 3))
-)
+# The trunk prefix: the domestic 0, or the country code in its place (+81 3-…, +81-90-…, +81 (0)3-…, (+81)3-…).
+_DOMESTIC = _digits("0")
+_COUNTRY = f"[+＋]{_digits('81')}"
+_INTERNATIONAL = f"(?:{_COUNTRY}|{_OPEN}{_COUNTRY}{_CLOSE}){_SEP}?(?:{_OPEN}{_digits('0')}{_CLOSE}{_SEP}?)?"
+
+
+def _numbers(trunk: str) -> str:
+    """Every written form of a Japanese number after `trunk` (the number's own digits follow the 0)."""
+    # A fixed line has 10 digits, 0 + area + exchange making 6: the area has 1 to 4 digits after the 0.
+    fixed = (
+        f"{_OPEN}?{trunk}{_D}{{{area}}}{_AFTER_AREA}{_D}{{{5 - area}}}{_AFTER_EXCHANGE}{_D}{{4}}" for area in (1, 2, 3, 4)
+    )
+    mobile = (  # 090/080/070 mobile, 050 IP phones: 11 digits
+        f"{trunk}{_digits(prefix)}{_SEP}?{_D}{{4}}{_SEP}?{_D}{{4}}" for prefix in ("90", "80", "70", "50")
+    )
+    free_dial = (
+        f"{trunk}{_digits(prefix)}{_SEP}?{_D}{{3}}{_SEP}?{_D}{{{last}}}" for prefix, last in (("120", 3), ("800", 4), ("570", 3))
+    )
+    return "|".join((*free_dial, *mobile, *fixed, f"{trunk}{_D}{{9}}"))
+
+
 _URL_CHAR = r"[A-Za-z0-9\-._~:/?#\[\]@!$&'*+,;=%]"
 _URL_END = r"[A-Za-z0-9\-_~/#=&%]"  # a URL does not end in the sentence's period or comma
 
@@ -67,7 +77,7 @@ def _patterns(whole: Callable[[str, str], str]) -> dict[str, str]:
         "email": f"[{_ALNUM}._%+-]+[@＠][{_ALNUM}-]+(?:[.．][{_ALNUM}-]+)*[.．][A-Za-zＡ-Ｚａ-ｚ]{{2,}}",
         "url": rf"(?:https?://|www\.){_URL_CHAR}*{_URL_END}",
         # Only whole numbers: no digit right before or after (page ids, amounts and dates hold digit runs).
-        "phone": whole(f"(?:{_FREE_DIAL}|{_MOBILE}|{_FIXED}|{_FIXED_BARE})", _DIGITS),
+        "phone": whole(f"(?:{_numbers(_DOMESTIC)}|{_numbers(_INTERNATIONAL)})", _DIGITS),
         # 〒 with or without a hyphen; a bare NNN-NNNN only when no digit or hyphen continues it (045-123-4567).
         "postal": f"〒 ?{_D}{{3}}{_SEP}?{_D}{{4}}|" + whole(f"{_D}{{3}}[-－]{_D}{{4}}", f"{_DIGITS}\\-－"),
     }
