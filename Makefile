@@ -29,10 +29,11 @@ test: setup
 ui: setup $(DAGSTER_HOME_DIR)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME_DIR) $(BIN)/dagster dev -m pipeline.defs -h 127.0.0.1 -p 3000
 
-# A local instance for `dagster dev`: runs and event logs stay under .dagster_home/ (gitignored).
-$(DAGSTER_HOME_DIR)/dagster.yaml:
+# A local instance for `dagster dev`: runs and event logs stay under .dagster_home/ (gitignored); its
+# settings come from pipeline/dagster.yaml, copied once (the copy is the machine's to edit).
+$(DAGSTER_HOME_DIR)/dagster.yaml: | pipeline/dagster.yaml
 	mkdir -p $(DAGSTER_HOME_DIR)
-	printf 'telemetry:\n  enabled: false\n' > $@
+	cp pipeline/dagster.yaml $@
 
 # Benchmarks need the bench extra (trafilatura as the reference); writes docs/benchmarks.md and its plot.
 bench: setup

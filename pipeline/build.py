@@ -18,6 +18,7 @@ import gc
 import logging
 import os
 import re
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,6 +43,7 @@ BATCH_DATASETS = ("raw_pages", "parsed_pages")
 CORPUS_DATASETS = ("consultations", "page_versions", "rejects", "sections", "related_questions")
 ROLES = ("current", "unchanged", "superseded", "alias")
 DEFAULT_HOME = ".dagster_home"
+LOCAL_INSTANCE_CONFIG = Path(__file__).with_name("dagster.yaml")  # the local instance's settings (run queue limits)
 ROW_COUNT = "dagster/row_count"
 # Dagster's own console log: warnings and errors only; progress is printed one line per asset instead.
 RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}, "progress": {}}}
@@ -50,7 +52,8 @@ PROGRESS_LOGGER = "pipeline.build.progress"
 
 @contextlib.contextmanager
 def open_instance() -> Iterator[dg.DagsterInstance]:
-    """The persistent instance: $DAGSTER_HOME when set, else ./.dagster_home (created, telemetry off)."""
+    """The persistent instance: $DAGSTER_HOME when set, else ./.dagster_home (created with the project's
+    dagster.yaml when missing)."""
     if os.environ.get("DAGSTER_HOME"):
         instance = dg.DagsterInstance.get()
     else:
@@ -58,7 +61,7 @@ def open_instance() -> Iterator[dg.DagsterInstance]:
         home.mkdir(parents=True, exist_ok=True)
         config = home / "dagster.yaml"
         if not config.exists():  # the same local instance `make ui` creates
-            config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+            shutil.copyfile(LOCAL_INSTANCE_CONFIG, config)
         instance = dg.DagsterInstance.local_temp(tempdir=str(home))
     with instance:
         yield instance

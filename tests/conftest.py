@@ -19,7 +19,6 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_BATCH = "sample"
-NO_TELEMETRY = "telemetry:\n  enabled: false\n"
 
 
 @pytest.fixture(scope="session")
@@ -61,8 +60,11 @@ def write_batch(
 
 
 def make_dagster_home(path: Path) -> Path:
+    """A DAGSTER_HOME with the local instance's settings (telemetry off, the run queue limits)."""
+    from pipeline.build import LOCAL_INSTANCE_CONFIG
+
     path.mkdir(parents=True, exist_ok=True)
-    (path / "dagster.yaml").write_text(NO_TELEMETRY, encoding="utf-8")
+    shutil.copyfile(LOCAL_INSTANCE_CONFIG, path / "dagster.yaml")
     return path
 
 

@@ -20,6 +20,7 @@ from pipeline.core import screening
 from pipeline.core.parts import PARTED_DATASETS
 from pipeline.core.schemas import DATASETS
 from pipeline.defs.checks import CHECK_NAME, VALIDATED_DATASETS
+from pipeline.defs.jobs import CORPUS_RUN_TAG, build_corpus
 
 from .conftest import copy_sample_raw, make_dagster_home
 
@@ -116,6 +117,19 @@ def test_cli_records_the_run_in_a_persistent_default_instance(cli_build):
     ]
     assert runs[-1].tags["dagster/partition"] == "sample"
     assert partitions == ["sample"]  # what `make ui` shows as the asset partitions
+
+
+def test_the_default_instance_queues_runs_within_the_project_limits(cli_build):
+    """The daemon of `make ui` launches at most two runs at once (a parser upgrade queues every batch) and
+    one corpus run at a time; Dagster's own default is ten runs and no tag limit."""
+    workdir, _, _ = cli_build
+    with dg.DagsterInstance.local_temp(tempdir=str(workdir / ".dagster_home")) as instance:
+        queue = instance.get_concurrency_config().run_queue_config
+    assert queue.max_concurrent_runs == 2
+    corpus_tags = build_corpus.tags
+    assert [(limit["key"], limit["value"], limit["limit"]) for limit in queue.tag_concurrency_limits] == [
+        (CORPUS_RUN_TAG, corpus_tags[CORPUS_RUN_TAG], 1)
+    ]
 
 
 def test_a_build_that_runs_nothing_reports_the_checks_the_corpus_stands_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
