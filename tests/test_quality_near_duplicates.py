@@ -99,15 +99,28 @@ def test_incremental_update_inserts_only_new_pages_and_clusters_across_batches(t
     inheritance = consultation("h0000000000000009", question="相続の相談です。", answer_text=OTHER_ANSWER)
     first = nd.update_index(tmp_path, keyed_table([page("20240101000000-5", "C"), inheritance]))
     assert first.inserted == ("20240101000000-5", "h0000000000000009")
-    second = nd.update_index(tmp_path, keyed_table([page("20240202000000-1", "D"), page("20240101000000-5", "C")]))
-    assert second.inserted == ("20240202000000-1",)  # the batch-1 page is unchanged: not hashed again
+    second = nd.update_index(tmp_path, keyed_table([page("20240202000000-1", "D"), page("20240101000000-5", "C"), inheritance]))
+    assert second.inserted == ("20240202000000-1",)  # the batch-1 pages are unchanged: not hashed again
     assert second.n_indexed == 3
     assert second.table.schema.equals(NEAR_DUPLICATES)
     assert second.table.select(["page_id", "dup_cluster", "dup_cluster_size"]).to_pylist() == [
         {"page_id": "20240101000000-5", "dup_cluster": "20240101000000-5", "dup_cluster_size": 2},
         {"page_id": "20240202000000-1", "dup_cluster": "20240101000000-5", "dup_cluster_size": 2},
+        {"page_id": "h0000000000000009", "dup_cluster": "h0000000000000009", "dup_cluster_size": 1},
     ]
-    assert nd.update_index(tmp_path, keyed_table([page("20240202000000-1", "D")])).inserted == ()
+
+
+def test_a_page_that_left_the_corpus_leaves_its_cluster_and_the_index(tmp_path):
+    """A text page later identified by its site id (the h-id becomes an alias), or one whose file was removed:
+    kept in the index, it made a page that is alone in the corpus a near-duplicate of itself."""
+    nd.update_index(tmp_path, keyed_table([page("h0000000000000001", "A"), page("20240101000000-2", "B")]))
+    result = nd.update_index(tmp_path, keyed_table([page("20240101000000-1", "A")]))
+    assert result.inserted == ("20240101000000-1",)
+    assert result.table.select(["page_id", "dup_cluster", "dup_cluster_size", "dup_similarity"]).to_pylist() == [
+        {"page_id": "20240101000000-1", "dup_cluster": "20240101000000-1", "dup_cluster_size": 1, "dup_similarity": None}
+    ]
+    assert indexed_pages(tmp_path) == {"20240101000000-1": page("20240101000000-1", "A")["content_hash"]}
+    assert result.n_indexed == 1
 
 
 def test_changed_content_is_reindexed_and_leaves_its_cluster(tmp_path):

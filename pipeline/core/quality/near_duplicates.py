@@ -84,7 +84,8 @@ TextReader = Callable[[np.ndarray], pa.Table]
 def update_index(
     index_dir: Path, consultations: pa.Table, config: DuplicateConfig = DuplicateConfig(), *, texts: TextReader | None = None
 ) -> NearDuplicates:
-    """Insert the pages not yet indexed (or changed since), then cluster every indexed page.
+    """Insert the pages not yet indexed (or changed since), forget the ones no longer in `consultations` (the
+    whole corpus), then cluster every indexed page.
 
     `consultations` holds page_id and content_hash, and the TEXT_COLUMNS unless `texts` reads them: then
     only the rows to hash are read (a corpus stored in parts reads the parts those rows are in, not all).
@@ -98,12 +99,16 @@ def update_index(
     unchanged = pc.equal(index.pages["content_hash"].take(known), batch["content_hash"]).fill_null(False)
     stale = batch.filter(pc.invert(unchanged))
     changed = pc.drop_null(known.filter(pc.invert(unchanged))).to_numpy()
-    if changed.size:
-        _forget(index, changed)
+    # A page no longer in the corpus (its file removed, its text id become an alias of a site id) would
+    # still join clusters, name them and count in their size: it leaves the index with its pairs.
+    gone = np.flatnonzero(pc.invert(pc.is_in(index.pages["page_id"], batch["page_id"])).to_numpy(zero_copy_only=False))
+    forgotten = np.concatenate([changed, gone]).astype(np.int64)
+    if forgotten.size:
+        _forget(index, forgotten)
     if stale.num_rows:
         new = _signatures(texts or rows_of(consultations), stale["row"].to_numpy(), config)
         _insert(index, stale.select(["page_id", "content_hash"]), new, config)
-    if stale.num_rows or not index.generation:  # untouched otherwise: a rerun rewrites nothing
+    if forgotten.size or stale.num_rows or not index.generation:  # untouched otherwise: a rerun rewrites nothing
         _save(index_dir, index, config)
     table = _cluster_table(index, batch, config)
     return NearDuplicates(table=table, inserted=tuple(stale["page_id"].to_pylist()), n_indexed=index.pages.num_rows)
@@ -348,7 +353,7 @@ def _insert(index: _Index, pages: pa.Table, signatures: np.ndarray, config: Dupl
 
 
 def _forget(index: _Index, rows: np.ndarray) -> None:
-    """Take the rows of pages whose content changed out of the index, with their pairs."""
+    """Take the rows of pages whose content changed, or that left the corpus, out of the index, with their pairs."""
     keep = np.ones(index.pages.num_rows, bool)
     keep[rows] = False
     pairs = index.pairs[keep[index.pairs[:, 0]] & keep[index.pairs[:, 1]]]
