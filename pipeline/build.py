@@ -3,8 +3,10 @@
 Like the sensor, it adds a partition for every batch folder under raw/ (but does not wait for a batch
 to be ready: it processes what is there). A batch is ingested (job `ingest_batch`, one run per batch)
 when its ingest key (its files' fingerprint, the parser's version, the parsed_pages schema) differs
-from the one recorded with its last `parsed_pages` materialisation or its file is gone. The corpus (job `build_corpus`) is rebuilt when a batch was ingested, or when some corpus
-dataset is missing or older than the latest ingestion (a build killed half-way). `force` does both
+from the one recorded with its last `parsed_pages` materialisation or its file is gone. A batch whose
+folder left raw/ loses its partition. The corpus (job `build_corpus`) is rebuilt when a batch was
+ingested or removed, or when some corpus dataset is missing or older than the latest ingestion, or still
+holds a removed batch (a build killed half-way). `force` does both
 regardless. Runs are recorded in a persistent instance ($DAGSTER_HOME, else ./.dagster_home), so the
 webserver (`dagster dev -m pipeline.defs` with the same DAGSTER_HOME) shows them and the partitions.
 """
@@ -32,14 +34,13 @@ from pipeline.core import batches, schemas
 from pipeline.core.memory import release_freed_memory
 from pipeline.core.parts import PARTED_DATASETS
 from pipeline.defs import make_defs
-from pipeline.defs.assets import RECOMPUTE_TAG
+from pipeline.defs.assets import INGEST_DATASETS, RECOMPUTE_TAG
 from pipeline.defs.checks import VALIDATED_DATASETS, expectation_check_key, failed_check_summary
 from pipeline.defs.io_manager import ParquetUPathIOManager, data_files
-from pipeline.defs.partitions import PARSED_PAGES, add_batches, ingest_key, ingested_key
+from pipeline.defs.partitions import PARSED_PAGES, add_batches, ingest_key, latest_ingestion, retire_batches, scrape_batches
 
 INGEST_JOB = "ingest_batch"
 CORPUS_JOB = "build_corpus"
-BATCH_DATASETS = ("raw_pages", "parsed_pages")
 CORPUS_DATASETS = ("consultations", "page_versions", "rejects", "sections", "related_questions")
 ROLES = ("current", "unchanged", "superseded", "alias")
 DEFAULT_HOME = ".dagster_home"
@@ -71,6 +72,7 @@ def open_instance() -> Iterator[dg.DagsterInstance]:
 class Summary:
     rows: dict[str, int]  # dataset -> rows on disk (every batch); absent when not built
     ingested: list[str]  # batches ingested by this build
+    retired: list[str]  # batches whose folder left raw/, taken out of the corpus by this build
     corpus_rebuilt: bool
     roles: dict[str, int]  # page_versions role -> rows
     rejects_by_reason: dict[tuple[str, str], int]  # (stage, reason) -> rows
@@ -165,7 +167,11 @@ def run_build(raw_dir: Path, processed_dir: Path, *, force: bool = False, out: T
     results: list[RunOutcome] = []
     with open_instance() as instance, progress_to(out), frozen_imports():
         snapshots = [batches.snapshot(folder) for folder in batches.batch_dirs(raw_dir)]
-        add_batches(instance, [snap.name for snap in snapshots])  # as the sensor would
+        in_raw = [snap.name for snap in snapshots]
+        add_batches(instance, in_raw)  # as the sensor would
+        retired = retire_batches(instance, in_raw)
+        for batch in retired:
+            print(f"Batch {batch} left raw/: the corpus is made again without it", file=out, flush=True)
         stale = [snap.name for snap in snapshots if force or needs_ingest(instance, processed_dir, snap)]
         for batch in stale:
             print(f"Ingesting batch {batch}", file=out, flush=True)
@@ -173,7 +179,7 @@ def run_build(raw_dir: Path, processed_dir: Path, *, force: bool = False, out: T
         corpus_rebuilt, standing = False, ()
         if not all(result.success for result in results):
             print("Not rebuilding the corpus: a batch failed to ingest", file=out, flush=True)
-        elif force or stale or not corpus_is_current(instance, processed_dir):
+        elif force or stale or retired or not corpus_is_current(instance, processed_dir, in_raw):
             print("Building the corpus from every batch", file=out, flush=True)
             freeze_validation_imports()
             results.append(run_job(CORPUS_JOB, raw_dir, processed_dir, instance, recompute=force))
@@ -181,7 +187,9 @@ def run_build(raw_dir: Path, processed_dir: Path, *, force: bool = False, out: T
         else:
             print("nothing new: every batch is ingested and the corpus is up to date", file=out, flush=True)
             standing = standing_checks(instance)
-    summary = summarise(results, processed_dir, ingested=stale, corpus_rebuilt=corpus_rebuilt, standing=standing)
+    summary = summarise(
+        results, processed_dir, ingested=stale, retired=retired, corpus_rebuilt=corpus_rebuilt, standing=standing
+    )
     print_summary(summary, out)
     return 0 if summary.ok else 1
 
@@ -258,13 +266,19 @@ def needs_ingest(instance: dg.DagsterInstance, processed_dir: Path, snapshot: ba
     parsed = processed_dir / "parsed_pages" / f"{snapshot.name}.parquet"
     if not parsed.is_file() or pq.read_schema(parsed).names != schemas.PARSED_PAGES.names:
         return True  # never ingested, or by a version of the pipeline whose parsed_pages had other columns
-    return ingested_key(instance, snapshot.name) != ingest_key(snapshot.fingerprint)
+    latest = latest_ingestion(instance, snapshot.name)
+    return latest is None or latest.key != ingest_key(snapshot.fingerprint)
 
 
-def corpus_is_current(instance: dg.DagsterInstance, processed_dir: Path) -> bool:
+def corpus_is_current(instance: dg.DagsterInstance, processed_dir: Path, in_raw: list[str]) -> bool:
     """Every corpus dataset is on disk, in parts where it is parted (a corpus written before parts is made
-    again), and was materialised after the latest batch was ingested."""
+    again), was materialised after the latest batch was ingested, and holds no batch that is no partition any
+    more (its folder left raw/, and the corpus run that was to remove it did not finish)."""
     if not all((processed_dir / name).is_dir() for name in CORPUS_DATASETS):
+        return False
+    partitions = set(instance.get_dynamic_partitions(scrape_batches.name))
+    orphans = ParquetUPathIOManager(UPath(processed_dir)).stored_batches(INGEST_DATASETS) - partitions
+    if batches.gone_batches(orphans, in_raw):
         return False
     if not all(_written_in_parts(processed_dir, name) for name in PARTED_DATASETS):
         return False
@@ -300,6 +314,7 @@ def summarise(
     processed_dir: Path,
     *,
     ingested: list[str],
+    retired: list[str],
     corpus_rebuilt: bool,
     standing: tuple[dg.AssetCheckEvaluation, ...] = (),
 ) -> Summary:
@@ -309,14 +324,15 @@ def summarise(
     # A corpus dataset the rebuild did not reach (a blocking check stopped it) is stale on disk: not built.
     present = [
         name
-        for name in (*BATCH_DATASETS, *CORPUS_DATASETS)
-        if dataset_files(processed_dir, name) and (name in materialized or name in BATCH_DATASETS or not corpus_rebuilt)
+        for name in (*INGEST_DATASETS, *CORPUS_DATASETS)
+        if dataset_files(processed_dir, name) and (name in materialized or name in INGEST_DATASETS or not corpus_rebuilt)
     ]
     rows = {name: sum(pq.read_metadata(f).num_rows for f in dataset_files(processed_dir, name)) for name in present}
     evaluations = [e for result in results for e in result.evaluations] + list(standing)
     return Summary(
         rows=rows,
         ingested=ingested,
+        retired=retired,
         corpus_rebuilt=corpus_rebuilt,
         roles=_count(processed_dir, "page_versions", ["role"]) if "page_versions" in rows else {},
         rejects_by_reason=_count(processed_dir, "rejects", ["stage", "reject_reason"]) if "rejects" in rows else {},
@@ -344,6 +360,7 @@ def print_summary(summary: Summary, out: TextIO) -> None:
     as_of = ", last corpus run" if summary.checks_standing else ""
     lines: list[tuple[str, object]] = [
         ("batches ingested now", ", ".join(summary.ingested) or "none"),
+        *([("batches removed now", ", ".join(summary.retired))] if summary.retired else []),
         ("corpus rebuilt now", "yes" if summary.corpus_rebuilt else "no"),
         ("pages in (raw_pages)", count("raw_pages")),
         ("parsed pages", count("parsed_pages")),

@@ -70,7 +70,8 @@ def test_sensors_and_schedule_are_on_by_default():
     (schedule,) = defs.schedules
     assert schedule.job_name == "build_corpus"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
-    assert defs.resolve_sensor_def("scrape_batches_sensor").job_name == "ingest_batch"
+    # ingest runs for new batches; a corpus run when a batch's folder left raw/
+    assert [t.job_name for t in defs.resolve_sensor_def("scrape_batches_sensor").targets] == ["ingest_batch", "build_corpus"]
 
 
 def test_lineage():

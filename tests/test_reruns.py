@@ -219,3 +219,42 @@ def test_a_batch_parsed_by_an_older_schema_is_ingested_again(tmp_path: Path):
     assert rebuilt.code == 0, rebuilt.output
     assert rebuilt.parsed == [FIRST]
     assert pq.read_schema(stored).names == DATASETS["parsed_pages"].names
+
+
+def test_a_batch_whose_folder_is_removed_leaves_the_corpus(tmp_path: Path):
+    """Removing a scrape from raw/ (a takedown, a bad scrape) takes its pages out of every dataset, as removing a
+    file from a batch does; while raw/ holds no batch at all, nothing is taken out (raw/ may be unmounted)."""
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "dagster_home"))}):
+        write_batch(raw, FIRST, {"loan.txt": LOAN, "empty.txt": b""})
+        write_batch(raw, SECOND, {"wages.txt": WAGES})
+        assert build(raw, processed).code == 0
+        (raw / FIRST / "loan.txt").rename(tmp_path / "loan.txt")
+        (raw / FIRST / "empty.txt").unlink()
+        (raw / FIRST / "_SUCCESS").unlink()
+        (raw / FIRST).rmdir()
+
+        retired = build(raw, processed)
+        again = build(raw, processed)
+        with dg.DagsterInstance.get() as instance:
+            partitions = instance.get_dynamic_partitions("scrape_batches")
+
+        (raw / SECOND / "wages.txt").unlink()
+        (raw / SECOND / "_SUCCESS").unlink()
+        (raw / SECOND).rmdir()
+        emptied = build(raw, processed)
+
+    assert retired.code == 0, retired.output
+    assert retired.runs == ["build_corpus"] and retired.parsed == []
+    assert retired.value("batches removed now") == FIRST
+    assert "Counts reconcile" in retired.output
+    assert partitions == [SECOND]
+    for name in ("raw_pages", "parsed_pages", *PARTED_DATASETS):
+        assert FIRST not in {path.stem for path in (processed / name).glob("*.parquet")}, name
+    assert [row["page_id"] for row in pq.read_table(processed / "consultations").to_pylist()] == [
+        row["page_id"] for row in pq.read_table(processed / "parsed_pages" / f"{SECOND}.parquet").to_pylist()
+    ]
+    assert pq.read_table(processed / "rejects").num_rows == 0  # the empty page went with its batch
+    assert again.runs == [] and "nothing new" in again.output
+    assert emptied.runs == [] and emptied.code == 0
+    assert emptied.value("pages in (raw_pages)") == "1"

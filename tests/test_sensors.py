@@ -4,6 +4,7 @@ when the batch is ready), and a successful ingest run requests a corpus rebuild.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -38,16 +39,46 @@ def evaluate(raw: Path, instance: dg.DagsterInstance, cursor: str | None = None)
     context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"paths": CorpusPaths(raw_dir=str(raw))})
     result = sensor(context)
     for request in result.dynamic_partitions_requests:
-        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+        if isinstance(request, dg.DeleteDynamicPartitionsRequest):
+            for key in request.partition_keys:
+                instance.delete_dynamic_partition(request.partitions_def_name, key)
+        else:
+            instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
     return result
 
 
 def requested(result: dg.SensorResult) -> list[tuple[str, str]]:
-    return [(request.partition_key, request.run_key) for request in result.run_requests]
+    """The ingest runs requested: (partition, run key)."""
+    return [(request.partition_key, request.run_key) for request in result.run_requests if request.job_name == "ingest_batch"]
+
+
+def corpus_runs(result: dg.SensorResult) -> list[dg.RunRequest]:
+    return [request for request in result.run_requests if request.job_name == "build_corpus"]
 
 
 def added(result: dg.SensorResult) -> list[str]:
-    return [key for request in result.dynamic_partitions_requests for key in request.partition_keys]
+    return [
+        key
+        for request in result.dynamic_partitions_requests
+        if isinstance(request, dg.AddDynamicPartitionsRequest)
+        for key in request.partition_keys
+    ]
+
+
+def deleted(result: dg.SensorResult) -> list[str]:
+    return [
+        key
+        for request in result.dynamic_partitions_requests
+        if isinstance(request, dg.DeleteDynamicPartitionsRequest)
+        for key in request.partition_keys
+    ]
+
+
+def ingested(instance: dg.DagsterInstance, batch: str, folder: Path) -> None:
+    """Record an ingestion of the batch as it stands (what an ingest_batch run leaves in the instance)."""
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization("parsed_pages", partition=batch, metadata={INGEST_KEY: ingest_key(snapshot(folder).fingerprint)})
+    )
 
 
 def test_a_new_batch_becomes_a_partition_and_one_run(raw: Path, instance):
@@ -178,3 +209,65 @@ def test_a_successful_ingest_run_requests_the_corpus(tmp_path: Path, raw: Path):
     assert request.run_key == f"after-ingest:{result.run_id}"  # one corpus run per ingest run
     sensor = defs.resolve_sensor_def("corpus_after_ingest")
     assert [target.job_name for target in sensor.targets] == ["build_corpus"]
+
+
+def test_a_batch_whose_folder_is_gone_is_deleted_and_the_corpus_made_without_it(raw: Path, instance):
+    write_batch(raw, "2026-11-01", {"a.txt": PAGE})
+    write_batch(raw, "2026-11-02", {"b.txt": OTHER_PAGE})
+    first = evaluate(raw, instance)
+    shutil.rmtree(raw / "2026-11-01")
+
+    second = evaluate(raw, instance, cursor=first.cursor)
+
+    assert deleted(second) == ["2026-11-01"] and added(second) == [] and requested(second) == []
+    assert [request.tags["retired_batches"] for request in corpus_runs(second)] == ["2026-11-01"]
+    assert instance.get_dynamic_partitions(scrape_batches.name) == ["2026-11-02"]
+    assert list(json.loads(second.cursor)) == ["2026-11-02"]
+    third = evaluate(raw, instance, cursor=second.cursor)
+    assert deleted(third) == [] and corpus_runs(third) == []  # retired once
+
+
+def test_a_raw_folder_holding_no_batch_retires_nothing(raw: Path, instance):
+    """An empty listing is likelier an unmounted raw/ than every scrape deleted: the corpus is left as it is."""
+    write_batch(raw, "2026-11-01", {"a.txt": PAGE})
+    first = evaluate(raw, instance)
+    shutil.rmtree(raw / "2026-11-01")
+
+    second = evaluate(raw, instance, cursor=first.cursor)
+
+    assert deleted(second) == [] and second.run_requests == []
+    assert instance.get_dynamic_partitions(scrape_batches.name) == ["2026-11-01"]
+
+
+def test_a_batch_folder_that_comes_back_is_ingested_again(raw: Path, instance, tmp_path: Path):
+    """Restored as it was (same files, sizes and times): its ingest key is the one of its first life, which
+    the event log still holds, and so would be its first run key."""
+    folder = write_batch(raw, "2026-11-01", {"a.txt": PAGE})
+    write_batch(raw, "2026-11-02", {"b.txt": OTHER_PAGE})
+    first = evaluate(raw, instance)
+    ingested(instance, "2026-11-01", folder)
+    shutil.move(folder, tmp_path / "aside")
+    second = evaluate(raw, instance, cursor=first.cursor)
+    shutil.move(tmp_path / "aside", folder)
+
+    third = evaluate(raw, instance, cursor=second.cursor)
+
+    assert added(third) == ["2026-11-01"]
+    [(partition, run_key)] = requested(third)
+    assert partition == "2026-11-01"
+    assert run_key not in {key for _, key in requested(first)}  # a run key already used would be skipped
+
+
+def test_a_batch_back_to_files_it_had_before_is_ingested_again(raw: Path, instance):
+    folder = write_batch(raw, "2026-11-01", {"a.txt": PAGE})
+    first = evaluate(raw, instance)
+    ingested(instance, "2026-11-01", folder)
+    (folder / "b.txt").write_text(OTHER_PAGE, encoding="utf-8")
+    second = evaluate(raw, instance, cursor=first.cursor)
+    ingested(instance, "2026-11-01", folder)
+    (folder / "b.txt").unlink()
+
+    third = evaluate(raw, instance, cursor=second.cursor)
+
+    assert [partition for partition, _ in requested(third)] == ["2026-11-01"]
+    assert requested(third)[0][1] not in {key for _, key in requested(first) + requested(second)}

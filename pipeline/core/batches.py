@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 
 from upath import UPath
@@ -53,6 +53,15 @@ def is_scrape(relative: str) -> bool:
 def batch_dirs(raw_dir: Path) -> list[Path]:
     """Batch folders in name order (name them so that order is scrape order, e.g. by date)."""
     return sorted(p for p in raw_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def gone_batches(known: Iterable[str], in_raw: Collection[str]) -> list[str]:
+    """The known batches whose folder is no longer in raw/ (deleted or renamed by the user). None while raw/
+    holds no batch at all: an empty listing is likelier an unmounted or unreachable raw/ than every scrape
+    deleted, and retiring every batch would empty the corpus."""
+    if not in_raw:
+        return []
+    return sorted(set(known) - set(in_raw))
 
 
 def batch_files(batch_dir: Path) -> list[Path]:

@@ -28,6 +28,7 @@ from pipeline.defs.partitions import INGEST_KEY, ingest_key, latest_metadata, sc
 from pipeline.defs.resources import CorpusLock, CorpusPaths, QualitySettings
 
 INGEST_GROUP = "ingest"
+INGEST_DATASETS = ("raw_pages", "parsed_pages")  # stored one file per batch, by the ingest runs
 # Every corpus asset takes `corpus_lock: CorpusLock` (unused in its body): its step holds the corpus lock.
 CORPUS_GROUP = "corpus"
 KINDS = {"parquet"}
@@ -128,8 +129,15 @@ SCREENED = ("consultations", "page_versions", "rejects", "pii_originals")
     "current version), page_versions (what became of every accepted input) and rejects.",
 )
 def screen_pages(
-    context: dg.AssetExecutionContext, corpus_lock: CorpusLock, quality: QualitySettings, io_manager: Storage, parsed_pages: PartitionTables
+    context: dg.AssetExecutionContext,
+    corpus_lock: CorpusLock,
+    paths: CorpusPaths,
+    quality: QualitySettings,
+    io_manager: Storage,
+    parsed_pages: PartitionTables,
 ):
+    if retired := retire_gone_batches(context, paths, io_manager):
+        context.log.info(f"batches {retired} left raw/: their raw_pages and parsed_pages files are removed")
     # Each batch is read where its part is screened (a worker process, with many pages), and the part is
     # written there too; the IO manager consumes the stream when the output is yielded, so by the time the
     # next line runs every part is screened (or kept) and stored, and the other results are complete.
@@ -156,6 +164,16 @@ def screen_pages(
     yield from _check(context, "pii_originals", screening.report("pii_originals"))
     for dataset in ("page_versions", "rejects"):
         yield from emit(context, dataset, getattr(screening, dataset)(), included | pii_metadata())
+
+
+def retire_gone_batches(context: dg.AssetExecutionContext, paths: CorpusPaths, storage: ParquetUPathIOManager) -> list[str]:
+    """Remove the ingest files of the batches that are no partition any more (deleted by the sensor or the
+    build when their folder left raw/) and whose folder is still gone; returns those batches."""
+    partitions = set(context.instance.get_dynamic_partitions(scrape_batches.name))
+    orphans = storage.stored_batches(INGEST_DATASETS) - partitions
+    gone = batches.gone_batches(orphans, [folder.name for folder in batches.batch_dirs(paths.raw_path)])
+    storage.remove_batches(INGEST_DATASETS, gone)
+    return gone
 
 
 def part_stream(

@@ -33,7 +33,7 @@ import os
 import re
 import socket
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -274,6 +274,17 @@ class ParquetUPathIOManager(dg.UPathIOManager):
     def part_files(self) -> PartFiles:
         """The writer of parts to this storage, for steps whose workers store the parts they make."""
         return PartFiles(self._base_path, self.schemas)
+
+    def stored_batches(self, datasets: Iterable[str]) -> set[str]:
+        """The batches some per-batch dataset holds a file of."""
+        return {path.stem for dataset in datasets for path in data_files(self._base_path / dataset)}
+
+    def remove_batches(self, datasets: Iterable[str], batches: Collection[str]) -> None:
+        """Remove the files of these batches from these per-batch datasets."""
+        for dataset in datasets:
+            for path in data_files(self._base_path / dataset):
+                if path.stem in batches:
+                    path.unlink()
 
     def stored_parts(self, dataset: str) -> dict[str, StoredPart]:
         """The stored parts of a parted dataset, by batch, from the files' footers (rows are read when asked)."""

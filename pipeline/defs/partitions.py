@@ -1,7 +1,8 @@
 """Partitions: one per scrape batch (a folder under raw/), and what the instance remembers of each.
 
 A batch's partition is added by the sensor (or by `python -m pipeline build`) when its folder shows
-up. What a batch's parsed pages were made from (its `ingest_key`: the fingerprint of its files, the
+up, and deleted when its folder is gone (the next corpus run then leaves the batch out and removes its
+files). What a batch's parsed pages were made from (its `ingest_key`: the fingerprint of its files, the
 parser's version, the parsed_pages schema) is stored in the metadata of its `parsed_pages`
 materialisation, so a batch is ingested again when a file is new or rewritten, or when the parser is
 (a new parser version re-parses every batch once), and an unchanged batch never is.
@@ -9,12 +10,14 @@ materialisation, so a batch is ingested again when a file is new or rewritten, o
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from typing import Any
 
 import dagster as dg
 
 from pipeline.core import schemas
+from pipeline.core.batches import gone_batches
 from pipeline.core.record import PARSER_VERSION
 
 scrape_batches = dg.DynamicPartitionsDefinition(name="scrape_batches")
@@ -33,19 +36,36 @@ def ingest_key(fingerprint: str) -> str:
     return f"{fingerprint} parser {PARSER_VERSION} schema {_SCHEMA_DIGEST}"
 
 
-def ingested_key(instance: dg.DagsterInstance, batch: str) -> str | None:
-    """The ingest key recorded by the batch's latest parsed_pages materialisation, if any."""
-    return latest_metadata(instance, PARSED_PAGES, INGEST_KEY, partition=batch)
+@dataclasses.dataclass(frozen=True)
+class Ingestion:
+    """A batch's latest parsed_pages materialisation: its event's storage id and the ingest key it recorded."""
+
+    storage_id: int
+    key: str | None
+
+
+def latest_ingestion(instance: dg.DagsterInstance, batch: str) -> Ingestion | None:
+    record = _latest_record(instance, PARSED_PAGES, batch)
+    return Ingestion(record.storage_id, _metadata_value(record, INGEST_KEY)) if record is not None else None
 
 
 def latest_metadata(instance: dg.DagsterInstance, asset_key: dg.AssetKey, name: str, *, partition: str | None = None) -> Any:
     """The value `name` in the metadata of the asset's (partition's) latest materialisation, if any."""
+    record = _latest_record(instance, asset_key, partition)
+    return _metadata_value(record, name) if record is not None else None
+
+
+def _latest_record(instance: dg.DagsterInstance, asset_key: dg.AssetKey, partition: str | None) -> dg.EventLogRecord | None:
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[partition] if partition is not None else None), limit=1
     ).records
-    if not records or records[0].asset_materialization is None:
+    return records[0] if records else None
+
+
+def _metadata_value(record: dg.EventLogRecord, name: str) -> Any:
+    if record.asset_materialization is None:
         return None
-    value = records[0].asset_materialization.metadata.get(name)
+    value = record.asset_materialization.metadata.get(name)
     return value.value if value is not None else None
 
 
@@ -56,3 +76,11 @@ def add_batches(instance: dg.DagsterInstance, batches: list[str]) -> list[str]:
     if new:
         instance.add_dynamic_partitions(scrape_batches.name, new)
     return new
+
+
+def retire_batches(instance: dg.DagsterInstance, in_raw: list[str]) -> list[str]:
+    """Delete the partitions whose folder is no longer in raw/; returns them (the corpus must be made again)."""
+    gone = gone_batches(instance.get_dynamic_partitions(scrape_batches.name), in_raw)
+    for batch in gone:
+        instance.delete_dynamic_partition(scrape_batches.name, batch)
+    return gone

@@ -15,7 +15,7 @@ import dagster as dg
 
 from pipeline.core import batches
 from pipeline.defs.jobs import build_corpus, ingest_batch
-from pipeline.defs.partitions import ingest_key, ingested_key, scrape_batches
+from pipeline.defs.partitions import Ingestion, ingest_key, latest_ingestion, scrape_batches
 from pipeline.defs.resources import CorpusPaths
 
 INTERVAL_ENV = "PIPELINE_SENSOR_INTERVAL_SECONDS"
@@ -36,13 +36,14 @@ def make_scrape_batches_sensor() -> dg.SensorDefinition:
 
     @dg.sensor(
         name="scrape_batches_sensor",
-        job=ingest_batch,
+        jobs=[ingest_batch, build_corpus],
         minimum_interval_seconds=interval_seconds(),
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(
             "Watches raw/: a batch folder that is ready (a _SUCCESS marker, or no change for "
             f"{quiet:g} s) and new or changed since it was last requested (its files, or the parser) becomes a "
-            "partition and an ingest_batch run. The cursor maps batch -> ingest key."
+            "partition and an ingest_batch run; a partition whose folder is gone is deleted and the corpus made "
+            "again without it. The cursor maps batch -> ingest key."
         ),
     )
     def scrape_batches_sensor(context: dg.SensorEvaluationContext, paths: CorpusPaths):
@@ -50,29 +51,41 @@ def make_scrape_batches_sensor() -> dg.SensorDefinition:
             return dg.SkipReason(f"raw folder {paths.raw_path} does not exist")
         requested: dict[str, str] = json.loads(context.cursor or "{}")
         now = time.time()
-        keys = {
-            snap.name: ingest_key(snap.fingerprint)
-            for snap in map(batches.snapshot, batches.batch_dirs(paths.raw_path))
-            if snap.is_ready(now, quiet)
-        }
+        snapshots = [batches.snapshot(folder) for folder in batches.batch_dirs(paths.raw_path)]
+        keys = {snap.name: ingest_key(snap.fingerprint) for snap in snapshots if snap.is_ready(now, quiet)}
         ready = {batch: key for batch, key in keys.items() if requested.get(batch) != key}
-        known = set(context.instance.get_dynamic_partitions(scrape_batches.name))
+        known = context.instance.get_dynamic_partitions(scrape_batches.name)
+        gone = batches.gone_batches(known, [snap.name for snap in snapshots])
         new_partitions = [batch for batch in ready if batch not in known]
-        run_requests = [
-            # The run key makes one run per batch content and parser, even if the cursor were lost.
-            dg.RunRequest(run_key=f"{batch}:{key}", partition_key=batch)
-            for batch, key in ready.items()
+        run_requests = []
+        for batch, key in ready.items():
+            latest = latest_ingestion(context.instance, batch)
             # Already ingested from these files by this parser (e.g. by `python -m pipeline build`): nothing to do.
-            if ingested_key(context.instance, batch) != key
-        ]
+            # A partition added now has no files yet, whatever an earlier life of the batch left in the event log.
+            if batch in new_partitions or latest is None or latest.key != key:
+                run_requests.append(dg.RunRequest(run_key=_ingest_run_key(batch, key, latest), partition_key=batch, job_name=ingest_batch.name))
+        if gone:  # the corpus run removes the batches' files and pages (assets.retire_gone_batches)
+            run_requests.append(dg.RunRequest(job_name=build_corpus.name, tags={"retired_batches": ",".join(gone)}))
         requested.update(ready)
+        for batch in gone:
+            requested.pop(batch, None)  # should its folder come back, it is ingested again
         return dg.SensorResult(
             run_requests=run_requests,
-            dynamic_partitions_requests=[scrape_batches.build_add_request(new_partitions)] if new_partitions else [],
+            dynamic_partitions_requests=[
+                *([scrape_batches.build_add_request(new_partitions)] if new_partitions else []),
+                *([scrape_batches.build_delete_request(gone)] if gone else []),
+            ],
             cursor=json.dumps(requested, sort_keys=True),
         )
 
     return scrape_batches_sensor
+
+
+def _ingest_run_key(batch: str, key: str, latest: Ingestion | None) -> str:
+    """One run per state of a batch's files and parser, even if the cursor were lost: its ingest key, and its
+    latest ingestion when there is one (files put back as they were before, or a folder back after it was
+    removed, would otherwise meet a run key already used, and Dagster skips those)."""
+    return f"{batch}:{key}" if latest is None else f"{batch}:{key}:after-{latest.storage_id}"
 
 
 def make_corpus_after_ingest_sensor() -> dg.RunStatusSensorDefinition:
