@@ -1,5 +1,6 @@
 """One corpus writer at a time (pipeline.core.locking): a second writer waits for the first, a killed
-writer leaves no lock behind, and a build's corpus run waits for a corpus run already writing."""
+writer leaves no lock behind, and a build's corpus run waits for a corpus run already writing; readers
+wait for the writer, and it for them."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 from upath import UPath
 
-from pipeline.core.locking import LOCK_FILE, corpus_writer
+from pipeline.core.locking import LOCK_FILE, corpus_reader, corpus_writer
 
 from .conftest import REPO_ROOT, make_dagster_home, write_batch
 from .pages import make_page
@@ -83,9 +84,51 @@ def test_a_killed_writer_leaves_no_lock_behind(tmp_path: Path):
         pass
 
 
+class Waited(Exception):
+    """Raised by a `waiting` callback: the lock was taken, the caller would have waited."""
+
+
+def would_wait(message: str) -> None:
+    raise Waited(message)
+
+
+def test_a_reader_waits_until_the_writer_is_done(tmp_path: Path):
+    holder = start_holder(tmp_path)
+    heard = []
+
+    def waiting(message: str) -> None:
+        heard.append(message)
+        release(holder)
+
+    try:
+        with corpus_reader(tmp_path, waiting=waiting):
+            assert holder.stdout.readline().strip() == "releasing"  # the files are the writer's finished ones
+    finally:
+        holder.kill()
+        holder.wait()
+    assert len(heard) == 1 and f"pid {holder.pid} " in heard[0]
+
+
+def test_readers_share_the_lock_and_a_writer_waits_for_them(tmp_path: Path):
+    with corpus_writer(tmp_path):
+        pass
+    with corpus_reader(tmp_path, waiting=would_wait), corpus_reader(tmp_path, waiting=would_wait):
+        with pytest.raises(Waited, match="corpus lock"):
+            with corpus_writer(tmp_path, waiting=would_wait):
+                pass
+    with corpus_writer(tmp_path, waiting=would_wait):  # the readers are gone
+        pass
+
+
+def test_a_reader_of_a_folder_no_writer_touched_creates_nothing(tmp_path: Path):
+    with corpus_reader(tmp_path, waiting=would_wait):
+        pass
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_object_storage_takes_no_lock():
     processed = UPath("memory://locking/processed")
-    with corpus_writer(processed):
+    with corpus_writer(processed), corpus_reader(processed):
         pass
     assert not (processed / LOCK_FILE).exists()
 
@@ -106,7 +149,7 @@ def test_a_build_waits_for_the_corpus_run_writing_and_then_builds(tmp_path: Path
         )
     try:
         deadline = time.monotonic() + WAIT_TIMEOUT
-        while "waiting for it to finish" not in log_path.read_text():
+        while "waiting for it" not in log_path.read_text():
             assert build.poll() is None, log_path.read_text()
             assert time.monotonic() < deadline, log_path.read_text()
             time.sleep(0.1)

@@ -1,4 +1,4 @@
-"""One writer of the corpus at a time: an advisory lock on processed/.corpus.lock.
+"""One writer of the corpus at a time, and readers between writers: an advisory lock on processed/.corpus.lock.
 
 The corpus steps read what other corpus steps wrote (parts, the near-duplicate index, page_versions) and
 write it again. Two corpus runs at once (the sensor's run after each of two batches, the daily schedule,
@@ -6,6 +6,10 @@ a `python -m pipeline build`) could interleave their reads and writes and leave 
 than the one Dagster records as the latest. Under the lock every corpus step reads and writes what the last
 one left: later steps see as much as earlier ones, never less. The kernel drops the lock with the process
 that held it, so a killed build never leaves it behind.
+
+A dataset stored one file per batch is rewritten file by file: a reader listing its folder while a corpus step
+writes could take some files of the new corpus and some of the old one (a page that moved to a newer batch
+twice, or not at all). `corpus_reader` shares the lock among readers and waits for the writer.
 """
 
 from __future__ import annotations
@@ -38,12 +42,33 @@ def corpus_writer(processed: Path, waiting: Callable[[str], None] = lambda messa
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
-            waiting(f"another corpus run ({holder}) is writing {folder}: waiting for it to finish")
+            waiting(f"the corpus lock of {folder} is held (a corpus run, {holder}, or a reader): waiting for it")
             fcntl.flock(handle, fcntl.LOCK_EX)
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
         handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def corpus_reader(processed: Path, waiting: Callable[[str], None] = print) -> Iterator[None]:
+    """Read `processed` (a local folder) in the block while no corpus step writes it; `waiting` hears why, once,
+    when one does. Readers share the lock. Never creates anything: where no writer ever ran there is no lock
+    file, and nothing to wait for."""
+    lock = Path(getattr(processed, "path", processed)) / LOCK_FILE
+    if not is_local(processed) or not lock.is_file():
+        yield
+        return
+    with open(lock, encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            waiting(f"a corpus run ({handle.read().strip() or 'another process'}) is writing {processed}: waiting for it to finish")
+            fcntl.flock(handle, fcntl.LOCK_SH)
         try:
             yield
         finally:
