@@ -56,22 +56,16 @@ def corpus_runs(result: dg.SensorResult) -> list[dg.RunRequest]:
     return [request for request in result.run_requests if request.job_name == "build_corpus"]
 
 
+def partitions_asked(result: dg.SensorResult, kind: type) -> list[str]:
+    return [key for request in result.dynamic_partitions_requests if isinstance(request, kind) for key in request.partition_keys]
+
+
 def added(result: dg.SensorResult) -> list[str]:
-    return [
-        key
-        for request in result.dynamic_partitions_requests
-        if isinstance(request, dg.AddDynamicPartitionsRequest)
-        for key in request.partition_keys
-    ]
+    return partitions_asked(result, dg.AddDynamicPartitionsRequest)
 
 
 def deleted(result: dg.SensorResult) -> list[str]:
-    return [
-        key
-        for request in result.dynamic_partitions_requests
-        if isinstance(request, dg.DeleteDynamicPartitionsRequest)
-        for key in request.partition_keys
-    ]
+    return partitions_asked(result, dg.DeleteDynamicPartitionsRequest)
 
 
 def ingested(instance: dg.DagsterInstance, batch: str, folder: Path) -> None:
