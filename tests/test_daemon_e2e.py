@@ -1,9 +1,10 @@
 """The daemon end to end: `dagster dev` with the sensors on. A batch that lands in raw/ (files, then
 the scraper's _SUCCESS marker) is picked up by the sensor, ingested, and the corpus rebuilt after it,
-with no one launching anything."""
+with no one launching anything; a batch folder removed from raw/ leaves the corpus the same way."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -41,6 +42,12 @@ def test_a_new_batch_folder_is_ingested_and_the_corpus_grows(tmp_path: Path):
         server.wait_for("the grown corpus", lambda: consultations(processed) == 3, RUNS_TIMEOUT)
         # the corpus run after the second ingest has finished writing every dataset
         server.wait_for("the corpus run to finish", lambda: _finished_corpus_runs(home) >= 2, RUNS_TIMEOUT)
+        grown_raw_pages = pq.read_table(processed / "raw_pages").num_rows
+
+        shutil.rmtree(raw / "2026-11-01")
+        server.wait_for("the corpus without the removed batch", lambda: consultations(processed) == 1, RUNS_TIMEOUT)
+        server.wait_for("its files to go", lambda: not (processed / "parsed_pages" / "2026-11-01.parquet").exists(), RUNS_TIMEOUT)
+        server.wait_for("that corpus run to finish", lambda: _finished_corpus_runs(home, "scrape_batches_sensor") == 1, RUNS_TIMEOUT)
 
     with dg.DagsterInstance.local_temp(tempdir=str(home)) as instance:
         runs = list(reversed(instance.get_runs()))
@@ -54,11 +61,17 @@ def test_a_new_batch_folder_is_ingested_and_the_corpus_grows(tmp_path: Path):
     chained = [run for run in runs if run.tags.get("dagster/sensor_name") == "corpus_after_ingest"]
     assert [(run.job_name, run.status) for run in chained] == [("build_corpus", dg.DagsterRunStatus.SUCCESS)] * 2
     assert [run.tags["ingest_run"] for run in chained] == [run.run_id for run in ingests]  # one per ingest run
-    assert partitions == ["2026-11-01", "2026-11-08"]
-    assert pq.read_table(processed / "raw_pages").num_rows == 3
+    assert grown_raw_pages == 3
+    retiring = [run for run in runs if run.tags.get("retired_batches")]
+    assert [(run.job_name, run.tags["retired_batches"], run.tags["dagster/sensor_name"], run.status) for run in retiring] == [
+        ("build_corpus", "2026-11-01", "scrape_batches_sensor", dg.DagsterRunStatus.SUCCESS)
+    ]
+    assert partitions == ["2026-11-08"]
+    assert pq.read_table(processed / "raw_pages").num_rows == 1
 
 
-def _finished_corpus_runs(home: Path) -> int:
+def _finished_corpus_runs(home: Path, sensor: str = "corpus_after_ingest") -> int:
+    """Successful corpus runs the sensor started."""
     with dg.DagsterInstance.local_temp(tempdir=str(home)) as instance:
         runs = instance.get_runs(dg.RunsFilter(job_name="build_corpus", statuses=[dg.DagsterRunStatus.SUCCESS]))
-    return sum(run.tags.get("dagster/sensor_name") == "corpus_after_ingest" for run in runs)
+    return sum(run.tags.get("dagster/sensor_name") == sensor for run in runs)
