@@ -34,10 +34,10 @@ from pipeline.core import batches, schemas
 from pipeline.core.memory import release_freed_memory
 from pipeline.core.parts import PARTED_DATASETS
 from pipeline.defs import make_defs
-from pipeline.defs.assets import INGEST_DATASETS, RECOMPUTE_TAG
+from pipeline.defs.assets import INGEST_DATASETS, RECOMPUTE_TAG, orphaned_batches
 from pipeline.defs.checks import VALIDATED_DATASETS, expectation_check_key, failed_check_summary
 from pipeline.defs.io_manager import ParquetUPathIOManager, data_files
-from pipeline.defs.partitions import PARSED_PAGES, add_batches, ingest_key, latest_ingestion, retire_batches, scrape_batches
+from pipeline.defs.partitions import PARSED_PAGES, add_batches, ingest_key, latest_ingestion, retire_batches
 
 INGEST_JOB = "ingest_batch"
 CORPUS_JOB = "build_corpus"
@@ -276,9 +276,7 @@ def corpus_is_current(instance: dg.DagsterInstance, processed_dir: Path, in_raw:
     more (its folder left raw/, and the corpus run that was to remove it did not finish)."""
     if not all((processed_dir / name).is_dir() for name in CORPUS_DATASETS):
         return False
-    partitions = set(instance.get_dynamic_partitions(scrape_batches.name))
-    orphans = ParquetUPathIOManager(UPath(processed_dir)).stored_batches(INGEST_DATASETS) - partitions
-    if batches.gone_batches(orphans, in_raw):
+    if orphaned_batches(instance, ParquetUPathIOManager(UPath(processed_dir)), in_raw):
         return False
     if not all(_written_in_parts(processed_dir, name) for name in PARTED_DATASETS):
         return False
