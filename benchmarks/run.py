@@ -638,7 +638,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--build-sizes", help="comma-separated corpus sizes for the builds (default 10000,30000,100000)")
     parser.add_argument("--build-batches", type=int, default=10, help="batches per build corpus (default 10)")
     parser.add_argument("--build-runs", type=int, help="runs per build below 50k pages, and of the 1%% and no-op reruns (default 3; --quick 1)")
-    parser.add_argument("--large-build-runs", type=int, default=1, help="runs per build of 50k pages or more (default 1)")
+    parser.add_argument("--large-build-runs", type=int, default=3, help="runs per build of 50k pages or more (default 3)")
     parser.add_argument("--skip-build", action="store_true", help="parse figures only")
     parser.add_argument("--skip-trafilatura", action="store_true", help="no trafilatura figure (not installed)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
