@@ -276,7 +276,7 @@ def corpus_is_current(instance: dg.DagsterInstance, processed_dir: Path, in_raw:
     more (its folder left raw/, and the corpus run that was to remove it did not finish)."""
     if not all((processed_dir / name).is_dir() for name in CORPUS_DATASETS):
         return False
-    if orphaned_batches(instance, ParquetUPathIOManager(UPath(processed_dir)), in_raw):
+    if orphaned_batches(instance, ParquetUPathIOManager(UPath(processed_dir)), lambda: in_raw):
         return False
     if not all(_written_in_parts(processed_dir, name) for name in PARTED_DATASETS):
         return False

@@ -209,3 +209,15 @@ def test_failing_blocking_check_stops_downstream_assets(build: Build, tmp_path: 
     assert result.get_failed_step_keys() == {"screen_pages"}
     assert not (processed / "sections").exists()
     assert not (processed / "related_questions").exists()
+
+
+def test_a_corpus_run_reads_raw_only_to_remove_a_batch(sample_raw_dir: Path, tmp_path: Path):
+    """raw/ out of reach (unmounted, its bucket down) does not stop a corpus run that has no batch to remove."""
+    processed = tmp_path / "processed"
+    assert execute_build(sample_raw_dir, processed).corpus.success
+    defs = make_defs(raw_dir=tmp_path / "unreachable", processed_dir=processed)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("scrape_batches", [SAMPLE_BATCH])
+        corpus = defs.resolve_job_def("build_corpus").execute_in_process(instance=instance, raise_on_error=False)
+    assert corpus.success
+    assert (processed / "parsed_pages" / f"{SAMPLE_BATCH}.parquet").is_file()

@@ -168,16 +168,20 @@ def screen_pages(
 
 def retire_gone_batches(context: dg.AssetExecutionContext, paths: CorpusPaths, storage: ParquetUPathIOManager) -> list[str]:
     """Remove the ingest files of the batches `orphaned_batches` finds; returns those batches."""
-    gone = orphaned_batches(context.instance, storage, [folder.name for folder in batches.batch_dirs(paths.raw_path)])
+    gone = orphaned_batches(context.instance, storage, lambda: [folder.name for folder in batches.batch_dirs(paths.raw_path)])
     storage.remove_batches(INGEST_DATASETS, gone)
     return gone
 
 
-def orphaned_batches(instance: dg.DagsterInstance, storage: ParquetUPathIOManager, in_raw: list[str]) -> list[str]:
+def orphaned_batches(
+    instance: dg.DagsterInstance, storage: ParquetUPathIOManager, in_raw: Callable[[], list[str]]
+) -> list[str]:
     """The batches the ingest datasets still hold files of that are no partition any more (deleted by the sensor
-    or the build when their folder left raw/) and whose folder is still gone."""
+    or the build when their folder left raw/) and whose folder is still gone. raw/ is listed (`in_raw`) only
+    when there are such files: a corpus run otherwise never needs raw/."""
     partitions = set(instance.get_dynamic_partitions(scrape_batches.name))
-    return batches.gone_batches(storage.stored_batches(INGEST_DATASETS) - partitions, in_raw)
+    orphans = storage.stored_batches(INGEST_DATASETS) - partitions
+    return batches.gone_batches(orphans, in_raw()) if orphans else []
 
 
 def part_stream(
