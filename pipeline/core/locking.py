@@ -34,15 +34,13 @@ def corpus_writer(processed: Path, waiting: Callable[[str], None] = lambda messa
     if not is_local(processed):
         yield
         return
-    folder = Path(getattr(processed, "path", processed))
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / LOCK_FILE, "a+", encoding="utf-8") as handle:
+    lock = _lock_path(processed)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a+", encoding="utf-8") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            waiting(f"the corpus lock of {folder} is held (a corpus run, {holder}, or a reader): waiting for it")
+            waiting(f"the corpus lock of {lock.parent} is held (a corpus run, {_holder(handle)}, or a reader): waiting for it")
             fcntl.flock(handle, fcntl.LOCK_EX)
         handle.seek(0)
         handle.truncate()
@@ -59,17 +57,27 @@ def corpus_reader(processed: Path, waiting: Callable[[str], None] = print) -> It
     """Read `processed` (a local folder) in the block while no corpus step writes it; `waiting` hears why, once,
     when one does. Readers share the lock. Never creates anything: where no writer ever ran there is no lock
     file, and nothing to wait for."""
-    lock = Path(getattr(processed, "path", processed)) / LOCK_FILE
-    if not is_local(processed) or not lock.is_file():
+    if not is_local(processed) or not (lock := _lock_path(processed)).is_file():
         yield
         return
     with open(lock, encoding="utf-8") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
-            waiting(f"a corpus run ({handle.read().strip() or 'another process'}) is writing {processed}: waiting for it to finish")
+            waiting(f"a corpus run ({_holder(handle)}) is writing {lock.parent}: waiting for it to finish")
             fcntl.flock(handle, fcntl.LOCK_SH)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _lock_path(processed: Path) -> Path:
+    """The lock file of a local folder given as a path or a local UPath."""
+    return Path(getattr(processed, "path", processed)) / LOCK_FILE
+
+
+def _holder(handle) -> str:
+    """Who last took the lock for writing, as its writer noted it in the file."""
+    handle.seek(0)
+    return handle.read().strip() or "another process"

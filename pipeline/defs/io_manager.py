@@ -43,9 +43,9 @@ import pyarrow.parquet as pq
 from pydantic import Field
 from upath import UPath
 
+from pipeline.core import schemas
 from pipeline.core.batches import is_local
 from pipeline.core.parts import PARTED_DATASETS, BatchTables, Part, PartWriter, StoredPart, concat_parts
-from pipeline.core import schemas
 from pipeline.core.schemas import DATASETS
 from pipeline.defs.resources import PROCESSED_DIR_ENV, default_processed_dir
 
@@ -282,8 +282,8 @@ class ParquetUPathIOManager(dg.UPathIOManager):
     def remove_batches(self, datasets: Iterable[str], batches: Collection[str]) -> None:
         """Remove the files of these batches from these per-batch datasets."""
         for dataset in datasets:
-            for path in data_files(self._base_path / dataset):
-                if path.stem in batches:
+            for batch in batches:
+                if (path := _part_path(self._base_path / dataset, batch)).exists():
                     path.unlink()
 
     def stored_parts(self, dataset: str) -> dict[str, StoredPart]:
