@@ -74,9 +74,17 @@ def test_alias_id_in_url_resolves_to_the_kept_page():
 def test_teaser_question_is_the_whole_consultation_in_either_order():
     background_first = "Kさんは同僚に30万円を貸しましたが、期限を過ぎても返済がありません。貸したお金を返してもらうにはどうすればよいですか？"
     question_first = "貸したお金を 返してもらうには どうすればよいですか? Kさんは同僚に三十万円を貸しましたが、期限を過ぎても返済がありません。"
-    linked = link(LOAN, teasers=[teaser(background_first, "x"), teaser(question_first, "x")])
-    # "30万円" is not "三十万円": the first only matches by containing the (long) question.
+    preview = LOAN_ANSWER[:39]
+    linked = link(LOAN, teasers=[teaser(background_first, preview), teaser(question_first, "x")])
+    # "30万円" is not "三十万円": the first only matches by containing the (long) question, which its preview confirms.
     assert targets(linked) == [("20240305060708-9", "question")] * 2
+
+
+def test_contained_question_needs_the_preview_of_its_answer():
+    # A question of 12+ characters can still be common: another page's consultation may contain it word for word.
+    other_page = "Kさんは同僚に三十万円を貸しました。貸したお金を返してもらうにはどうすればよいですか？勤務先にも相談済みです。"
+    linked = link(LOAN, teasers=[teaser(other_page, "同僚への貸付金は、まず借用書の有無を確かめて"), teaser(other_page, LOAN_ANSWER[:39])])
+    assert targets(linked) == [(None, None), ("20240305060708-9", "question")]
 
 
 def test_title_leads_the_consultation_text():

@@ -6,7 +6,8 @@ Three rules, tried in order; the first that finds a page wins:
 2. question: the teaser's question is the target's consultation text. The site shows the whole
    consultation (title, question and background in the page's original order, which the parser no
    longer knows), so the teaser key is compared with every order of the target's parts; failing that, a
-   long enough question contained in the teaser counts.
+   long enough question contained in the teaser counts when the preview starts that page's answer (a
+   common question is contained in the teasers of many other pages).
 3. preview: the teaser preview is the first characters of the target's answer, cut by the site (compared
    on at most the first ANSWER_HEAD characters of its key: the site cuts teasers at 39).
 
@@ -119,12 +120,14 @@ def link(teasers: pa.Table, targets: pa.Table) -> pa.Table:
     # Only a text match can be a coincidence: a url naming the referrer still links to it.
     by_url = _per_row([corpus.site_ids.get(site_id) for site_id in urls.values], urls)
     candidates = [_question_candidates(corpus, key) for key in questions.values]
+    whole = [corpus.consultation_keys.get(key, ()) for key in questions.values]
     previewed = [_preview_candidates(corpus, key) for key in previews.values]
-    # Of several pages with the teaser's question, the one whose answer the preview starts; else the smallest id.
+    # Of several pages with the teaser's question, the one whose answer the preview starts; else, when the
+    # question is a page's whole consultation, the smallest id (a contained question needs the preview).
     both = _pairs(questions, previews, where=pc.and_(_found(candidates, questions), _found(previewed, previews)))
     confirmed = [_confirmed(candidates[question], previewed[preview]) for question, preview in both.values]
     by_question = pc.coalesce(
-        _first_but_referrer(confirmed, both, referrers), _first_but_referrer(candidates, questions, referrers)
+        _first_but_referrer(confirmed, both, referrers), _first_but_referrer(whole, questions, referrers)
     )
     by_preview = _first_but_referrer(previewed, previews, referrers)
     found = pc.make_struct(pc.is_valid(by_url), pc.is_valid(by_question), pc.is_valid(by_preview))
