@@ -310,8 +310,8 @@ def build_figures(work: Path, sizes: list[int], batches: int, runs: int, large_r
     largest = sizes[-1]
     base = work / f"build-{largest}"
     new_pages = max(1, largest // 100)
-    extra = synth(
-        base / "extra", new_pages, 1, html_share=0.0, seed=largest + 1, first_batch=batches,
+    extra = synth(  # the same site's next pages: they recommend corpus pages, and corpus pages recommended them
+        base / "extra", new_pages, 1, html_share=0.0, seed=largest, first_batch=batches,
         first_serial=largest, rescrape_share=0.0, changed_share=0.0,
     )  # fmt: skip
     snapshot = base / "state"  # the fresh build of the largest corpus, kept as it ended

@@ -10,10 +10,11 @@ arguments give byte-identical files.
 Every page is made from templates and phrase lists written for this project (no sentence of the real
 site): a category line, sometimes a lone `...` line, the consultation in one of the observed shapes
 (question then `(背景)` narrative, narrative ending in the question, a quoted question, a topic line only,
-a title then the story), an answer of 3-8 headed sections in one heading style, and the
-`おすすめ法律相談` block of 10 related questions with teasers cut at 39 characters plus `...`. The text
-dump of a page is 3-10 KB. HTML pages carry the usual chrome (head, scripts, styles, header, global
-nav, breadcrumb, share buttons, cookie banner, footer) and a canonical link with a `<14 digits>-<n>` id.
+a title then the story), an answer that restates the case and goes on in 3-8 headed sections in one
+heading style, and the `おすすめ法律相談` block of 10 other pages of the site: each one's consultation
+and the first 39 characters of its answer plus `...`. The text dump of a page is 3-10 KB. HTML pages
+carry the usual chrome (head, scripts, styles, header, global nav, breadcrumb, share buttons, cookie
+banner, footer) and a canonical link with a `<14 digits>-<n>` id.
 
 The text is recombined at clause level, so that pages differ as real ones do (unrelated pages share few
 5-character shingles, an answer never repeats a sentence, the text compresses like prose rather than
@@ -22,8 +23,12 @@ results, actions, endings, connectors, the category's things, issues, procedures
 and what the other party did), each slot filled from a list that may itself hold templates. Every page
 first draws its own vocabulary: a slice of each list (so two pages seldom talk alike) plus its own names
 (surnames, companies, places made from kanji and kana), dates, amounts and periods, which its
-consultation and answer both use; a changed page keeps the vocabulary and says other sentences. Some
-answers open with one of 150 shared sentences per category, which is what the related teasers show.
+consultation and answer both use; a changed page keeps the vocabulary and says other sentences.
+
+The pages of a seed form one site: page `n` says the same wherever it is made, and a page recommends pages
+published near it (most of them in a corpus of consecutive pages, so teasers link as on a real scrape)
+or before the corpus's first page (never scraped: the crawl frontier); an HTML teaser links to the
+recommended page's URL. A corpus continued with `first_serial` and the same seed extends the same site.
 
 Of the `--pages` files, a share are re-scrapes (a page from an earlier batch again, byte-identical) and
 a share are changed pages (an HTML page from an earlier batch again, same URL, changed answer); only
@@ -520,12 +525,19 @@ GRAMMAR: dict[str, tuple[str, ...]] = {
         一般の方には分かりにくい部分が多い論点です 相手との力関係に左右されやすい問題です"""),
     "MYACT": _w("{OPP}に連絡した {D}を受け取った {A}を支払った {O}に相談した 話し合いを申し入れた {OPP}に書面を送った {T}について確認を求めた"),
     "GAP": _w("食い違っているようです 一致していない可能性があります 大きくずれている点に注意が必要です かみ合っていないように見えます もともと異なっていたのかもしれません"),
-    # The opening paragraph (half the answers), the closing one (section まとめ) and list items.
-    "OPEN": _w("{OPEN1}{OPEN2}"),
-    "OPEN1": _w("""ご相談ありがとうございます。 ご質問の件、拝見しました。 詳しい状況をお知らせいただきありがとうございます。
-        {ME}のご不安はもっともだと思います。 ご事情はよく分かりました。 大変な状況の中でのご相談かと思います。
-        同じような悩みを抱える方は少なくありません。 {DT}からの経緯を拝見しました。"""),
-    "OPEN2": _w("""{T}と{I}の二つに分けて説明します。 結論を先にお伝えし、その後で理由を説明します。 順を追って、取るべき対応を整理します。
+    # The answer's first sentence restates the case (teasers show it: it differs from page to page), then
+    # perhaps says how the answer goes on; the closing paragraph (section まとめ) and list items.
+    "ECHO": _w("""{WHO}が{OPP}との間で抱えている{T}の問題について、{I}を中心にお答えします。
+        {DT}から続く{OPP}とのやり取りを踏まえると、{WHO}がまず確かめるべきは{I}です。
+        {WHO}のご相談は、{T}をめぐって{OPP}と意見が分かれているという内容ですね。
+        {OPP}から{A}の支払いを求められている{WHO}の件は、{I}の見方で結論が変わります。
+        {WHO}、ご相談ありがとうございます。{OPP}との{T}の件について、順を追って説明します。
+        {T}をめぐる{OPP}の対応に{WHO}が納得できないのはもっともで、{I}が問題の中心になります。
+        {PL}での{T}の件で{OPP}と話がまとまらないなら、{WHO}はまず{D}を{VD}ことから始めましょう。
+        {WHO}が{DT}に{OPP}から受けた連絡の内容によっては、{I}を主張できる可能性があります。
+        結論からお伝えすると、{WHO}の{T}の件は{I}をどう評価するかで見通しが分かれます。
+        {OPP}との話し合いが{N}以上進まない{WHO}のケースでは、{P}を視野に入れる段階です。"""),
+    "PLAN": _w("""{T}と{I}の二つに分けて説明します。 結論を先にお伝えし、その後で理由を説明します。 順を追って、取るべき対応を整理します。
         まず前提となる考え方を確認しましょう。 {I}を中心に、考えられる手段をお話しします。 {T}の扱いから順に見ていきます。
         法律上の考え方と実際の進め方を分けてお答えします。"""),
     "CLOSE": _w("{CLOSE1}{CLOSE2}"),
@@ -565,7 +577,6 @@ TOPIC_ONLY = (
 LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 BACKGROUND_MARKERS = (" (背景)", "（背景）", " 【背景】", " 背景：", "背景として、")
 TEXT_GAPS = (1, 2, 2, 4, 0)  # blank lines between paragraphs in a text dump (0: single newlines)
-LEADS_PER_CATEGORY = 150  # answer openings shared by pages and teasers (a teaser is the start of real answers)
 # Names and numbers made per page: surnames and places from two kanji, companies from kana and a trade.
 _NAME_FIRST = "山川田村木森石松竹高中小大西東北南上下岡島野原本井沢谷橋藤宮浜金長吉今平広福三桜青白黒赤古新早秋星岩杉柳梅菊桑坂堀"
 _NAME_SECOND = "田川村本木山野原島井口沢崎谷岡部内尾藤橋森瀬浦池江城坂畑倉"
@@ -573,12 +584,6 @@ _KANA = "アイエオカキクケコサシスセソタチテトナニノハヒ�
 _TRADES = _w("商事 工業 物産 興産 企画 建設 不動産 運輸 システム サービス 電機 フーズ ホーム 精工 産業 設計 通商 技研")
 _PLACE_ENDS = _w("町 台 ヶ丘 市 区 村 通り")
 _ME = ("相談者様", "ご相談者", "ご相談者様", "質問者様", "あなた")
-# A neutral page for related questions and the shared answer openings: no names, vague numbers.
-_NEUTRAL_LEAVES = {
-    "ME": ("相談者", "ご相談者"), "DT": ("先月", "昨年", "今年の春", "数か月前", "当初"), "A": ("数十万円", "数万円", "百万円余り", "数百万円"),
-    "SA": ("数千円", "一万円ほど"), "N": ("数か月", "半年", "一年", "しばらく"), "Y": ("数年", "十年近く"), "K": ("数",), "KN": ("数千",),
-    "H": ("数十",), "SN": ("山田",), "CO": ("相手の会社",), "PL": ("地元",),
-}  # fmt: skip
 _SLOT = re.compile(r"\{(\w+)\}")
 
 
@@ -625,7 +630,7 @@ def _table(category: Category) -> _Table:
         "O": category.offices + GENERIC_OFFICES,
     }  # fmt: skip
     full = {slot: tuple(map(_parse, entries)) for slot, entries in lists.items()}
-    windows = tuple((slot, entries * 2, len(entries)) for slot, entries in full.items() if slot not in ("OPEN", "CLOSE"))
+    windows = tuple((slot, entries * 2, len(entries)) for slot, entries in full.items() if slot != "CLOSE")
     questions = tuple(map(_parse, category.questions + GRAMMAR["GQ"]))
     return _Table(windows, full, tuple(map(_parse, category.roles)), tuple(map(_parse, category.situations)), questions)
 
@@ -688,7 +693,7 @@ def _words(rng: random.Random, category: Category, who: str) -> dict[str, tuple[
     for slot, twice, n in table.windows:
         start = int(random() * n)
         pools[slot] = twice[start : start + max(min(n, 3), round(n * share))]
-    pools["OPEN"], pools["CLOSE"] = table.full["OPEN"], table.full["CLOSE"]
+    pools["CLOSE"] = table.full["CLOSE"]
     pools["SN"] = _leaf(_surname(random), _surname(random), _surname(random))
     pools["CO"] = _leaf(_company(random))
     place = _NAME_FIRST[int(random() * len(_NAME_FIRST))] + _NAME_SECOND[int(random() * len(_NAME_SECOND))]
@@ -710,41 +715,17 @@ def _words(rng: random.Random, category: Category, who: str) -> dict[str, tuple[
     return pools
 
 
-@functools.cache
-def _neutral(slug: str) -> dict[str, tuple[tuple[str, ...], ...]]:
-    """Every list of the category whole, with vague leaves: for related questions and shared openings."""
-    table = _TABLES[slug]
-    pools = dict(table.full)
-    pools.update({slot: _leaf(*values) for slot, values in _NEUTRAL_LEAVES.items()})
-    pools["A2"], pools["D2"], pools["T2"] = pools["A"], pools["D"], pools["T"]
-    pools["WHO"] = _leaf(*(letter + "さん" for letter in LETTERS))
-    pools["OPP"] = tuple(role for role in table.roles if len(role) == 1)
-    return pools
-
-
-@functools.cache
-def _leads(slug: str) -> tuple[str, ...]:
-    """Answer openings long enough to be cut at 39 characters; some answers start with one, teasers show them."""
-    pools, rng = _neutral(slug), random.Random(f"leads:{slug}")
-    sentences = pools["SENT"]
-    leads: dict[str, None] = {}
-    while len(leads) < LEADS_PER_CATEGORY:
-        lead = _expand(sentences[rng.randrange(len(sentences))], pools, rng.random)
-        if len(lead) > TEASER_CHARS + 5:
-            leads[lead] = None
-    return tuple(leads)
-
-
 # ---------------------------------------------------------------------------------------------------
 # One page
 
 
 @dataclasses.dataclass(frozen=True)
 class Related:
-    question: str
-    teaser: str  # 39 characters, shown with "..." (or "…")
+    question: str  # the recommended page's consultation, whole
+    teaser: str  # the first 39 characters of its answer, shown with "..." (or "…")
     ellipsis: str
     url: str
+    serial: int  # the recommended page (negative: published before the site's first scraped page)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -774,31 +755,65 @@ def page_format(seed: int, serial: int, html_share: float) -> str:
     return "html" if _rng(seed, serial, "format").random() < html_share else "text"
 
 
-def make_page(seed: int, serial: int, version: int = 0, fmt: str = "text") -> Page:
-    """Page `serial` of the corpus, in its `version`-th content (the answer changes; nothing else)."""
+@dataclasses.dataclass(frozen=True)
+class Card:
+    """What a page is first made of, and what other pages' recommendation blocks show of it."""
+
+    category: Category
+    url: str
+    consultation: tuple[str, ...]  # as the page shows it
+    shown: str  # the consultation in a recommendation block: whole, without a background marker
+    opening: str  # the answer's first sentence, longer than a teaser; the same in every version
+
+
+def _case(seed: int, serial: int) -> tuple[Card, dict]:
+    """Page `serial`'s card and its words (its vocabulary: every version talks of the same case)."""
     rng = _rng(seed, serial)
     category = CATEGORIES[rng.randrange(len(CATEGORIES))]
     who = rng.choice(LETTERS) + "さん"
-    words = _words(_rng(seed, serial, "words"), category, who)  # every version talks of the same case
-    consultation = _consultation(rng, category, who, words)
+    words = _words(_rng(seed, serial, "words"), category, who)
+    consultation, shown = _consultation(rng, category, who, words)
     posted = FIRST_POST + dt.timedelta(seconds=serial * 97 + rng.randrange(90))
     url = f"{SITE}/{category.slug}/{posted:%Y%m%d%H%M%S}-{rng.randint(1, 9)}"
-    related = _related_block(rng, category)
+    return Card(category, url, consultation, shown, _opening(_rng(seed, serial, "opening"), words)), words
+
+
+# Pages recommend pages published near them, so one page's card is asked for by the pages around it (and
+# the older pages' by many): cached, a page's block costs lookups, not ten pages' worth of text.
+@functools.lru_cache(maxsize=1 << 15)
+def _card(seed: int, serial: int) -> Card:
+    return _case(seed, serial)[0]
+
+
+def _opening(rng: random.Random, words: dict) -> str:
+    """The answer's first sentence, restating the case, long enough for a teaser to be cut inside it (every
+    ECHO template nearly always is: its literal text alone is 30 characters or more)."""
+    while len(opening := _expand(_choice(words["ECHO"], rng.random), words, rng.random)) <= TEASER_CHARS + 5:
+        pass
+    return opening
+
+
+def make_page(seed: int, serial: int, version: int = 0, fmt: str = "text") -> Page:
+    """Page `serial` of the corpus, in its `version`-th content (the answer changes; nothing else)."""
+    card, words = _case(seed, serial)
+    rng = _rng(seed, serial, "layout")
     ellipsis_line = rng.random() < 0.6
     gap = rng.choice(TEXT_GAPS)
-    post_title = consultation[-1][:32] + "…"
-    bare = Page(serial, version, fmt, category, ellipsis_line, consultation, (), related, url, post_title, gap)
+    related = _related_block(seed, serial, card.category)
+    post_title = card.consultation[-1][:32] + "…"
+    bare = Page(serial, version, fmt, card.category, ellipsis_line, card.consultation, (), related, card.url, post_title, gap)
     target = _rng(seed, serial, "size", version).randint(MIN_TEXT_BYTES + 200, MAX_TEXT_BYTES - 300)
     budget = (target - len(render_text(bare).encode("utf-8"))) // 3  # characters: 3 bytes each in UTF-8
     while True:  # the answer's line breaks are not in the budget: shrink it in the rare case they overflow
-        answer = _answer(_rng(seed, serial, "answer", version), category, words, budget)
+        answer = _answer(_rng(seed, serial, "answer", version), card.category, words, card.opening, budget)
         page = dataclasses.replace(bare, answer=answer)
         if len(render_text(page).encode("utf-8")) <= MAX_TEXT_BYTES or budget <= 0:
             return page
         budget -= 100
 
 
-def _consultation(rng: random.Random, category: Category, who: str, words: dict) -> tuple[str, ...]:
+def _consultation(rng: random.Random, category: Category, who: str, words: dict) -> tuple[tuple[str, ...], str]:
+    """The consultation's lines in one of the observed shapes, and the whole of it as recommendation blocks show it."""
     random = rng.random
     table = _TABLES[category.slug]
     picked = sorted(rng.sample(range(len(table.situations)), rng.randint(2, 4)))  # list order: who comes first
@@ -815,40 +830,50 @@ def _consultation(rng: random.Random, category: Category, who: str, words: dict)
     topic = rng.choice(category.topics)
     if shape == "marker":
         marker = rng.choice(BACKGROUND_MARKERS)
-        return (f"{question}{marker}{''.join(story)}",)
+        return (f"{question}{marker}{''.join(story)}",), question + "".join(story)
     if shape == "narrative":
-        return ("".join(story) + question,)
-    if shape == "quoted":
-        return (f"「{question}」",)
-    if shape == "topic":
-        return (rng.choice(TOPIC_ONLY).format(topic=topic),)
-    title = f"{who}の{topic}について" if rng.random() < 0.5 else f"{topic}の件"
-    if shape == "title_prefix":
-        return (f"{title} {''.join(story)}{question}",)
-    return (title, "".join(story) + question)
+        lines = ("".join(story) + question,)
+    elif shape == "quoted":
+        lines = (f"「{question}」",)
+    elif shape == "topic":
+        lines = (rng.choice(TOPIC_ONLY).format(topic=topic),)
+    else:
+        title = f"{who}の{topic}について" if rng.random() < 0.5 else f"{topic}の件"
+        lines = (f"{title} {''.join(story)}{question}",) if shape == "title_prefix" else (title, "".join(story) + question)
+    return lines, "".join(lines)
 
 
 def _choice(entries: Sequence, random) -> object:
     return entries[int(random() * len(entries))]
 
 
-def _related_block(rng: random.Random, own: Category) -> tuple[Related, ...]:
-    """Ten teasers: other consultations (often of the same category), each shown once."""
+# Where a page's recommendations come from: mostly pages published near it (RELATED_WINDOW pages either side),
+# else pages published before the first one a corpus holds (negative serials), which no scrape reaches: the
+# crawl frontier. A corpus of consecutive pages thus links most teasers to its own pages.
+RELATED_WINDOW = 1_000
+OLDER_PAGES = 20_000
+OLDER_SHARE = 0.3
+SAME_CATEGORY_SHARE = 0.4
+
+
+def _related_block(seed: int, serial: int, own: Category) -> tuple[Related, ...]:
+    """Ten other pages of the site (often of the same category), each shown once: their consultation and
+    the start of their answer."""
+    rng = _rng(seed, serial, "related")
+    # Another category's page is taken with this chance: of the pages taken, SAME_CATEGORY_SHARE are the page's own.
+    other_category = (1 - SAME_CATEGORY_SHARE) / SAME_CATEGORY_SHARE / (len(CATEGORIES) - 1)
     items: list[Related] = []
-    seen: set[str] = set()
+    chosen = {serial}
     while len(items) < RELATED_COUNT:
-        category = own if rng.random() < 0.4 else rng.choice(CATEGORIES)
-        table, pools = _TABLES[category.slug], _neutral(category.slug)
-        question = _expand(_choice(table.questions, rng.random), pools, rng.random)
-        if rng.random() < 0.5:
-            question = _expand(_choice(table.situations, rng.random), pools, rng.random) + question
-        teaser = rng.choice(_leads(category.slug))[:TEASER_CHARS]
-        if question in seen or teaser in seen:
+        if rng.random() < OLDER_SHARE:
+            other = -1 - rng.randrange(OLDER_PAGES)
+        else:
+            other = serial + rng.randint(-RELATED_WINDOW, RELATED_WINDOW)
+        card = _card(seed, other)
+        if other in chosen or (card.category != own and rng.random() >= other_category):
             continue
-        seen.update((question, teaser))
-        posted = FIRST_POST + dt.timedelta(seconds=rng.randrange(100_000_000))
-        url = f"{SITE}/{category.slug}/{posted:%Y%m%d%H%M%S}-{rng.randint(1, 9)}"
-        items.append(Related(question, teaser, "..." if rng.random() < 0.9 else "…", url))
+        chosen.add(other)
+        items.append(Related(card.shown, card.opening[:TEASER_CHARS], "..." if rng.random() < 0.9 else "…", card.url, other))
     return tuple(items)
 
 
@@ -872,7 +897,7 @@ def _heading_line(style: str, number: int, text: str, first: bool) -> str:
     }[style]
 
 
-def _answer(rng: random.Random, category: Category, words: dict, budget_chars: int) -> tuple[tuple[str, object], ...]:
+def _answer(rng: random.Random, category: Category, words: dict, opening: str, budget_chars: int) -> tuple[tuple[str, object], ...]:
     random = rng.random
     n_headings = rng.randint(3, 8)
     style = rng.choice(_HEADING_STYLES)
@@ -882,15 +907,13 @@ def _answer(rng: random.Random, category: Category, words: dict, budget_chars: i
     if random() < 0.3:
         heads[0] = GENERIC_HEADS[0]  # はじめに
     say = _Sayer(rng, words)
-    intro = [("p", say.once("OPEN") or "")] if random() < 0.5 else []
+    intro = [("p", opening + (say.once("PLAN") or "") if random() < 0.5 else say.paragraph(lead=opening))]
     sections: list[list[tuple[str, object]]] = []
     for i, head in enumerate(heads):
         is_last = i == len(heads) - 1
         line = _heading_line(style, i + 1 if style != "mixed" else i, head, first=i == 0 or is_last)
         if is_last:
             body = say.once("CLOSE") or ""  # the first texts said: never None
-        elif i == 0 and not intro and random() < 0.6:  # an opening some teasers show
-            body = say.paragraph(lead=rng.choice(_leads(category.slug)))
         else:
             body = say.paragraph()
         sections.append([("h", line), ("p", body)])

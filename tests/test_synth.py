@@ -178,3 +178,43 @@ def test_command_line(tmp_path, capsys):
     assert code == 0 and "12 files in 2 batches" in capsys.readouterr().out
     assert len([p for p in (tmp_path / "out").rglob("*") if p.is_file() and p.name != SUCCESS_MARKER]) == 12
     assert cli.main(["synth", "--pages", "2", "--batches", "3", str(tmp_path / "bad")]) == 2
+
+
+def test_teasers_link_to_the_pages_they_show():
+    """A recommendation shows another page of the site (its consultation, its answer's first characters): in a
+    corpus of consecutive pages, the linker takes each teaser to the page it was made from, and the teasers of
+    pages outside it (older or later ones: the crawl frontier) to none, but where the page shown asks, word for
+    word, what a corpus page asks or opens its answer alike (common wording: the linker cannot tell them apart)."""
+    from pipeline.core import tables
+    from pipeline.core.quality.normalise import matching_key
+    from tests.test_quality_support import consultation, table, teaser
+
+    seed, pages = 7, range(600)
+    made = {serial: synth.make_page(seed, serial) for serial in pages}
+    parsed = {serial: parse_page(synth.render(page), f"{serial}.txt") for serial, page in made.items()}
+    rows = [
+        consultation(
+            result.page_id, title=result.title, question=result.question, background=result.background, answer_text=result.answer,
+            related=[teaser(r.question, r.preview, r.url) for r in result.related],
+        )
+        for result in parsed.values()
+    ]
+    linked = tables.related_questions_table(table(rows)).sort_by([("page_id", "ascending"), ("position", "ascending")])
+    by_id = {result.page_id: result for result in parsed.values()}
+    shown = sorted(((parsed[serial].page_id, position), r) for serial, page in made.items() for position, r in enumerate(page.related))
+    assert linked.num_rows == len(shown) == len(pages) * synth.RELATED_COUNT
+    assert all(len({r.serial for r in page.related} - {serial}) == synth.RELATED_COUNT for serial, page in made.items())
+    in_corpus = coincidences = 0
+    for (_, r), target, method in zip(shown, linked["target_page_id"].to_pylist(), linked["link_method"].to_pylist()):
+        if r.serial in made:
+            in_corpus += 1
+            assert target == parsed[r.serial].page_id, r
+        elif target is not None:
+            coincidences += 1
+            alike = {
+                "question": matching_key(by_id[target].question) == matching_key(r.question),
+                "preview": matching_key(by_id[target].answer).startswith(matching_key(r.teaser)),
+            }
+            assert alike.get(method), r
+    assert 0.1 < in_corpus / len(shown) < 0.5  # pages within 1,000 either side, or older ones: a third are
+    assert coincidences < 0.1 * len(shown)
