@@ -30,7 +30,7 @@ import bisect
 import dataclasses
 import enum
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 
 from pipeline.core import schemas
 from pipeline.core.page import SITE_PAGE_ID
-from pipeline.core.quality.normalise import matching_keys
+from pipeline.core.quality.normalise import each_distinct, matching_keys
 
 # A shorter question is too generic ("どうすればよいですか") to name a page by being contained in a teaser.
 MIN_CONTAINED_QUESTION = 12
@@ -64,7 +64,25 @@ class _Corpus:
     site_ids: dict[str, str]  # page id or alias -> corpus page id
     consultation_keys: dict[str, tuple[str, ...]]  # key of a consultation in some part order -> page ids
     question_probes: dict[str, list[tuple[str, tuple[str, ...]]]]  # first chars of a long question key -> (key, pages)
-    answer_probes: dict[str, list[tuple[str, str]]]  # first chars of an answer key -> (page id, answer key's head)
+    answers: _Heads  # the heads of the answers some preview may start
+
+
+@dataclasses.dataclass(frozen=True)
+class _Heads:
+    """Answer heads (keys) in order, with their pages: the heads a prefix starts are one run of them, found by
+    bisection however many answers open alike (a common opening is the first characters of thousands)."""
+
+    heads: list[str]
+    pages: list[str]
+
+    def starting_with(self, prefix: str) -> list[str]:
+        """The pages whose answer head starts with `prefix`, sorted."""
+        start = bisect.bisect_left(self.heads, prefix)
+        end = bisect.bisect_left(self.heads, prefix + _LAST_CHARACTER, start)
+        return sorted(self.pages[start:end])
+
+
+_LAST_CHARACTER = chr(0x10FFFF)  # after every character a text holds: prefix + it bounds the texts prefix starts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,7 +126,7 @@ def target_keys(consultations: pa.Table) -> pa.Table:
 
 def teaser_keys(related: pa.Table) -> pa.Table:
     """Per teaser: its referrer (page_id), the site id of its url, the keys of its question and preview."""
-    columns = [related["page_id"], _keyed(related["url"], _site_ids), _keyed(related["question"], matching_keys), _keyed(related["preview"], matching_keys)]
+    columns = [related["page_id"], each_distinct(related["url"], _site_ids), each_distinct(related["question"], matching_keys), each_distinct(related["preview"], matching_keys)]
     return pa.Table.from_arrays(columns, schema=TEASER_KEYS)
 
 
@@ -138,12 +156,14 @@ def link(teasers: pa.Table, targets: pa.Table) -> pa.Table:
 def affected(teasers: pa.Table, changed: pa.Table) -> np.ndarray:
     """Which teasers (TEASER_KEYS) could link otherwise once the pages `changed` (TARGET_KEYS: pages added,
     removed or changed, as they were and as they are) are: those for which a rule finds one of them. (A teaser
-    found here may keep its link: the pages it finds elsewhere may still come first.)"""
+    found here may keep its link: the pages it finds elsewhere may still come first.) A question contained in
+    the teaser needs the preview to name a page, so the preview rule finds every teaser it could concern: the
+    containment scan, the costliest of the rules, is not needed here."""
     urls, questions, previews = (_distinct(teasers[name]) for name in ("site_id", "question_key", "preview_key"))
     corpus = _index_corpus(changed, urls.values, questions.values, previews.values)
     found = [
         _found([corpus.site_ids.get(site_id) for site_id in urls.values], urls),
-        _found([_question_candidates(corpus, key) for key in questions.values], questions),
+        _found([corpus.consultation_keys.get(key) for key in questions.values], questions),
         _found([_preview_candidates(corpus, key) for key in previews.values], previews),
     ]
     return np.logical_or.reduce([pc.fill_null(rule, False).to_numpy(zero_copy_only=False) for rule in found])
@@ -186,12 +206,6 @@ def _distinct(column: pa.ChunkedArray) -> _Distinct:
     values = unified.chunk(0).dictionary if unified.num_chunks else pa.array([], column.type.value_type)
     indices = pa.chunked_array([chunk.indices for chunk in unified.chunks], column.type.index_type)
     return _Distinct(values.to_pylist(), indices)
-
-
-def _keyed(column: pa.ChunkedArray, derive: Callable[[pa.Array], pa.Array]) -> pa.Array:
-    """Each row's value derived (keyed, parsed) as a dictionary array: each distinct value derived once."""
-    encoded = pc.dictionary_encode(column.combine_chunks())
-    return pa.DictionaryArray.from_arrays(encoded.indices, derive(encoded.dictionary))
 
 
 def _pairs(first: _Distinct, second: _Distinct, where: pa.ChunkedArray) -> _Distinct:
@@ -250,8 +264,7 @@ def _preview_prefix(preview_key: str) -> str | None:
 def _preview_candidates(corpus: _Corpus, preview_key: str) -> list[str]:
     if (prefix := _preview_prefix(preview_key)) is None:
         return []
-    probe = corpus.answer_probes.get(prefix[:MIN_PREVIEW_KEY], ())
-    return sorted({page for page, answer_key in probe if answer_key.startswith(prefix)})
+    return corpus.answers.starting_with(prefix)
 
 
 def _confirmed(candidates: Sequence[str], previewed: Sequence[str]) -> list[str]:
@@ -272,7 +285,7 @@ def _index_corpus(targets: pa.Table, site_ids: list, question_keys: list, previe
         site_ids=_kept_pages(targets, site_ids),
         consultation_keys=_consultation_keys(page_ids, orders, question_keys),
         question_probes=_question_probes(page_ids, question),
-        answer_probes=_answer_probes(targets, preview_keys),
+        answers=_answers(targets, preview_keys),
     )
 
 
@@ -313,18 +326,13 @@ def _kept_pages(targets: pa.Table, site_ids: list) -> dict[str, str]:
     return dict(zip(claims["site_id"].to_pylist(), pc.take(page_ids, rows).to_pylist()))
 
 
-def _answer_probes(targets: pa.Table, preview_keys: list[str]) -> dict[str, list[tuple[str, str]]]:
-    """First chars of an answer key -> (page id, answer key's head), for the previews' probes only."""
-    prefixes = {prefix for key in preview_keys if (prefix := _preview_prefix(key)) is not None}
-    if not prefixes:
-        return {}
+def _answers(targets: pa.Table, preview_keys: list[str]) -> _Heads:
+    """The answer heads that start like some preview (on its first MIN_PREVIEW_KEY characters), in order."""
+    probes = {prefix[:MIN_PREVIEW_KEY] for key in preview_keys if (prefix := _preview_prefix(key)) is not None}
     answers = targets["answer_head"]
-    probes = pa.array(sorted({prefix[:MIN_PREVIEW_KEY] for prefix in prefixes}), pa.string())
-    asked = pc.is_in(pc.utf8_slice_codeunits(answers, 0, MIN_PREVIEW_KEY), value_set=probes)
-    answer_probes = defaultdict(list)
-    for page, answer in zip(targets["page_id"].filter(asked).to_pylist(), answers.filter(asked).to_pylist()):
-        answer_probes[answer[:MIN_PREVIEW_KEY]].append((page, answer))
-    return dict(answer_probes)
+    asked = pc.is_in(pc.utf8_slice_codeunits(answers, 0, MIN_PREVIEW_KEY), value_set=pa.array(sorted(probes), pa.string()))
+    heads = pa.table({"head": answers.filter(asked), "page_id": targets["page_id"].filter(asked)}).sort_by("head")
+    return _Heads(heads["head"].to_pylist(), heads["page_id"].to_pylist())  # Arrow sorts by code point, as Python does
 
 
 def _answer_heads(answers: pa.ChunkedArray, length: int) -> pa.ChunkedArray:

@@ -7,6 +7,8 @@ is keyed in one call; the scalar helper goes through the same code, so there is 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -21,3 +23,10 @@ def matching_keys(texts: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArr
 
 def matching_key(text: str) -> str:
     return matching_keys(pa.array([text], pa.string()))[0].as_py()
+
+
+def each_distinct(column: pa.Array | pa.ChunkedArray, derive: Callable[[pa.Array], pa.Array]) -> pa.DictionaryArray:
+    """Each row's value derived (keyed, parsed) as a dictionary array: each distinct value derived once (the same
+    teaser question is shown on many pages)."""
+    encoded = pc.dictionary_encode(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column)
+    return pa.DictionaryArray.from_arrays(encoded.indices, derive(encoded.dictionary))
