@@ -8,7 +8,7 @@ import io
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.core.quality.normalise import matching_keys
+from pipeline.core.quality.normalise import each_distinct, matching_keys
 from pipeline.core.schemas import MISSING_PAGES
 
 
@@ -19,25 +19,34 @@ def missing_pages(linked: pa.Table) -> pa.Table:
     text dumps and HTML scrapes recommend the same pages. Representative question and preview come from
     the first referrer (page_id, position); rows are ordered by n_referrers descending, then key.
     """
-    unlinked = linked.filter(pc.is_null(linked["target_page_id"]))
+    unlinked = linked.filter(pc.is_null(linked["target_page_id"])).select(["page_id", "position", "url", "question", "preview"])
     unlinked = unlinked.sort_by([("page_id", "ascending"), ("position", "ascending")])
-    teasers = unlinked.select(["page_id", "url", "question", "preview"]).to_pylist()
-    question_keys = matching_keys(unlinked["question"]).to_pylist()
-    url_of_question: dict[str, str] = {}
-    for teaser, question_key in zip(teasers, question_keys):
-        if teaser["url"]:
-            url_of_question.setdefault(question_key, teaser["url"])
-    groups: dict[str, dict] = {}
-    for teaser, question_key in zip(teasers, question_keys):
-        url = teaser["url"] or url_of_question.get(question_key)
-        first = {"url": url, "question": teaser["question"], "preview": teaser["preview"], "referrers": set()}
-        groups.setdefault(url or question_key, first)["referrers"].add(teaser["page_id"])
-    rows = [
-        {**group, "key": key, "n_referrers": len(group["referrers"]), "referrers": sorted(group["referrers"])}
-        for key, group in groups.items()
-    ]
-    rows.sort(key=lambda row: (-row["n_referrers"], row["key"]))
-    return pa.Table.from_pylist(rows, schema=MISSING_PAGES)
+    question_key = pc.cast(each_distinct(unlinked["question"], matching_keys), pa.string())
+    shown_with_url = pa.table({"question_key": question_key, "url": unlinked["url"]}).filter(pc.is_valid(unlinked["url"]))
+    # Aggregations follow the rows' order only without threads: "first" is then the first referrer's.
+    first_url = shown_with_url.group_by("question_key", use_threads=False).aggregate([("url", "first")])
+    url_of_question = pc.take(first_url["url_first"], pc.index_in(question_key, value_set=first_url["question_key"]))
+    url = pc.coalesce(unlinked["url"], url_of_question)
+    teasers = pa.table({
+        "key": pc.coalesce(url, question_key), "url": url, "question": unlinked["question"], "preview": unlinked["preview"],
+        "page_id": unlinked["page_id"],
+    })  # fmt: skip
+    groups = teasers.group_by("key", use_threads=False).aggregate(
+        [("url", "first"), ("question", "first"), ("preview", "first"), ("page_id", "distinct")]
+    )
+    referrers = _sorted_lists(groups["page_id_distinct"].combine_chunks())  # "distinct" keeps no order
+    missing = pa.table({
+        "key": groups["key"], "url": groups["url_first"], "question": groups["question_first"],
+        "preview": groups["preview_first"], "n_referrers": pc.list_value_length(referrers).cast(pa.int32()), "referrers": referrers,
+    })  # fmt: skip
+    return missing.sort_by([("n_referrers", "descending"), ("key", "ascending")]).cast(MISSING_PAGES)
+
+
+def _sorted_lists(lists: pa.ListArray) -> pa.ListArray:
+    """Each list's values in order."""
+    values = pa.table({"list": pc.list_parent_indices(lists), "value": pc.list_flatten(lists)})
+    values = values.sort_by([("list", "ascending"), ("value", "ascending")])
+    return pa.ListArray.from_arrays(pc.subtract(lists.offsets, lists.offsets[0]), values["value"].combine_chunks())
 
 
 def frontier_csv(missing: pa.Table) -> str:
