@@ -266,10 +266,12 @@ def _stored_whole(context: dg.AssetExecutionContext, dataset: str, stored: Mappi
 FRONTIER_CSV = "missing_pages.csv"
 
 
-@dg.asset(**_asset_kwargs("missing_pages"))
-def missing_pages(context: dg.AssetExecutionContext, corpus_lock: CorpusLock, paths: CorpusPaths, related_questions: pa.Table):
+@dg.asset(**_asset_kwargs("missing_pages"), ins={"related_questions": parts_of("related_questions")})
+def missing_pages(
+    context: dg.AssetExecutionContext, corpus_lock: CorpusLock, paths: CorpusPaths, related_questions: dict[str, StoredPart]
+):
     """The crawl frontier, also written as processed/missing_pages.csv for the scraper."""
-    missing = frontier.missing_pages(related_questions)
+    missing = frontier.missing_pages(frontier.unlinked_teasers(related_questions))
     csv_path = paths.processed_path / FRONTIER_CSV
     csv_path.write_text(frontier.frontier_csv(missing), encoding="utf-8")
     yield from emit(context, "missing_pages", missing, {"csv": dg.MetadataValue.path(str(csv_path))})

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.core import schemas
+from pipeline.core.parts import StoredPart
 from pipeline.core.quality.normalise import each_distinct, matching_keys
 from pipeline.core.schemas import MISSING_PAGES
+
+# What the frontier reads of related_questions.
+TEASER_COLUMNS = ["page_id", "position", "url", "question", "preview", "target_page_id"]
+
+
+def unlinked_teasers(related_parts: Mapping[str, StoredPart]) -> pa.Table:
+    """The teasers no corpus page was found for, read a part at a time (most teasers are linked: the whole
+    dataset in memory would be several times what the frontier needs)."""
+    wanted = schemas.projected(schemas.RELATED_QUESTIONS, TEASER_COLUMNS)
+    tables = [related_parts[batch].read(TEASER_COLUMNS) for batch in sorted(related_parts)]
+    return pa.concat_tables([wanted.empty_table(), *(table.filter(pc.is_null(table["target_page_id"])) for table in tables)])
 
 
 def missing_pages(linked: pa.Table) -> pa.Table:
