@@ -202,18 +202,11 @@ class _LinkKeys:
 
 
 def related_parts(
-    consultations: Mapping[str, StoredPart],
-    stored: Mapping[str, StoredPart] | None,
-    suite: SuiteRun,
-    *,
-    stored_whole: bool = False,
-    writer: PartWriter | None = None,
+    consultations: Mapping[str, StoredPart], stored: Mapping[str, StoredPart] | None, suite: SuiteRun, *, stored_whole: bool = False
 ) -> RelatedParts:
     """Every teaser linked against every page. A part is made again only where its teasers or their links changed
     (a page added elsewhere can become a teaser's target); the keys linking reads of each part are kept with it
-    (sidecars), so the texts of unchanged parts are never read. The keys of new parts, and new parts themselves
-    (made, checked and stored by the writer), are made in worker processes when there are many pages
-    (parts.made_in_workers).
+    (sidecars), so the texts of unchanged parts are never read.
 
     `stored_whole`: the stored parts are the parts of one finished build (`RelatedParts.parts_key` says which), so
     their links were linked against one corpus, the one their sidecars describe: then only the teasers that the
@@ -225,7 +218,7 @@ def related_parts(
     batches = sorted(consultations)
     keys = {batch: parts.digest("related_questions", code, consultations[batch].key) for batch in batches}
     same_source = {batch: parts.reusable(stored, batch, keys[batch]) for batch in batches}
-    link_keys = _link_keys(consultations, same_source, writer)
+    link_keys = {batch: _link_keys(consultations[batch], same_source[batch]) for batch in batches}
     # Parts with the same teasers and pages (stored with their keys): their links as stored.
     links_before = {
         batch: same_source[batch].read(_LINKS) for batch in batches if same_source[batch] is not None and link_keys[batch].stored
@@ -243,50 +236,22 @@ def related_parts(
         for batch in relinked
     ]
     rechecked = dict(zip(relinked, suite.recheck(revisions)))
-    # New teasers: parts made from the consultations parts.
-    to_make = [_NewRelated(batch, keys[batch], consultations[batch], links_of[batch], link_keys[batch]) for batch in batches if batch not in moved]
-    pages = sum(new.consultations.rows for new in to_make)
-    made = parts.made_in_workers(functools.partial(_made_related, writer), to_make, writer=writer, pages=pages)
 
     def part(batch: str) -> Part:
         """The batch's part, counted into the suite (a made part with the check it was made with)."""
         stored_part = same_source[batch]
-        if batch not in moved:
-            if isinstance(result := next(made), StoredPart):
-                return parts.keep(result, batch, "related_questions", suite, written=True)
-            table, check = result.table, PartCheck.from_memo("related_questions", result.memo["check"])
-            suite.add(table, check)
-            return result
-        if batch not in rechecked:
+        if batch not in moved:  # new teasers: made from the consultations part
+            teasers = explode(consultations[batch].read(["page_id", "related"]), "related", "position", schemas.RELATED_QUESTIONS)
+            table = _with_links(teasers, links_of[batch])
+            check, sidecars = suite.check(table), {"teasers": link_keys[batch].teasers, "targets": link_keys[batch].targets}
+        elif batch in rechecked:
+            table, check, sidecars = _with_links(stored_part.read(_TEASER_COLUMNS), links_of[batch]), rechecked[batch], {}
+        else:
             return parts.keep(stored_part, batch, "related_questions", suite)
-        table, check = _with_links(stored_part.read(_TEASER_COLUMNS), links_of[batch]), rechecked[batch]
         suite.add(table, check)
-        return Part(batch, keys[batch], {"check": check.to_memo()}, table)
+        return Part(batch, keys[batch], {"check": check.to_memo()}, table, sidecars)
 
     return RelatedParts(linked, map(part, batches), parts.parts_key(keys), linked_now)
-
-
-@dataclasses.dataclass(frozen=True)
-class _NewRelated:
-    """What a new related_questions part is made of: plain data, for a worker process."""
-
-    batch: str
-    key: str
-    consultations: StoredPart
-    links: pa.Table  # the link columns of its teasers
-    link_keys: _LinkKeys  # stored with it (sidecars)
-
-
-def _made_related(writer: PartWriter | None, new: _NewRelated) -> Part | StoredPart:
-    """The part made and checked (in a worker, perhaps): stored by the writer when there is one, else with its rows."""
-    from pipeline.core.validation import SuiteRun
-
-    teasers = explode(new.consultations.read(["page_id", "related"]), "related", "position", schemas.RELATED_QUESTIONS)
-    table = _with_links(teasers, new.links)
-    check = SuiteRun("related_questions").check(table)
-    sidecars = {"teasers": new.link_keys.teasers, "targets": new.link_keys.targets}
-    part = Part(new.batch, new.key, {"check": check.to_memo()}, table, sidecars)
-    return writer.write("related_questions", part) if writer is not None else part
 
 
 _TEASER_COLUMNS = schemas.RELATED_QUESTIONS.names[: schemas.RELATED_QUESTIONS.get_field_index("target_page_id")]
@@ -348,26 +313,10 @@ def _with_links(teasers: pa.Table, linked: pa.Table) -> pa.Table:
     return pa.Table.from_arrays([*teasers.columns, *linked.columns], names=[*teasers.column_names, *_LINKS])
 
 
-def _link_keys(
-    consultations: Mapping[str, StoredPart], same_source: Mapping[str, StoredPart | None], writer: PartWriter | None
-) -> dict[str, _LinkKeys]:
-    """Each part's link keys (batch order): as stored with its related part (same consultations part), else from
-    its texts (in worker processes when there are many pages)."""
-    stored = {batch: keys for batch, part in same_source.items() if (keys := _stored_link_keys(part)) is not None}
-    to_key = [batch for batch in sorted(consultations) if batch not in stored]
-    pages = sum(consultations[batch].rows for batch in to_key)
-    keyed = parts.made_in_workers(_texts_link_keys, [consultations[batch] for batch in to_key], writer=writer, pages=pages)
-    computed = dict(zip(to_key, keyed))
-    return {batch: stored.get(batch) or computed[batch] for batch in sorted(consultations)}
-
-
-def _stored_link_keys(stored: StoredPart | None) -> _LinkKeys | None:
+def _link_keys(consultations: StoredPart, stored: StoredPart | None) -> _LinkKeys:
+    """The part's link keys as stored with its related part (same consultations part), else from its texts."""
     if stored is not None and (teasers := stored.sidecar("teasers")) is not None and (targets := stored.sidecar("targets")) is not None:
         return _LinkKeys(teasers, targets, stored=True)
-    return None
-
-
-def _texts_link_keys(consultations: StoredPart) -> _LinkKeys:
     teasers = explode(consultations.read(["page_id", "related"]), "related", "position", schemas.RELATED_QUESTIONS)
     return _LinkKeys(links.teaser_keys(teasers), links.target_keys(consultations.read(LINK_TARGET_COLUMNS)), stored=False)
 

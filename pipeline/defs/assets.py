@@ -243,9 +243,7 @@ def related_questions(
 ):
     suite = validation.SuiteRun("related_questions")
     stored = stored_parts(context, io_manager, "related_questions")
-    related = tables.related_parts(
-        consultations, stored, suite, stored_whole=_stored_whole(context, "related_questions", stored), writer=io_manager.part_files()
-    )
+    related = tables.related_parts(consultations, stored, suite, stored_whole=_stored_whole(context, "related_questions", stored))
     metadata = {f"links/{name}": value for name, value in link_coverage(related.linked).items()}
     metadata |= {"links/linked_now": related.linked_now, PARTS_KEY: related.parts_key}
     yield dg.Output(part_stream("related_questions", related.parts, io_manager, lambda: metadata))
