@@ -869,8 +869,10 @@ def _related_block(seed: int, serial: int, own: Category) -> tuple[Related, ...]
             other = -1 - rng.randrange(OLDER_PAGES)
         else:
             other = serial + rng.randint(-RELATED_WINDOW, RELATED_WINDOW)
+        if other in chosen:
+            continue
         card = _card(seed, other)
-        if other in chosen or (card.category != own and rng.random() >= other_category):
+        if card.category != own and rng.random() >= other_category:
             continue
         chosen.add(other)
         items.append(Related(card.shown, card.opening[:TEASER_CHARS], "..." if rng.random() < 0.9 else "…", card.url, other))

@@ -54,7 +54,7 @@ def make_scrape_batches_sensor() -> dg.SensorDefinition:
         snapshots = [batches.snapshot(folder) for folder in batches.batch_dirs(paths.raw_path)]
         keys = {snap.name: ingest_key(snap.fingerprint) for snap in snapshots if snap.is_ready(now, quiet)}
         ready = {batch: key for batch, key in keys.items() if requested.get(batch) != key}
-        known = context.instance.get_dynamic_partitions(scrape_batches.name)
+        known = set(context.instance.get_dynamic_partitions(scrape_batches.name))
         gone = batches.gone_batches(known, [snap.name for snap in snapshots])
         new_partitions = [batch for batch in ready if batch not in known]
         run_requests = []
