@@ -188,12 +188,15 @@ class _TreeMemory(threading.Thread):
             self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
 
 
-def measure(command: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path = ROOT) -> dict:
-    """Run a command; its wall time, stdout, peak RSS of its largest process and of its whole tree."""
+def measure(command: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path = ROOT, sample: bool = True) -> dict:
+    """Run a command; its wall time, stdout, peak RSS of its largest process and, when `sample`, of its whole tree
+    (RSS and PSS). Sampling reads every process's smaps each 50 ms: on two cores that takes ≈ 7% of a build's wall
+    time, so the timed builds run without it and their memory comes from a run of its own."""
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd)
     sampler = _TreeMemory(process.pid)
-    sampler.start()
+    if sample:
+        sampler.start()
     out_chunks: list[bytes] = []
     err_chunks: list[bytes] = []
     readers = [
@@ -216,16 +219,9 @@ def measure(command: Sequence[str], *, env: dict[str, str] | None = None, cwd: P
         "stdout": stdout,
         "maxrss_mb": usage.ru_maxrss / 1024,  # kilobytes on Linux
         "cpu_s": usage.ru_utime + usage.ru_stime,  # the child and its waited-for descendants
-        "tree_rss_mb": max(sampler.peak_rss / 2**20, usage.ru_maxrss / 1024),
-        "tree_pss_mb": sampler.peak_pss / 2**20,
+        "tree_rss_mb": max(sampler.peak_rss / 2**20, usage.ru_maxrss / 1024) if sample else None,
+        "tree_pss_mb": sampler.peak_pss / 2**20 if sample else None,
     }
-
-
-def _median_runs(runs: int, command: Sequence[str], **kwargs) -> dict:
-    results = [measure(command, **kwargs) for _ in range(runs)]
-    walls = [r["wall"] for r in results]
-    best = sorted(results, key=lambda r: r["wall"])[len(results) // 2]  # the median run
-    return best | {"runs": runs, "walls": walls}
 
 
 def worker_json(kind: str, folder: Path) -> dict:
@@ -282,11 +278,11 @@ def build_command(raw: Path, processed: Path) -> list[str]:
     return [sys.executable, "-m", "pipeline", "build", "--raw", str(raw), "--processed", str(processed)]
 
 
-def fresh_build(raw: Path, state: Path) -> dict:
+def fresh_build(raw: Path, state: Path, *, sample: bool) -> dict:
     """A build from nothing: empty processed/ and a new DAGSTER_HOME."""
     shutil.rmtree(state, ignore_errors=True)
     (state / "dagster_home").mkdir(parents=True)
-    return measure(build_command(raw, state / "processed"), env=_build_env(state))
+    return measure(build_command(raw, state / "processed"), env=_build_env(state), sample=sample)
 
 
 def _build_env(state: Path) -> dict[str, str]:
@@ -298,12 +294,14 @@ def build_figures(work: Path, sizes: list[int], batches: int, runs: int, large_r
     for size in sizes:
         raw = synth(work / f"build-{size}" / "raw", size, batches, html_share=0.0, seed=size)
         n_runs = large_runs if size >= LARGE_BUILD else runs
+        memory = fresh_build(raw, work / f"build-{size}" / "state", sample=True)
+        log(f"  build {size:>7} pages, memory sampled: {memory['wall']:.1f} s, {memory['tree_pss_mb']:.0f} MB")
         results = []
         for _ in range(n_runs):
-            results.append(fresh_build(raw, work / f"build-{size}" / "state"))
+            results.append(fresh_build(raw, work / f"build-{size}" / "state", sample=False))
             log(f"  build {size:>7} pages: {results[-1]['wall']:.1f} s")
-        median = sorted(results, key=lambda r: r["wall"])[len(results) // 2]
-        figures["sizes"].append(_build_row(f"full build, {size:,} text pages in {batches} batches", size, results, median))
+        label = f"full build, {size:,} text pages in {batches} batches"
+        figures["sizes"].append(_build_row(label, size, results, memory))
     figures["steps"] = worker_json("steps", work / f"build-{sizes[-1]}" / "state" / "dagster_home")["steps"]
 
     # Incremental: one more batch of 1% new pages onto the largest corpus, then a rerun with nothing new.
@@ -316,7 +314,8 @@ def build_figures(work: Path, sizes: list[int], batches: int, runs: int, large_r
     )  # fmt: skip
     snapshot = base / "state"  # the fresh build of the largest corpus, kept as it ended
     add_runs, noop_runs = [], []
-    for _ in range(runs):  # seconds each, not a full build's minute: as many runs as the small builds
+    # seconds each, not a full build's minute: as many runs as the small builds, after one that samples memory
+    for sample in [True, *[False] * runs]:
         state = base / "state-add"
         shutil.rmtree(state, ignore_errors=True)
         shutil.copytree(snapshot, state, symlinks=True)
@@ -324,33 +323,35 @@ def build_figures(work: Path, sizes: list[int], batches: int, runs: int, large_r
         target = base / "raw" / batch_dir.name
         shutil.copytree(batch_dir, target)
         try:
-            add_runs.append(measure(build_command(base / "raw", state / "processed"), env=_build_env(state)))
-            log(f"  add batch of {new_pages} pages: {add_runs[-1]['wall']:.1f} s")
-            noop_runs.append(measure(build_command(base / "raw", state / "processed"), env=_build_env(state)))
-            log(f"  no-op rerun: {noop_runs[-1]['wall']:.1f} s")
+            add_runs.append(measure(build_command(base / "raw", state / "processed"), env=_build_env(state), sample=sample))
+            log(f"  add batch of {new_pages} pages{', memory sampled' if sample else ''}: {add_runs[-1]['wall']:.1f} s")
+            noop_runs.append(measure(build_command(base / "raw", state / "processed"), env=_build_env(state), sample=sample))
+            log(f"  no-op rerun{', memory sampled' if sample else ''}: {noop_runs[-1]['wall']:.1f} s")
         finally:
             shutil.rmtree(target)
+    add_memory, *add_runs = add_runs
+    noop_memory, *noop_runs = noop_runs
     # The step durations of the last add run (its ingest and corpus runs), with that run's own wall time.
     figures["add_steps"] = worker_json("steps:2", base / "state-add" / "dagster_home")["steps"]
     figures["add_steps_wall"] = add_runs[-1]["wall"]
-    median = sorted(add_runs, key=lambda r: r["wall"])[len(add_runs) // 2]
     label = f"add a batch of {new_pages:,} new pages (1%) to {largest:,}"
-    figures["add_batch"] = _build_row(label, new_pages, add_runs, median)
-    median = sorted(noop_runs, key=lambda r: r["wall"])[len(noop_runs) // 2]
-    figures["noop"] = _build_row(f"no-op rerun of {largest + new_pages:,} pages (nothing new)", 0, noop_runs, median)
+    figures["add_batch"] = _build_row(label, new_pages, add_runs, add_memory)
+    figures["noop"] = _build_row(f"no-op rerun of {largest + new_pages:,} pages (nothing new)", 0, noop_runs, noop_memory)
     return figures
 
 
-def _build_row(label: str, pages: int, results: list[dict], median: dict) -> dict:
+def _build_row(label: str, pages: int, timed: list[dict], memory: dict) -> dict:
+    """A build's figures: the median wall time of the `timed` runs, the peaks of the `memory` run (sampled)."""
+    walls = sorted(r["wall"] for r in timed)
     return {
         "label": label,
         "pages": pages,
-        "seconds": median["wall"],
-        "walls": sorted(r["wall"] for r in results),
-        "maxrss_mb": median["maxrss_mb"],
-        "tree_rss_mb": median["tree_rss_mb"],
-        "tree_pss_mb": median["tree_pss_mb"],
-        "runs": len(results),
+        "seconds": walls[len(walls) // 2],
+        "walls": walls,
+        "maxrss_mb": memory["maxrss_mb"],
+        "tree_rss_mb": memory["tree_rss_mb"],
+        "tree_pss_mb": memory["tree_pss_mb"],
+        "runs": len(timed),
     }
 
 
@@ -468,7 +469,8 @@ def render_block(info: dict, parse: dict, manifest: dict, builds: dict | None, p
         lines += [
             "",
             "`python -m pipeline build --raw R --processed P` (fresh DAGSTER_HOME per corpus; wall time includes "
-            "interpreter, Dagster and GX start-up):",
+            "interpreter, Dagster and GX start-up; the timed runs are not sampled, the memory columns come from one "
+            "more run that samples the process tree every 50 ms):",
             "",
             "| build | pages/s | wall (median) | runs (wall) | peak RSS, largest process | peak RSS, whole tree | peak PSS, whole tree |",
             "| --- | ---: | ---: | --- | ---: | ---: | ---: |",
