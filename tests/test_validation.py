@@ -288,6 +288,20 @@ def test_validation_prints_no_progress_bars(capfd):
     assert out == "" and err == ""
 
 
+def test_gx_does_not_hash_the_frames_it_checks(monkeypatch: pytest.MonkeyPatch):
+    """The fingerprint GX takes of a batch (a hash of the whole frame, for its batch markers) is switched off:
+    it was up to 70% of a check. A failing rule is still found."""
+    validation.import_gx()
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    def hashed(frame):
+        raise AssertionError("GX hashed the frame")
+
+    monkeypatch.setattr(pandas_execution_engine, "hash_pandas_dataframe", hashed)
+    report = validate("consultations", consultations_with({"question": None}))
+    assert [o.name for o in report.failed()] == ["expect_column_values_to_not_be_null(question)"]
+
+
 @pytest.mark.parametrize("as_frame", [False, True], ids=["arrow", "pandas"])
 def test_a_table_validated_in_slices_gets_the_report_of_one_run(monkeypatch: pytest.MonkeyPatch, as_frame):
     rows = [consultation_row(n) for n in range(1, 8)]
