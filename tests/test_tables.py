@@ -217,3 +217,30 @@ def test_parts_screened_and_stored_in_worker_processes_are_the_parts_screened_he
     assert stored.page_versions().equals(here.page_versions) and stored.rejects().equals(here.rejects)
     assert stored.report("consultations") == here.consultations_report
     assert stored.rejects()["stage"].to_pylist() == ["validate"]
+
+
+def test_link_keys_computed_in_worker_processes_give_the_related_parts_made_here(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    from upath import UPath
+
+    from pipeline.core.parts import TablesInMemory
+    from pipeline.defs.io_manager import ParquetUPathIOManager, PartFiles
+
+    raw = tmp_path / "raw"
+    write_batch(raw, "b1", {"rent.txt": RENT, "loan.txt": LOAN})
+    write_batch(raw, "b2", {"wages.txt": WAGES})
+    parsed = TablesInMemory({batch: tables.parse_manifest(tables.raw_manifest(raw, batch), raw) for batch in ("b1", "b2")})
+    list(screening.Screening(parsed, writer=PartFiles(UPath(tmp_path / "processed"), schemas.DATASETS)).parts())
+    consultations = ParquetUPathIOManager(base_path=UPath(tmp_path / "processed")).stored_parts("consultations")
+
+    def related(parallel_from: int) -> tuple[tables.RelatedParts, list]:
+        monkeypatch.setattr(workers, "PARALLEL_MIN_PAGES", parallel_from)
+        made = tables.related_parts(consultations, None, validation.SuiteRun("related_questions"))
+        return made, [(part.batch, part.key, part.table, dict(part.sidecars)) for part in made.parts]
+
+    asked = []
+    in_order = workers.in_order
+    monkeypatch.setattr(workers, "in_order", lambda *args, **kwargs: asked.append(kwargs["parallel"]) or in_order(*args, **kwargs))
+    (here, here_parts), (there, there_parts) = related(10**9), related(0)
+    assert asked == [False, True]  # the second computed the keys in worker processes
+    assert there.linked.equals(here.linked) and there.linked.num_rows == sum(part[2].num_rows for part in here_parts) > 0
+    assert there_parts == here_parts

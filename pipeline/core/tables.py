@@ -218,7 +218,7 @@ def related_parts(
     batches = sorted(consultations)
     keys = {batch: parts.digest("related_questions", code, consultations[batch].key) for batch in batches}
     same_source = {batch: parts.reusable(stored, batch, keys[batch]) for batch in batches}
-    link_keys = {batch: _link_keys(consultations[batch], same_source[batch]) for batch in batches}
+    link_keys = _all_link_keys(consultations, same_source)
     # Parts with the same teasers and pages (stored with their keys): their links as stored.
     links_before = {
         batch: same_source[batch].read(_LINKS) for batch in batches if same_source[batch] is not None and link_keys[batch].stored
@@ -313,10 +313,25 @@ def _with_links(teasers: pa.Table, linked: pa.Table) -> pa.Table:
     return pa.Table.from_arrays([*teasers.columns, *linked.columns], names=[*teasers.column_names, *_LINKS])
 
 
-def _link_keys(consultations: StoredPart, stored: StoredPart | None) -> _LinkKeys:
-    """The part's link keys as stored with its related part (same consultations part), else from its texts."""
+def _all_link_keys(consultations: Mapping[str, StoredPart], same_source: Mapping[str, StoredPart | None]) -> dict[str, _LinkKeys]:
+    """Each part's link keys: as stored with its related part (same consultations part), else computed from its
+    texts, in worker processes when there are many pages (normalising every question and answer head is most of
+    it, and each part's keys are its own)."""
+    stored = {batch: _stored_link_keys(same_source[batch]) for batch in sorted(consultations)}
+    to_compute = [batch for batch, keys in stored.items() if keys is None]
+    pages = sum(consultations[batch].rows for batch in to_compute)
+    parallel = len(to_compute) > 1 and pages >= pools.PARALLEL_MIN_PAGES
+    computed = dict(zip(to_compute, pools.in_order(_computed_link_keys, [consultations[batch] for batch in to_compute], parallel=parallel)))
+    return {batch: stored[batch] or computed[batch] for batch in stored}
+
+
+def _stored_link_keys(stored: StoredPart | None) -> _LinkKeys | None:
     if stored is not None and (teasers := stored.sidecar("teasers")) is not None and (targets := stored.sidecar("targets")) is not None:
         return _LinkKeys(teasers, targets, stored=True)
+    return None
+
+
+def _computed_link_keys(consultations: StoredPart) -> _LinkKeys:
     teasers = explode(consultations.read(["page_id", "related"]), "related", "position", schemas.RELATED_QUESTIONS)
     return _LinkKeys(links.teaser_keys(teasers), links.target_keys(consultations.read(LINK_TARGET_COLUMNS)), stored=False)
 
