@@ -294,14 +294,14 @@ def build_figures(work: Path, sizes: list[int], batches: int, runs: int, large_r
     for size in sizes:
         raw = synth(work / f"build-{size}" / "raw", size, batches, html_share=0.0, seed=size)
         n_runs = large_runs if size >= LARGE_BUILD else runs
-        memory = fresh_build(raw, work / f"build-{size}" / "state", sample=True)
-        log(f"  build {size:>7} pages, memory sampled: {memory['wall']:.1f} s, {memory['tree_pss_mb']:.0f} MB")
-        results = []
-        for _ in range(n_runs):
-            results.append(fresh_build(raw, work / f"build-{size}" / "state", sample=False))
-            log(f"  build {size:>7} pages: {results[-1]['wall']:.1f} s")
+        timed, sampled = [], []
+        for _ in range(n_runs):  # in turn, so that a change in load hits both alike
+            sampled.append(fresh_build(raw, work / f"build-{size}" / "state", sample=True))
+            log(f"  build {size:>7} pages, memory sampled: {sampled[-1]['wall']:.1f} s, {sampled[-1]['tree_pss_mb']:.0f} MB")
+            timed.append(fresh_build(raw, work / f"build-{size}" / "state", sample=False))
+            log(f"  build {size:>7} pages: {timed[-1]['wall']:.1f} s")
         label = f"full build, {size:,} text pages in {batches} batches"
-        figures["sizes"].append(_build_row(label, size, results, memory))
+        figures["sizes"].append(_build_row(label, size, timed, sampled))
     figures["steps"] = worker_json("steps", work / f"build-{sizes[-1]}" / "state" / "dagster_home")["steps"]
 
     # Incremental: one more batch of 1% new pages onto the largest corpus, then a rerun with nothing new.
@@ -314,8 +314,8 @@ def build_figures(work: Path, sizes: list[int], batches: int, runs: int, large_r
     )  # fmt: skip
     snapshot = base / "state"  # the fresh build of the largest corpus, kept as it ended
     add_runs, noop_runs = [], []
-    # seconds each, not a full build's minute: as many runs as the small builds, after one that samples memory
-    for sample in [True, *[False] * runs]:
+    # seconds each, not a full build's minute: as many runs as the small builds, each timed run after a sampled one
+    for sample in [True, False] * runs:
         state = base / "state-add"
         shutil.rmtree(state, ignore_errors=True)
         shutil.copytree(snapshot, state, symlinks=True)
@@ -329,28 +329,26 @@ def build_figures(work: Path, sizes: list[int], batches: int, runs: int, large_r
             log(f"  no-op rerun{', memory sampled' if sample else ''}: {noop_runs[-1]['wall']:.1f} s")
         finally:
             shutil.rmtree(target)
-    add_memory, *add_runs = add_runs
-    noop_memory, *noop_runs = noop_runs
+    add_sampled, add_runs = add_runs[::2], add_runs[1::2]
+    noop_sampled, noop_runs = noop_runs[::2], noop_runs[1::2]
     # The step durations of the last add run (its ingest and corpus runs), with that run's own wall time.
     figures["add_steps"] = worker_json("steps:2", base / "state-add" / "dagster_home")["steps"]
     figures["add_steps_wall"] = add_runs[-1]["wall"]
     label = f"add a batch of {new_pages:,} new pages (1%) to {largest:,}"
-    figures["add_batch"] = _build_row(label, new_pages, add_runs, add_memory)
-    figures["noop"] = _build_row(f"no-op rerun of {largest + new_pages:,} pages (nothing new)", 0, noop_runs, noop_memory)
+    figures["add_batch"] = _build_row(label, new_pages, add_runs, add_sampled)
+    figures["noop"] = _build_row(f"no-op rerun of {largest + new_pages:,} pages (nothing new)", 0, noop_runs, noop_sampled)
     return figures
 
 
-def _build_row(label: str, pages: int, timed: list[dict], memory: dict) -> dict:
-    """A build's figures: the median wall time of the `timed` runs, the peaks of the `memory` run (sampled)."""
+def _build_row(label: str, pages: int, timed: list[dict], sampled: list[dict]) -> dict:
+    """A build's figures: the median wall time of the `timed` runs, the median peaks of the `sampled` runs."""
     walls = sorted(r["wall"] for r in timed)
     return {
         "label": label,
         "pages": pages,
         "seconds": walls[len(walls) // 2],
         "walls": walls,
-        "maxrss_mb": memory["maxrss_mb"],
-        "tree_rss_mb": memory["tree_rss_mb"],
-        "tree_pss_mb": memory["tree_pss_mb"],
+        **{name: statistics.median(r[name] for r in sampled) for name in ("maxrss_mb", "tree_rss_mb", "tree_pss_mb")},
         "runs": len(timed),
     }
 
@@ -469,8 +467,8 @@ def render_block(info: dict, parse: dict, manifest: dict, builds: dict | None, p
         lines += [
             "",
             "`python -m pipeline build --raw R --processed P` (fresh DAGSTER_HOME per corpus; wall time includes "
-            "interpreter, Dagster and GX start-up; the timed runs are not sampled, the memory columns come from one "
-            "more run that samples the process tree every 50 ms):",
+            "interpreter, Dagster and GX start-up; the timed runs are not sampled: the memory columns are the medians of "
+            "as many more runs, each sampling the process tree every 50 ms):",
             "",
             "| build | pages/s | wall (median) | runs (wall) | peak RSS, largest process | peak RSS, whole tree | peak PSS, whole tree |",
             "| --- | ---: | ---: | --- | ---: | ---: | ---: |",

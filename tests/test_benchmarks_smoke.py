@@ -44,15 +44,15 @@ def test_quick_benchmark_writes_the_table_and_the_plot(tmp_path):
     assert (committed.stat().st_mtime_ns if committed.exists() else None) == before  # the repository's copy untouched
 
 
-def test_a_build_row_times_the_unsampled_runs_and_takes_memory_from_the_sampled_one():
+def test_a_build_row_times_the_unsampled_runs_and_takes_memory_from_the_sampled_ones():
     sys.path.insert(0, str(ROOT))
     from benchmarks.run import _build_row
 
     timed = [{"wall": wall, "maxrss_mb": 1.0, "tree_rss_mb": None, "tree_pss_mb": None} for wall in (60.0, 58.0, 75.0)]
-    memory = {"wall": 63.0, "maxrss_mb": 1500.0, "tree_rss_mb": 2800.0, "tree_pss_mb": 1800.0}
-    row = _build_row("full build", 100_000, timed, memory)
+    sampled = [{"wall": 63.0, "maxrss_mb": rss, "tree_rss_mb": 2 * rss, "tree_pss_mb": rss + 200} for rss in (1500.0, 1400.0, 1600.0)]
+    row = _build_row("full build", 100_000, timed, sampled)
     assert (row["seconds"], row["walls"], row["runs"]) == (60.0, [58.0, 60.0, 75.0], 3)
-    assert (row["maxrss_mb"], row["tree_rss_mb"], row["tree_pss_mb"]) == (1500.0, 2800.0, 1800.0)
+    assert (row["maxrss_mb"], row["tree_rss_mb"], row["tree_pss_mb"]) == (1500.0, 3000.0, 1700.0)
 
 
 def test_report_block_is_replaced_and_the_prose_around_it_kept(tmp_path):
