@@ -219,9 +219,8 @@ def test_parts_screened_and_stored_in_worker_processes_are_the_parts_screened_he
     assert stored.rejects()["stage"].to_pylist() == ["validate"]
 
 
-def test_link_keys_computed_in_worker_processes_give_the_related_parts_made_here(tmp_path, monkeypatch: pytest.MonkeyPatch):
-    from upath import UPath
-
+def _stored_consultations(tmp_path: Path, processed) -> dict:
+    """The consultations parts of two small batches, as stored in `processed` (a UPath)."""
     from pipeline.core.parts import TablesInMemory
     from pipeline.defs.io_manager import ParquetUPathIOManager, PartFiles
 
@@ -229,8 +228,14 @@ def test_link_keys_computed_in_worker_processes_give_the_related_parts_made_here
     write_batch(raw, "b1", {"rent.txt": RENT, "loan.txt": LOAN})
     write_batch(raw, "b2", {"wages.txt": WAGES})
     parsed = TablesInMemory({batch: tables.parse_manifest(tables.raw_manifest(raw, batch), raw) for batch in ("b1", "b2")})
-    list(screening.Screening(parsed, writer=PartFiles(UPath(tmp_path / "processed"), schemas.DATASETS)).parts())
-    consultations = ParquetUPathIOManager(base_path=UPath(tmp_path / "processed")).stored_parts("consultations")
+    list(screening.Screening(parsed, writer=PartFiles(processed, schemas.DATASETS)).parts())
+    return ParquetUPathIOManager(base_path=processed).stored_parts("consultations")
+
+
+def test_link_keys_computed_in_worker_processes_give_the_related_parts_made_here(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    from upath import UPath
+
+    consultations = _stored_consultations(tmp_path, UPath(tmp_path / "processed"))
 
     def related(parallel_from: int) -> tuple[tables.RelatedParts, list]:
         monkeypatch.setattr(workers, "PARALLEL_MIN_PAGES", parallel_from)
@@ -244,3 +249,16 @@ def test_link_keys_computed_in_worker_processes_give_the_related_parts_made_here
     assert asked == [False, True]  # the second computed the keys in worker processes
     assert there.linked.equals(here.linked) and there.linked.num_rows == sum(part[2].num_rows for part in here_parts) > 0
     assert there_parts == here_parts
+
+
+def test_link_keys_of_parts_a_worker_cannot_read_are_computed_here(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    import uuid
+
+    from upath import UPath
+
+    consultations = _stored_consultations(tmp_path, UPath(f"memory://link-keys-{uuid.uuid4().hex}/processed"))
+    assert not any(part.local for part in consultations.values())
+    monkeypatch.setattr(workers, "PARALLEL_MIN_PAGES", 0)
+    monkeypatch.setattr(workers, "pool_context", lambda preload=(): pytest.fail("a pool for parts in memory://"))
+    related = tables.related_parts(consultations, None, validation.SuiteRun("related_questions"))
+    assert sum(part.table.num_rows for part in related.parts) == related.linked.num_rows > 0

@@ -45,13 +45,16 @@ class StoredPart:
     """A part as it is stored: its key, its memo, and its rows when asked for (only the columns asked for).
 
     `sidecar(name)` reads a table the step kept with the part (e.g. keys computed from its rows, to be used
-    again without the rows): None when there is none stored with this part's key."""
+    again without the rows): None when there is none stored with this part's key. `local`: stored on this
+    machine's file system, so a worker process can read it too (not in a process's own memory://, nor on
+    object storage, whose clients do not survive a fork)."""
 
     key: str
     memo: Mapping[str, Any]
     rows: int
     read: Callable[[Sequence[str] | None], pa.Table]
     sidecar: Callable[[str], pa.Table | None] = _no_sidecar
+    local: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -315,12 +315,13 @@ def _with_links(teasers: pa.Table, linked: pa.Table) -> pa.Table:
 
 def _all_link_keys(consultations: Mapping[str, StoredPart], same_source: Mapping[str, StoredPart | None]) -> dict[str, _LinkKeys]:
     """Each part's link keys: as stored with its related part (same consultations part), else computed from its
-    texts, in worker processes when there are many pages (normalising every question and answer head is most of
-    it, and each part's keys are its own)."""
+    texts, in worker processes when there are many pages on local storage (normalising every question and answer
+    head is most of it, and each part's keys are its own)."""
     stored = {batch: _stored_link_keys(same_source[batch]) for batch in sorted(consultations)}
     to_compute = [batch for batch, keys in stored.items() if keys is None]
     pages = sum(consultations[batch].rows for batch in to_compute)
-    parallel = len(to_compute) > 1 and pages >= pools.PARALLEL_MIN_PAGES
+    readable = all(consultations[batch].local for batch in to_compute)
+    parallel = len(to_compute) > 1 and pages >= pools.PARALLEL_MIN_PAGES and readable
     computed = dict(zip(to_compute, pools.in_order(_computed_link_keys, [consultations[batch] for batch in to_compute], parallel=parallel)))
     return {batch: stored[batch] or computed[batch] for batch in stored}
 

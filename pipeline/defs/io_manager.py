@@ -377,6 +377,7 @@ def _stored_part(path: UPath, schema: pa.Schema, dataset: str) -> StoredPart | N
         rows=footer.num_rows,
         read=functools.partial(_read_conformed, path, schema, dataset),
         sidecar=functools.partial(_read_sidecar, path.parent, path.name, metadata[PART_KEY]),
+        local=is_local(path),
     )
 
 
