@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipeline.core.parts import PartRows, StoredPart
 from pipeline.core.quality.normalise import matching_keys
 from pipeline.core.schemas import NEAR_DUPLICATES
 
@@ -158,10 +159,14 @@ def _block_signatures(keys: list[str], config: DuplicateConfig) -> np.ndarray:
 
 
 def rows_of(consultations: pa.Table) -> TextReader:
-    """A TextReader of a table in memory."""
+    """A TextReader of a table in memory: its record batches read as parts (a take across a table's chunks
+    joins them first, a copy of every text)."""
     batches = consultations.select(TEXT_COLUMNS).to_batches()
-    starts = np.cumsum([0, *(batch.num_rows for batch in batches)])
-    return lambda rows: _take(batches, starts, rows)
+    return PartRows({f"{i:09d}": _batch_part(batch) for i, batch in enumerate(batches)}, TEXT_COLUMNS).take
+
+
+def _batch_part(batch: pa.RecordBatch) -> StoredPart:
+    return StoredPart(key="", memo={}, rows=batch.num_rows, read=lambda columns: pa.Table.from_batches([batch]).select(columns))
 
 
 def _signatures(texts: TextReader, rows: np.ndarray, config: DuplicateConfig) -> np.ndarray:
@@ -177,17 +182,6 @@ def _signatures(texts: TextReader, rows: np.ndarray, config: DuplicateConfig) ->
     result = np.empty_like(found)
     result[order] = found
     return result
-
-
-def _take(batches: list[pa.RecordBatch], starts: np.ndarray, rows: np.ndarray) -> pa.Table:
-    """The given rows (ascending) of the table made of the batches, which start at the given rows: each row is
-    taken from its batch (a take across a table's chunks joins them first, a copy of every text)."""
-    batch_of = np.searchsorted(starts, rows, "right") - 1
-    bounds = np.flatnonzero(np.diff(batch_of, prepend=-1, append=len(batches)))
-    parts = [
-        batches[batch_of[a]].take(pa.array(rows[a:b] - starts[batch_of[a]])) for a, b in zip(bounds[:-1], bounds[1:])
-    ]
-    return pa.Table.from_batches(parts, batches[0].schema)
 
 
 def _matching_keys(texts: pa.Table) -> list[str]:
