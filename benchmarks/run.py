@@ -191,7 +191,7 @@ class _TreeMemory(threading.Thread):
 def measure(command: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path = ROOT, sample: bool = True) -> dict:
     """Run a command; its wall time, stdout, peak RSS of its largest process and, when `sample`, of its whole tree
     (RSS and PSS). Sampling reads every process's smaps each 50 ms: on two cores that takes ≈ 7% of a build's wall
-    time, so the timed builds run without it and their memory comes from a run of its own."""
+    time, so the timed builds run without it and their memory comes from runs of their own."""
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd)
     sampler = _TreeMemory(process.pid)
