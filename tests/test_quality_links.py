@@ -259,7 +259,8 @@ def test_linking_again_after_pages_change_gives_the_links_of_linking_everything(
     kept = [page for page in before_targets.to_pylist() if rng.random() < 0.7]
     changed_ids = [page["page_id"] for page in kept if rng.random() < 0.2]
     remade = _random_targets(rng, changed_ids).to_pylist()
-    added = _random_targets(rng, [f"n{n}" for n in range(rng.randint(0, 4))]).to_pylist()
+    # New ids sort before the old ones (n) or after them (q), as a page of the same question may come first or not.
+    added = _random_targets(rng, [f"{rng.choice('nq')}{n}" for n in range(rng.randint(0, 4))]).to_pylist()
     unchanged = [page for page in kept if page["page_id"] not in changed_ids]
     now_targets = pa.Table.from_pylist(unchanged + remade + added, schema=links.TARGET_KEYS)
     removed_or_old = [page for page in before_targets.to_pylist() if page["page_id"] not in {p["page_id"] for p in unchanged}]
@@ -270,6 +271,38 @@ def test_linking_again_after_pages_change_gives_the_links_of_linking_everything(
 
     assert again.equals(links.link(teasers, now_targets))
     assert linked_again >= int((~known).sum())
+
+
+def _targets(*pages: tuple[str, str, str]) -> pa.Table:
+    """TARGET_KEYS of (page_id, question_key, answer_head) pages without title, background or aliases."""
+    rows = [{"page_id": page_id, "aliases": [], "title_key": "", "question_key": question, "background_key": "", "answer_head": head}
+            for page_id, question, head in pages]  # fmt: skip
+    return pa.Table.from_pylist(rows, schema=links.TARGET_KEYS)
+
+
+def _teasers(*rows: tuple[str, str, str]) -> pa.Table:
+    """TEASER_KEYS of (referrer, question_key, preview_key) teasers without a url."""
+    columns = list(zip(*rows))
+    return pa.Table.from_arrays(
+        [pa.array(columns[0]), pc.dictionary_encode(pa.nulls(len(rows), pa.string())), *(pc.dictionary_encode(pa.array(c)) for c in columns[1:])],
+        schema=links.TEASER_KEYS,
+    )
+
+
+def test_a_teaser_linked_by_a_contained_question_moves_to_a_new_page_that_is_its_question_whole():
+    contained = "敷金の返還について知りたいです"  # long enough to be found inside a teaser's question
+    head = "敷金は原状回復費用を差し引いて返還されます"
+    before_targets = _targets(("p0", "解雇の撤回について知りたいです", "解雇は無効です"), ("p1", contained, head))
+    teasers = _teasers(("p0", "相続放棄の期限" + contained, head[:20]))
+    before = links.link(teasers, before_targets)
+    assert before.to_pylist() == [{"target_page_id": "p1", "link_method": "question"}]
+    added = _targets(("q1", "相続放棄の期限" + contained, "期限は三か月です"))  # the teaser's question whole, a later id
+    now = pa.concat_tables([before_targets, added])
+
+    again, linked_again = links.relink(teasers, now, before, np.ones(1, dtype=bool), added)
+
+    assert again.to_pylist() == links.link(teasers, now).to_pylist() == [{"target_page_id": "q1", "link_method": "question"}]
+    assert linked_again == 1
 
 
 def test_matching_key_folds_width_space_and_punctuation():
