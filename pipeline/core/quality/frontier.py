@@ -23,7 +23,11 @@ def unlinked_teasers(related_parts: Mapping[str, StoredPart]) -> pa.Table:
     dataset in memory would be several times what the frontier needs)."""
     wanted = schemas.projected(schemas.RELATED_QUESTIONS, TEASER_COLUMNS)
     tables = [related_parts[batch].read(TEASER_COLUMNS) for batch in sorted(related_parts)]
-    return pa.concat_tables([wanted.empty_table(), *(table.filter(pc.is_null(table["target_page_id"])) for table in tables)])
+    return pa.concat_tables([wanted.empty_table(), *map(_unlinked, tables)])
+
+
+def _unlinked(teasers: pa.Table) -> pa.Table:
+    return teasers.filter(pc.is_null(teasers["target_page_id"]))
 
 
 def missing_pages(linked: pa.Table) -> pa.Table:
@@ -33,7 +37,7 @@ def missing_pages(linked: pa.Table) -> pa.Table:
     text dumps and HTML scrapes recommend the same pages. Representative question and preview come from
     the first referrer (page_id, position); rows are ordered by n_referrers descending, then key.
     """
-    unlinked = linked.filter(pc.is_null(linked["target_page_id"])).select(["page_id", "position", "url", "question", "preview"])
+    unlinked = _unlinked(linked).select(["page_id", "position", "url", "question", "preview"])
     unlinked = unlinked.sort_by([("page_id", "ascending"), ("position", "ascending")])
     question_key = pc.cast(each_distinct(unlinked["question"], matching_keys), pa.string())
     shown_with_url = pa.table({"question_key": question_key, "url": unlinked["url"]}).filter(pc.is_valid(unlinked["url"]))

@@ -137,8 +137,9 @@ def link(teasers: pa.Table, targets: pa.Table) -> pa.Table:
     corpus = _index_corpus(targets, urls.values, questions.values, previews.values)
     # Only a text match can be a coincidence: a url naming the referrer still links to it.
     by_url = _per_row([corpus.site_ids.get(site_id) for site_id in urls.values], urls)
-    candidates = [_question_candidates(corpus, key) for key in questions.values]
     whole = [corpus.consultation_keys.get(key, ()) for key in questions.values]
+    # Pages whose consultation is the teaser's question; else pages whose long question it contains.
+    candidates = [exact or _contained_candidates(corpus, key) for key, exact in zip(questions.values, whole)]
     previewed = [_preview_candidates(corpus, key) for key in previews.values]
     # Of several pages with the teaser's question, the one whose answer the preview starts; else, when the
     # question is a page's whole consultation, the smallest id (a contained question needs the preview).
@@ -242,10 +243,8 @@ def _site_ids(urls: pa.Array) -> pa.Array:
     return pa.array([match[1] if match else None for match in matches], pa.string())
 
 
-def _question_candidates(corpus: _Corpus, teaser_key: str) -> Sequence[str]:
-    """Pages whose consultation is the teaser question; else pages whose long question it contains."""
-    if exact := corpus.consultation_keys.get(teaser_key):
-        return exact
+def _contained_candidates(corpus: _Corpus, teaser_key: str) -> Sequence[str]:
+    """Pages whose long question the teaser question contains."""
     contained = []
     for start in range(len(teaser_key) - MIN_CONTAINED_QUESTION + 1):
         for key, pages in corpus.question_probes.get(teaser_key[start : start + MIN_CONTAINED_QUESTION], ()):
