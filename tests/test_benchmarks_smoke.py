@@ -194,11 +194,12 @@ def test_parse_manifest_with_the_pool_gives_the_serial_table(tmp_path, monkeypat
     synth.generate(tmp_path, 60, 2, html_share=0.3, seed=2)
     (tmp_path / synth.batch_name(0) / "broken.txt").write_bytes(b"\x00binary")  # rejects keep their place
     manifest = tables.raw_manifest(tmp_path)
+    monkeypatch.setattr(tables, "_CHUNK_FILES", 7)  # several chunks on both workers
     serial = tables.parse_manifest(manifest, tmp_path, workers=1)
     monkeypatch.setattr(workers, "PARALLEL_MIN_PAGES", 0)
-    monkeypatch.setattr(tables, "_CHUNK_FILES", 7)  # several chunks on both workers
     pooled = tables.parse_manifest(manifest, tmp_path, workers=2)  # fork: no other thread here
     assert pooled.equals(serial) and pooled.num_rows == 61
+    assert pooled["source"].num_chunks == 9 and _chunks(pooled) == _chunks(serial)  # so the same Parquet file
     assert pooled["source"].to_pylist() == manifest["source"].to_pylist()
 
     stop = threading.Event()
@@ -210,6 +211,10 @@ def test_parse_manifest_with_the_pool_gives_the_serial_table(tmp_path, monkeypat
     finally:
         stop.set()
         other.join()
+
+
+def _chunks(table) -> list[list[int]]:
+    return [[len(chunk) for chunk in column.chunks] for column in table.columns]
 
 
 @given(st.one_of(_TRICKY, st.text(max_size=20)))

@@ -179,8 +179,8 @@ def test_parsed_pages_table_equals_the_table_of_the_records():
     assert tables.parsed_pages_table([]).equals(schemas.PARSED_PAGES.empty_table())
 
 
-def test_parse_manifest_gives_one_chunk_whatever_the_parts(tmp_path, monkeypatch):
-    # One chunk per column: a Parquet file's bytes depend on the chunks it is written from.
+def test_parse_manifest_keeps_a_chunk_per_chunk_of_files(tmp_path, monkeypatch):
+    # The chunks follow _CHUNK_FILES alone: a Parquet file's bytes depend on the chunks it is written from.
     raw = tmp_path / "raw"
     write_batch(raw, "b", {f"{i}.txt": page for i, page in enumerate([RENT, WAGES, LOAN, "", RENT])})
     manifest = tables.raw_manifest(raw, "b")
@@ -188,7 +188,7 @@ def test_parse_manifest_gives_one_chunk_whatever_the_parts(tmp_path, monkeypatch
     monkeypatch.setattr(tables, "_CHUNK_FILES", 2)
     parts = tables.parse_manifest(manifest, raw)
     assert parts.equals(whole) and parts.num_rows == 5
-    assert {column.num_chunks for column in parts.columns} == {1}
+    assert {tuple(map(len, column.chunks)) for column in parts.columns} == {(2, 2, 1)}
     assert tables.parse_manifest(manifest.slice(0, 0), raw).equals(schemas.PARSED_PAGES.empty_table())
 
 

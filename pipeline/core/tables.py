@@ -56,8 +56,8 @@ def parse_manifest(
     the local file system (other storage, e.g. memory:// or s3:// through UPath, is read serially: a
     worker process may not see the parent's file system object); the rows come out in manifest order
     either way, and the table is the same. The files are parsed in chunks of _CHUNK_FILES, each a table
-    before the next is parsed, and the parts are combined into one chunk: the bytes of the Parquet file
-    depend on the chunks it is written from.
+    before the next is parsed; the table keeps those chunks (the same in either mode, so the Parquet file
+    written from it is too): combining them copied a batch's texts once more, ≈ 0.2 s and 100 MB a 10k batch.
     """
     batches, sources = manifest["batch"].to_pylist(), manifest["source"].to_pylist()
     if not sources:
@@ -66,7 +66,7 @@ def parse_manifest(
     parse = functools.partial(_parse_chunk, raw_dir, max_bytes=max_bytes)
     parallel = len(sources) >= pools.PARALLEL_MIN_PAGES and is_local(raw_dir)
     parsed = list(pools.in_order(parse, chunks, parallel=parallel, workers=workers, preload=[__name__], ahead=2))
-    return pa.concat_tables(parsed).combine_chunks()
+    return pa.concat_tables(parsed)
 
 
 def _parse_chunk(raw_dir: Path, chunk: tuple[list[str], list[str]], *, max_bytes: int) -> pa.Table:
