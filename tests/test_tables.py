@@ -232,23 +232,38 @@ def _stored_consultations(tmp_path: Path, processed) -> dict:
     return ParquetUPathIOManager(base_path=processed).stored_parts("consultations")
 
 
-def test_link_keys_computed_in_worker_processes_give_the_related_parts_made_here(tmp_path, monkeypatch: pytest.MonkeyPatch):
+def test_related_parts_made_in_worker_processes_are_the_parts_made_here(tmp_path, monkeypatch: pytest.MonkeyPatch):
     from upath import UPath
+
+    from pipeline.defs.io_manager import ParquetUPathIOManager, PartFiles
 
     consultations = _stored_consultations(tmp_path, UPath(tmp_path / "processed"))
 
-    def related(parallel_from: int) -> tuple[tables.RelatedParts, list]:
+    def related(parallel_from: int, writer=None) -> tuple[tables.RelatedParts, list, validation.ValidationReport]:
         monkeypatch.setattr(workers, "PARALLEL_MIN_PAGES", parallel_from)
-        made = tables.related_parts(consultations, None, validation.SuiteRun("related_questions"))
-        return made, [(part.batch, part.key, part.table, dict(part.sidecars)) for part in made.parts]
+        suite = validation.SuiteRun("related_questions")
+        made = tables.related_parts(consultations, None, suite, writer=writer)
+        return made, [(part.batch, part.key, part.table, dict(part.sidecars)) for part in made.parts], suite.report()
 
     asked = []
     in_order = workers.in_order
     monkeypatch.setattr(workers, "in_order", lambda *args, **kwargs: asked.append(kwargs["parallel"]) or in_order(*args, **kwargs))
-    (here, here_parts), (there, there_parts) = related(10**9), related(0)
-    assert asked == [False, True]  # the second computed the keys in worker processes
+    here, here_parts, here_report = related(10**9)
+    there, there_parts, there_report = related(0)
+    # Each build asks twice: for the link keys, then for the parts, made here without a writer to store them.
+    assert asked == [False, False, True, False]
     assert there.linked.equals(here.linked) and there.linked.num_rows == sum(part[2].num_rows for part in here_parts) > 0
-    assert there_parts == here_parts
+    assert there_parts == here_parts and there_report == here_report
+
+    stored_at = UPath(tmp_path / "stored")
+    written, written_parts, written_report = related(0, PartFiles(stored_at, schemas.DATASETS))
+    assert asked[4:] == [True, True]  # the parts made in workers too, which stored them
+    assert written.linked.equals(here.linked) and written_report == here_report
+    assert [(batch, key, table) for batch, key, table, _ in written_parts] == [(batch, key, None) for batch, key, *_ in here_parts]
+    stored = ParquetUPathIOManager(base_path=stored_at).stored_parts("related_questions")
+    for batch, key, table, sidecars in here_parts:
+        assert stored[batch].key == key and stored[batch].read(None).to_pylist() == table.to_pylist()
+        assert {name: stored[batch].sidecar(name).to_pylist() for name in sidecars} == {name: t.to_pylist() for name, t in sidecars.items()}
 
 
 def test_link_keys_of_parts_a_worker_cannot_read_are_computed_here(tmp_path, monkeypatch: pytest.MonkeyPatch):

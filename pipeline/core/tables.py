@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 from pipeline.core import parts, schemas
 from pipeline.core import workers as pools
 from pipeline.core.batches import batch_dirs, is_local, snapshot
+from pipeline.core.memory import release_freed_memory
 from pipeline.core.page import DEFAULT_MAX_BYTES, SITE_PAGE_ID, content_hash, parse_file
 from pipeline.core.parts import Part, PartWriter, StoredPart
 from pipeline.core.quality import links
@@ -202,7 +203,12 @@ class _LinkKeys:
 
 
 def related_parts(
-    consultations: Mapping[str, StoredPart], stored: Mapping[str, StoredPart] | None, suite: SuiteRun, *, stored_whole: bool = False
+    consultations: Mapping[str, StoredPart],
+    stored: Mapping[str, StoredPart] | None,
+    suite: SuiteRun,
+    *,
+    stored_whole: bool = False,
+    writer: PartWriter | None = None,
 ) -> RelatedParts:
     """Every teaser linked against every page. A part is made again only where its teasers or their links changed
     (a page added elsewhere can become a teaser's target); the keys linking reads of each part are kept with it
@@ -211,7 +217,10 @@ def related_parts(
     `stored_whole`: the stored parts are the parts of one finished build (`RelatedParts.parts_key` says which), so
     their links were linked against one corpus, the one their sidecars describe: then only the teasers that the
     pages added, removed or changed since could link otherwise are linked again (links.relink). Otherwise (a
-    build stopped half-way leaves parts linked against different corpora) every teaser is."""
+    build stopped half-way leaves parts linked against different corpora) every teaser is.
+
+    With a `writer`, the parts made from their consultations part (new teasers) are made, checked and stored in
+    worker processes when there are many pages, as `sections` are: only their links cross to the workers."""
     from pipeline.core.validation import PartCheck, Revision
 
     code = parts.code_digest([sys.modules[__name__], schemas, links], [_suite_file("related_questions")])
@@ -236,25 +245,53 @@ def related_parts(
         for batch in relinked
     ]
     rechecked = dict(zip(relinked, suite.recheck(revisions)))
+    release_freed_memory()  # what linking freed: else the workers below start beside it
+    # The parts with new teasers: made from their consultations part.
+    to_make = [_NewRelatedPart(consultations[batch], batch, keys[batch], links_of[batch], link_keys[batch]) for batch in batches if batch not in moved]
+    made = parts.made_in_workers(
+        functools.partial(_made_related_part, writer), to_make, writer=writer, pages=sum(new.consultations.rows for new in to_make)
+    )
 
     def part(batch: str) -> Part:
         """The batch's part, counted into the suite (a made part with the check it was made with)."""
         stored_part = same_source[batch]
-        if batch not in moved:  # new teasers: made from the consultations part
-            teasers = explode(consultations[batch].read(["page_id", "related"]), "related", "position", schemas.RELATED_QUESTIONS)
-            table = _with_links(teasers, links_of[batch])
-            check, sidecars = suite.check(table), {"teasers": link_keys[batch].teasers, "targets": link_keys[batch].targets}
-        elif batch in rechecked:
-            table, check, sidecars = _with_links(stored_part.read(_TEASER_COLUMNS), links_of[batch]), rechecked[batch], {}
-        else:
+        if batch not in moved:
+            if isinstance(new := next(made), StoredPart):
+                return parts.keep(new, batch, "related_questions", suite, written=True)
+            suite.add(new.table, PartCheck.from_memo("related_questions", new.memo["check"]))
+            return new
+        if batch not in rechecked:
             return parts.keep(stored_part, batch, "related_questions", suite)
+        table, check = _with_links(stored_part.read(_TEASER_COLUMNS), links_of[batch]), rechecked[batch]
         suite.add(table, check)
-        return Part(batch, keys[batch], {"check": check.to_memo()}, table, sidecars)
+        return Part(batch, keys[batch], {"check": check.to_memo()}, table)
 
     return RelatedParts(linked, map(part, batches), parts.parts_key(keys), linked_now)
 
 
 _TEASER_COLUMNS = schemas.RELATED_QUESTIONS.names[: schemas.RELATED_QUESTIONS.get_field_index("target_page_id")]
+
+
+@dataclasses.dataclass(frozen=True)
+class _NewRelatedPart:
+    """What a related_questions part with new teasers is made from (plain data: it may cross to a worker)."""
+
+    consultations: StoredPart
+    batch: str
+    key: str
+    links: pa.Table  # the link columns of its teasers
+    link_keys: _LinkKeys  # stored with it, for the next build's link
+
+
+def _made_related_part(writer: PartWriter | None, new: _NewRelatedPart) -> Part | StoredPart:
+    """The part made and checked (in a worker, perhaps): stored by the writer when there is one, else with its rows."""
+    from pipeline.core.validation import SuiteRun
+
+    teasers = explode(new.consultations.read(["page_id", "related"]), "related", "position", schemas.RELATED_QUESTIONS)
+    table = _with_links(teasers, new.links)
+    check = SuiteRun("related_questions").check(table).to_memo()
+    made = Part(new.batch, new.key, {"check": check}, table, {"teasers": new.link_keys.teasers, "targets": new.link_keys.targets})
+    return writer.write("related_questions", made) if writer is not None else made
 
 
 def _link(

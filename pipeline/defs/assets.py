@@ -243,7 +243,8 @@ def related_questions(
 ):
     suite = validation.SuiteRun("related_questions")
     stored = stored_parts(context, io_manager, "related_questions")
-    related = tables.related_parts(consultations, stored, suite, stored_whole=_stored_whole(context, "related_questions", stored))
+    whole = _stored_whole(context, "related_questions", stored)
+    related = tables.related_parts(consultations, stored, suite, stored_whole=whole, writer=io_manager.part_files())
     metadata = {f"links/{name}": value for name, value in link_coverage(related.linked).items()}
     metadata |= {"links/linked_now": related.linked_now, PARTS_KEY: related.parts_key}
     yield dg.Output(part_stream("related_questions", related.parts, io_manager, lambda: metadata))
