@@ -180,19 +180,13 @@ def validated_parts(
 
     With a `writer`, made parts are stored where they are made and come back without their rows; with many
     `pages` in all they are made and checked in worker processes (`made_in_workers`; `make` must pickle)."""
-    from pipeline.core.validation import PartCheck
-
     to_make = [batch for batch in sorted(keys) if reusable(stored, batch, keys[batch]) is None]
     made = made_in_workers(functools.partial(_made, dataset, make, writer, keys), to_make, writer=writer, pages=pages)
     for batch in sorted(keys):
         if (kept := reusable(stored, batch, keys[batch])) is not None:
             yield keep(kept, batch, dataset, suite)
-        elif isinstance(result := next(made), StoredPart):
-            yield keep(result, batch, dataset, suite, written=True)
         else:
-            table, check = result
-            suite.add(table, PartCheck.from_memo(dataset, check))
-            yield Part(batch, keys[batch], {"check": check}, table)
+            yield counted(next(made), batch, dataset, suite)
 
 
 def keep(stored: StoredPart, batch: str, dataset: str, suite: SuiteRun, *, written: bool = False) -> Part:
@@ -202,6 +196,17 @@ def keep(stored: StoredPart, batch: str, dataset: str, suite: SuiteRun, *, writt
 
     suite.add(stored.read(suite.whole_table_columns), PartCheck.from_memo(dataset, stored.memo["check"]))
     return Part(batch, stored.key, stored.memo, written=written)
+
+
+def counted(made: Part | StoredPart, batch: str, dataset: str, suite: SuiteRun) -> Part:
+    """A part made now, counted into the suite with the check it was made with (its memo's "check"): stored
+    already by the worker that made it (`PartWriter`), or with its rows."""
+    from pipeline.core.validation import PartCheck
+
+    if isinstance(made, StoredPart):
+        return keep(made, batch, dataset, suite, written=True)
+    suite.add(made.table, PartCheck.from_memo(dataset, made.memo["check"]))
+    return made
 
 
 def made_in_workers(work: Callable[[Any], Any], items: Sequence[Any], *, writer: PartWriter | None, pages: int) -> Iterator[Any]:
@@ -216,16 +221,13 @@ def made_in_workers(work: Callable[[Any], Any], items: Sequence[Any], *, writer:
     return workers.in_order(work, items, parallel=parallel, preload=("great_expectations",))
 
 
-def _made(
-    dataset: str, make: Callable[[str], pa.Table], writer: PartWriter | None, keys: Mapping[str, str], batch: str
-) -> tuple[pa.Table, dict[str, Any]] | StoredPart:
-    """A part made and checked (in a worker, perhaps): stored by the writer when there is one, else its rows
-    and its check (as the memo that will store it)."""
+def _made(dataset: str, make: Callable[[str], pa.Table], writer: PartWriter | None, keys: Mapping[str, str], batch: str) -> Part | StoredPart:
+    """A part made and checked (in a worker, perhaps): stored by the writer when there is one, else with its rows."""
     from pipeline.core.validation import SuiteRun
 
     table = make(batch)
-    check = SuiteRun(dataset).check(table).to_memo()
-    return writer.write(dataset, Part(batch, keys[batch], {"check": check}, table)) if writer is not None else (table, check)
+    made = Part(batch, keys[batch], {"check": SuiteRun(dataset).check(table).to_memo()}, table)
+    return writer.write(dataset, made) if writer is not None else made
 
 
 class PartRows:

@@ -154,14 +154,8 @@ class Screening:
     def _screened_part(self, current: _CurrentPart, made: tuple[Part, Part] | tuple[StoredPart, StoredPart]) -> ScreenedPart:
         """A part screened now (here or in a worker), stored already or with its rows: counted into the
         suites with the checks it was made with."""
-        from pipeline.core.validation import PartCheck
-
         names = ("consultations", "pii_originals")
-        if isinstance(made[0], StoredPart):
-            return ScreenedPart(*(parts.keep(part, current.batch, name, self._suites[name], written=True) for name, part in zip(names, made)))
-        for name, part in zip(names, made):
-            self._suites[name].add(part.table, PartCheck.from_memo(name, part.memo["check"]))
-        return ScreenedPart(*made)
+        return ScreenedPart(*(parts.counted(part, current.batch, name, self._suites[name]) for name, part in zip(names, made)))
 
     def _require_screened(self) -> None:
         if not self._screened:

@@ -256,10 +256,7 @@ def related_parts(
         """The batch's part, counted into the suite (a made part with the check it was made with)."""
         stored_part = same_source[batch]
         if batch not in moved:
-            if isinstance(new := next(made), StoredPart):
-                return parts.keep(new, batch, "related_questions", suite, written=True)
-            suite.add(new.table, PartCheck.from_memo("related_questions", new.memo["check"]))
-            return new
+            return parts.counted(next(made), batch, "related_questions", suite)
         if batch not in rechecked:
             return parts.keep(stored_part, batch, "related_questions", suite)
         table, check = _with_links(stored_part.read(_TEASER_COLUMNS), links_of[batch]), rechecked[batch]
