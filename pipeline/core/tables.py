@@ -22,7 +22,6 @@ import pyarrow.compute as pc
 from pipeline.core import parts, schemas
 from pipeline.core import workers as pools
 from pipeline.core.batches import batch_dirs, is_local, snapshot
-from pipeline.core.memory import release_freed_memory
 from pipeline.core.page import DEFAULT_MAX_BYTES, SITE_PAGE_ID, content_hash, parse_file
 from pipeline.core.parts import Part, PartWriter, StoredPart
 from pipeline.core.quality import links
@@ -245,7 +244,6 @@ def related_parts(
         for batch in relinked
     ]
     rechecked = dict(zip(relinked, suite.recheck(revisions)))
-    release_freed_memory()  # what linking freed: else the workers below start beside it
     # The parts with new teasers: made from their consultations part.
     to_make = [_NewRelatedPart(consultations[batch], batch, keys[batch], links_of[batch], link_keys[batch]) for batch in batches if batch not in moved]
     made = parts.made_in_workers(
@@ -281,14 +279,10 @@ class _NewRelatedPart:
 
 
 def _made_related_part(writer: PartWriter | None, new: _NewRelatedPart) -> Part | StoredPart:
-    """The part made and checked (in a worker, perhaps): stored by the writer when there is one, else with its rows."""
-    from pipeline.core.validation import SuiteRun
-
+    """The part made (in a worker, perhaps), with its link keys as sidecars."""
     teasers = explode(new.consultations.read(["page_id", "related"]), "related", "position", schemas.RELATED_QUESTIONS)
-    table = _with_links(teasers, new.links)
-    check = SuiteRun("related_questions").check(table).to_memo()
-    made = Part(new.batch, new.key, {"check": check}, table, {"teasers": new.link_keys.teasers, "targets": new.link_keys.targets})
-    return writer.write("related_questions", made) if writer is not None else made
+    sidecars = {"teasers": new.link_keys.teasers, "targets": new.link_keys.targets}
+    return parts.checked("related_questions", new.batch, new.key, _with_links(teasers, new.links), writer, sidecars)
 
 
 def _link(
