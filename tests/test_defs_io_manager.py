@@ -13,6 +13,7 @@ import uuid
 import dagster as dg
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from upath import UPath
@@ -350,6 +351,18 @@ def test_a_parted_input_can_be_its_stored_parts(tmp_path):
     assert list(loaded) == ["b1"] and loaded["b1"].key == "k1" and loaded["b1"].read(None).equals(sections_table(2))
     columns = manager.load_input(dg.build_input_context(asset_key=PARTED, upstream_output=upstream, definition_metadata={"columns": ["body"]}))
     assert columns.column_names == ["body"] and columns.num_rows == 2
+
+
+@pytest.mark.parametrize("on_memory_url", [False, True])
+def test_a_stored_part_reads_only_the_rows_asked_for_in_the_datasets_types(tmp_path, on_memory_url):
+    manager = io_manager(f"memory://pipeline-test-{uuid.uuid4().hex}" if on_memory_url else str(tmp_path))
+    table = sections_table(4).set_column(2, "heading", pa.array(["見出しA", None, "見出しB", None]))
+    write_parts(manager, [Part("b1", "k1", {}, table)])
+
+    read_back = manager.stored_parts(PARTED)["b1"].read(["heading", "section_index"], where=pc.field("heading").is_valid())
+
+    assert read_back.schema.equals(pa.schema([DATASETS[PARTED].field("heading"), DATASETS[PARTED].field("section_index")]))
+    assert read_back.to_pydict() == {"heading": ["見出しA", "見出しB"], "section_index": [0, 2]}
 
 
 def test_an_empty_parted_dataset_reads_as_an_empty_table(tmp_path):

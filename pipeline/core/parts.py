@@ -43,7 +43,8 @@ def _no_sidecar(name: str) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class StoredPart:
-    """A part as it is stored: its key, its memo, and its rows when asked for (only the columns asked for).
+    """A part as it is stored: its key, its memo, and its rows when asked for (only the columns asked for; with
+    `where`, a pyarrow.compute expression, only the rows it holds for: `read(columns, where=...)`).
 
     `sidecar(name)` reads a table the step kept with the part (e.g. keys computed from its rows, to be used
     again without the rows): None when there is none stored with this part's key. `local`: stored on this
@@ -53,7 +54,7 @@ class StoredPart:
     key: str
     memo: Mapping[str, Any]
     rows: int
-    read: Callable[[Sequence[str] | None], pa.Table]
+    read: Callable[..., pa.Table]
     sidecar: Callable[[str], pa.Table | None] = _no_sidecar
     local: bool = False
 

@@ -39,6 +39,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import Field
 from upath import UPath
@@ -165,11 +166,12 @@ def _fsync_dir(directory: str) -> None:
             os.close(fd)
 
 
-def read_parquet(path: UPath, columns: list[str] | None = None) -> pa.Table:
+def read_parquet(path: UPath, columns: list[str] | None = None, **options: Any) -> pa.Table:
+    """The file's table (the columns asked for); `options` go to pyarrow's read_table."""
     if is_local(path):
-        return pq.read_table(path.path, columns=columns)
+        return pq.read_table(path.path, columns=columns, **options)
     with path.open("rb") as f:
-        return pq.read_table(f, columns=columns)
+        return pq.read_table(f, columns=columns, **options)
 
 
 class PartitionTables(BatchTables):
@@ -327,10 +329,17 @@ def _read_partition(schema: pa.Schema, dataset: str, columns: Sequence[str] | No
     return _read_conformed(path, schema, dataset, asked if asked is not None else columns)
 
 
-def _read_conformed(path: UPath, schema: pa.Schema, dataset: str, columns: Sequence[str] | None = None) -> pa.Table:
-    # Conformed again: Parquet has no seconds unit, so timestamp[s] columns come back as [ms].
+def _read_conformed(
+    path: UPath, schema: pa.Schema, dataset: str, columns: Sequence[str] | None = None, where: pc.Expression | None = None
+) -> pa.Table:
+    """The part's rows (those `where` holds for, if given) in the dataset's schema."""
     columns = None if columns is None else list(columns)
-    return conform_table(read_parquet(path, columns), schemas.projected(schema, columns), dataset=dataset)
+    wanted = schemas.projected(schema, columns)
+    options = {}
+    if where is not None:  # strings read as dictionaries, decoded after the filter: a few rows of many cost a fraction
+        options = {"filters": where, "read_dictionary": [field.name for field in wanted if pa.types.is_string(field.type)]}
+    # Conformed again: Parquet has no seconds unit, so timestamp[s] columns come back as [ms].
+    return conform_table(read_parquet(path, columns, **options), wanted, dataset=dataset)
 
 
 class PartFiles(PartWriter):

@@ -16,18 +16,16 @@ from pipeline.core.schemas import MISSING_PAGES
 
 # What the frontier reads of related_questions.
 TEASER_COLUMNS = ["page_id", "position", "url", "question", "preview", "target_page_id"]
+# A teaser no corpus page was found for.
+UNLINKED = pc.field("target_page_id").is_null()
 
 
 def unlinked_teasers(related_parts: Mapping[str, StoredPart]) -> pa.Table:
-    """The teasers no corpus page was found for, read a part at a time (most teasers are linked: the whole
-    dataset in memory would be several times what the frontier needs)."""
+    """The teasers no corpus page was found for, only those read of each part (most teasers are linked: their
+    texts are never decoded)."""
     wanted = schemas.projected(schemas.RELATED_QUESTIONS, TEASER_COLUMNS)
-    tables = [related_parts[batch].read(TEASER_COLUMNS) for batch in sorted(related_parts)]
-    return pa.concat_tables([wanted.empty_table(), *map(_unlinked, tables)])
-
-
-def _unlinked(teasers: pa.Table) -> pa.Table:
-    return teasers.filter(pc.is_null(teasers["target_page_id"]))
+    unlinked = [related_parts[batch].read(TEASER_COLUMNS, where=UNLINKED) for batch in sorted(related_parts)]
+    return pa.concat_tables([wanted.empty_table(), *unlinked])
 
 
 def missing_pages(linked: pa.Table) -> pa.Table:
@@ -37,7 +35,7 @@ def missing_pages(linked: pa.Table) -> pa.Table:
     text dumps and HTML scrapes recommend the same pages. Representative question and preview come from
     the first referrer (page_id, position); rows are ordered by n_referrers descending, then key.
     """
-    unlinked = _unlinked(linked).select(["page_id", "position", "url", "question", "preview"])
+    unlinked = linked.filter(UNLINKED).select(["page_id", "position", "url", "question", "preview"])
     unlinked = unlinked.sort_by([("page_id", "ascending"), ("position", "ascending")])
     question_key = pc.cast(each_distinct(unlinked["question"], matching_keys), pa.string())
     shown_with_url = pa.table({"question_key": question_key, "url": unlinked["url"]}).filter(pc.is_valid(unlinked["url"]))
