@@ -336,6 +336,18 @@ def test_frontier_groups_by_url_and_joins_text_dumps_by_question():
     assert rows[0]["question"].endswith("？") and rows[0]["preview"] == "保証人は"
 
 
+def test_a_text_dump_joins_the_url_its_first_referrer_with_a_url_shows_for_its_question():
+    other_url = f"{SITE}/20231111111111-9"  # the site shows two pages with the same question
+    missing = frontier_of({
+        "h3000000000000000": [teaser(MISSING_QUESTION, "三番目", url=other_url)],
+        "h1000000000000000": [teaser(MISSING_QUESTION, "一番目")],  # text dump
+        "h2000000000000000": [teaser("Qさんの相談です。", "q"), teaser(MISSING_QUESTION, "二番目", url=MISSING_URL)],
+    })  # fmt: skip
+    rows = {row["key"]: (row["preview"], row["referrers"]) for row in missing.to_pylist()}
+    assert rows[MISSING_URL] == ("一番目", ["h1000000000000000", "h2000000000000000"])
+    assert rows[other_url] == ("三番目", ["h3000000000000000"])
+
+
 def test_frontier_leaves_out_linked_teasers_and_orders_ties_by_key():
     missing = frontier_of({
         "h1000000000000000": [teaser("Rさんの相談です。", "r"), teaser("h2000000000000000の相談です。どうなりますか?", "x")],

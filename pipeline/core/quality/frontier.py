@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Mapping
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -35,25 +36,24 @@ def missing_pages(linked: pa.Table) -> pa.Table:
     text dumps and HTML scrapes recommend the same pages. Representative question and preview come from
     the first referrer (page_id, position); rows are ordered by n_referrers descending, then key.
     """
-    unlinked = linked.filter(UNLINKED).select(["page_id", "position", "url", "question", "preview"])
-    unlinked = unlinked.sort_by([("page_id", "ascending"), ("position", "ascending")])
+    unlinked = linked.filter(UNLINKED)
+    # Each row's place in referrer order (page_id, position): of a group, the row of least rank is the first
+    # referrer's, found without sorting (or copying) the texts.
+    order = pc.sort_indices(unlinked, [("page_id", "ascending"), ("position", "ascending")])
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order.to_numpy()] = np.arange(len(order))
     question_key = pc.cast(each_distinct(unlinked["question"], matching_keys), pa.string())
-    shown_with_url = pa.table({"question_key": question_key, "url": unlinked["url"]}).filter(pc.is_valid(unlinked["url"]))
-    # Aggregations follow the rows' order only without threads: "first" is then the first referrer's.
-    first_url = shown_with_url.group_by("question_key", use_threads=False).aggregate([("url", "first")])
-    url_of_question = pc.take(first_url["url_first"], pc.index_in(question_key, value_set=first_url["question_key"]))
-    url = pc.coalesce(unlinked["url"], url_of_question)
-    teasers = pa.table({
-        "key": pc.coalesce(url, question_key), "url": url, "question": unlinked["question"], "preview": unlinked["preview"],
-        "page_id": unlinked["page_id"],
-    })  # fmt: skip
-    groups = teasers.group_by("key", use_threads=False).aggregate(
-        [("url", "first"), ("question", "first"), ("preview", "first"), ("page_id", "distinct")]
-    )
+    shown_with_url = pa.table({"question_key": question_key, "rank": rank}).filter(pc.is_valid(unlinked["url"]))
+    first_url = shown_with_url.group_by("question_key").aggregate([("rank", "min")])
+    urls_first = pc.take(unlinked["url"], pc.take(order, first_url["rank_min"]))
+    url = pc.coalesce(unlinked["url"], pc.take(urls_first, pc.index_in(question_key, value_set=first_url["question_key"])))
+    teasers = pa.table({"key": pc.coalesce(url, question_key), "rank": rank, "page_id": unlinked["page_id"]})
+    groups = teasers.group_by("key").aggregate([("rank", "min"), ("page_id", "distinct")])
+    first = pc.take(order, groups["rank_min"])
     referrers = _sorted_lists(groups["page_id_distinct"].combine_chunks())  # "distinct" keeps no order
     missing = pa.table({
-        "key": groups["key"], "url": groups["url_first"], "question": groups["question_first"],
-        "preview": groups["preview_first"], "n_referrers": pc.list_value_length(referrers).cast(pa.int32()), "referrers": referrers,
+        "key": groups["key"], "url": pc.take(url, first), "question": pc.take(unlinked["question"], first),
+        "preview": pc.take(unlinked["preview"], first), "n_referrers": pc.list_value_length(referrers).cast(pa.int32()), "referrers": referrers,
     })  # fmt: skip
     return missing.sort_by([("n_referrers", "descending"), ("key", "ascending")]).cast(MISSING_PAGES)
 
