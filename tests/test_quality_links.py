@@ -305,6 +305,25 @@ def test_a_teaser_linked_by_a_contained_question_moves_to_a_new_page_that_is_its
     assert linked_again == 1
 
 
+def test_relinking_a_few_teasers_asks_the_corpus_only_about_their_keys(monkeypatch: pytest.MonkeyPatch):
+    # A filtered dictionary column keeps every value of the dictionary: the link must index the corpus for the
+    # keys of the teasers it links again, not for every key of the corpus's teasers.
+    targets = _targets(("p1", "退職金の計算方法を知りたいです", "退職金は勤続年数で決まります"), ("p2", "敷金の返還について教えてください", "敷金は返還されます"))
+    teasers = _teasers(
+        ("p0", "退職金の計算方法を知りたいです", "退職金は勤続年数で"), ("p0", "敷金の返還について教えてください", "敷金は返還されま"),
+    )  # fmt: skip
+    before = links.link(teasers, targets)
+    added = _targets(("p3", "退職金の計算方法を知りたいです", "退職金の額は就業規則によります"))
+    asked = []
+    index_corpus = links._index_corpus
+    monkeypatch.setattr(links, "_index_corpus", lambda targets, *keys: asked.append(keys[1]) or index_corpus(targets, *keys))
+
+    again, linked_again = links.relink(teasers, pa.concat_tables([targets, added]), before, np.ones(2, dtype=bool), added)
+
+    assert linked_again == 1 and asked[-1] == ["退職金の計算方法を知りたいです"]
+    assert again.to_pylist() == links.link(teasers, pa.concat_tables([targets, added])).to_pylist()
+
+
 def test_matching_key_folds_width_space_and_punctuation():
     assert matching_key("Ｋさんは、 ３０万円を\n貸しました！「返して」…") == "Kさんは30万円を貸しました返して"
 
