@@ -328,6 +328,23 @@ def test_matching_key_folds_width_space_and_punctuation():
     assert matching_key("Ｋさんは、 ３０万円を\n貸しました！「返して」…") == "Kさんは30万円を貸しました返して"
 
 
+def test_teaser_keys_hold_each_key_once_so_parquet_keeps_them_a_dictionary():
+    # Two spellings of one question (full-width digits, a comma) key alike; the url without a site id is no key.
+    related = pa.table({
+        "page_id": ["p1", "p2", "p3", "p4"],
+        "url": [f"{SITE}/20240101000000-1", None, f"{SITE}/about", f"{SITE}/20240101000000-1"],
+        "question": ["家賃を３か月滞納しました、どうなりますか", "家賃を3か月滞納しました。どうなりますか", "別の質問です", None],
+        "preview": ["退去を求められる", "退去を求められる", "別の回答", "退去を"],
+    })  # fmt: skip
+    keys = links.teaser_keys(related)
+
+    for name in ("site_id", "question_key", "preview_key"):
+        dictionary = keys[name].chunk(0).dictionary if isinstance(keys[name], pa.ChunkedArray) else keys[name].dictionary
+        assert len(pc.unique(dictionary)) == len(dictionary) and dictionary.null_count == 0
+    assert keys["question_key"].to_pylist() == ["家賃を3か月滞納しましたどうなりますか"] * 2 + ["別の質問です", None]
+    assert keys["site_id"].to_pylist() == ["20240101000000-1", None, None, "20240101000000-1"]
+
+
 # --- frontier ----------------------------------------------------------------------------------
 
 MISSING_URL = f"{SITE}/20231111111111-2"

@@ -19,12 +19,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.core import parts, schemas
+from pipeline.core import page, parts, schemas
 from pipeline.core import workers as pools
 from pipeline.core.batches import batch_dirs, is_local, snapshot
 from pipeline.core.page import DEFAULT_MAX_BYTES, SITE_PAGE_ID, content_hash, parse_file
 from pipeline.core.parts import Part, PartWriter, StoredPart
-from pipeline.core.quality import links
+from pipeline.core.quality import links, normalise
 from pipeline.core.record import PageResult
 
 if TYPE_CHECKING:  # validation imports pandas: not needed by the parsing workers
@@ -222,7 +222,8 @@ def related_parts(
     worker processes when there are many pages, as `sections` are: only their links cross to the workers."""
     from pipeline.core.validation import PartCheck, Revision
 
-    code = parts.code_digest([sys.modules[__name__], schemas, links], [_suite_file("related_questions")])
+    # The link keys (kept as sidecars) are made by normalise's rule and page's site ids as well as by links.
+    code = parts.code_digest([sys.modules[__name__], schemas, links, normalise, page], [_suite_file("related_questions")])
     batches = sorted(consultations)
     keys = {batch: parts.digest("related_questions", code, consultations[batch].key) for batch in batches}
     same_source = {batch: parts.reusable(stored, batch, keys[batch]) for batch in batches}

@@ -27,6 +27,9 @@ def matching_key(text: str) -> str:
 
 def each_distinct(column: pa.Array | pa.ChunkedArray, derive: Callable[[pa.Array], pa.Array]) -> pa.DictionaryArray:
     """Each row's value derived (keyed, parsed) as a dictionary array: each distinct value derived once (the same
-    teaser question is shown on many pages)."""
+    teaser question is shown on many pages). Its dictionary holds each derived value once, though texts that
+    differ may derive the same (a width variant, a comma): Parquet stores a dictionary with repeats as plain
+    values, which read back as a dictionary only by hashing every one again. A null derived is a null row."""
     encoded = pc.dictionary_encode(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column)
-    return pa.DictionaryArray.from_arrays(encoded.indices, derive(encoded.dictionary))
+    derived = pc.dictionary_encode(derive(encoded.dictionary))
+    return pa.DictionaryArray.from_arrays(pc.take(derived.indices, encoded.indices), derived.dictionary)
