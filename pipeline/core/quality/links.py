@@ -30,7 +30,7 @@ import bisect
 import dataclasses
 import enum
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -134,13 +134,14 @@ def link(teasers: pa.Table, targets: pa.Table) -> pa.Table:
     """target_page_id and link_method of each teaser (TEASER_KEYS) among the pages (TARGET_KEYS)."""
     referrers = teasers["page_id"]
     urls, questions, previews = (_distinct(teasers[name]) for name in ("site_id", "question_key", "preview_key"))
-    corpus = _index_corpus(targets, urls.values, questions.values, previews.values)
+    prefixes = _preview_prefixes(pa.array(previews.values, pa.string())).to_pylist()
+    corpus = _index_corpus(targets, urls.values, questions.values, prefixes)
     # Only a text match can be a coincidence: a url naming the referrer still links to it.
     by_url = _per_row([corpus.site_ids.get(site_id) for site_id in urls.values], urls)
     whole = [corpus.consultation_keys.get(key, ()) for key in questions.values]
     # Pages whose consultation is the teaser's question; else pages whose long question it contains.
     candidates = [exact or _contained_candidates(corpus, key) for key, exact in zip(questions.values, whole)]
-    previewed = [_preview_candidates(corpus, key) for key in previews.values]
+    previewed = [corpus.answers.starting_with(prefix) if prefix else [] for prefix in prefixes]
     # Of several pages with the teaser's question, the one whose answer the preview starts; else, when the
     # question is a page's whole consultation, the smallest id (a contained question needs the preview).
     both = _pairs(questions, previews, where=pc.and_(_found(candidates, questions), _found(previewed, previews)))
@@ -159,15 +160,29 @@ def affected(teasers: pa.Table, changed: pa.Table) -> np.ndarray:
     removed or changed, as they were and as they are) are: those for which a rule finds one of them. (A teaser
     found here may keep its link: the pages it finds elsewhere may still come first.) A question contained in
     the teaser needs the preview to name a page, so the preview rule finds every teaser it could concern: the
-    containment scan, the costliest of the rules, is not needed here."""
-    urls, questions, previews = (_distinct(teasers[name]) for name in ("site_id", "question_key", "preview_key"))
-    corpus = _index_corpus(changed, urls.values, questions.values, previews.values)
+    containment scan, the costliest of the rules, is not needed here.
+
+    Each rule as a membership test on the keys' dictionaries (the changed pages are few, the teasers the corpus's):
+    a site id among theirs, a question among their consultations, a preview's prefix among their answers' heads."""
+    site_ids = pa.concat_arrays([changed["page_id"].combine_chunks(), pc.list_flatten(changed["aliases"]).combine_chunks()])
+    orders = _consultation_orders(changed["title_key"], changed["question_key"], changed["background_key"])
+    consultations = pa.concat_arrays([order.combine_chunks() for order in orders])
     found = [
-        _found([corpus.site_ids.get(site_id) for site_id in urls.values], urls),
-        _found([corpus.consultation_keys.get(key) for key in questions.values], questions),
-        _found([_preview_candidates(corpus, key) for key in previews.values], previews),
+        _rows_in(teasers["site_id"], site_ids),
+        _rows_in(teasers["question_key"], consultations),
+        _rows_in(teasers["preview_key"], _head_prefixes(changed["answer_head"]), derive=_preview_prefixes),
     ]
-    return np.logical_or.reduce([pc.fill_null(rule, False).to_numpy(zero_copy_only=False) for rule in found])
+    return np.logical_or.reduce(found)
+
+
+def _rows_in(column: pa.ChunkedArray, values: pa.Array, derive: Callable[[pa.Array], pa.Array] | None = None) -> np.ndarray:
+    """Per row of a dictionary column, whether its value (`derive`d, if given) is one of `values`; each chunk's
+    dictionary looked up once."""
+    rows = [
+        pc.take(pc.is_in(derive(chunk.dictionary) if derive else chunk.dictionary, value_set=values, skip_nulls=True), chunk.indices)
+        for chunk in column.chunks
+    ]
+    return np.concatenate([np.zeros(0, dtype=bool), *(pc.fill_null(row, False).to_numpy(zero_copy_only=False) for row in rows)])
 
 
 def relink(teasers: pa.Table, targets: pa.Table, before: pa.Table, known: np.ndarray, changed: pa.Table) -> tuple[pa.Table, int]:
@@ -260,17 +275,20 @@ def _contained_candidates(corpus: _Corpus, teaser_key: str) -> Sequence[str]:
     return contained[0] if len(contained) == 1 else sorted(set().union(*contained))
 
 
-def _preview_prefix(preview_key: str) -> str | None:
-    """The part of the preview key the answer key must start with; None when too short to name a page."""
+def _preview_prefixes(preview_keys: pa.Array) -> pa.Array:
+    """Per preview key, the part of it an answer key must start with; null when too short to name a page."""
     # The site cuts raw characters: the last one may be half of what NFKC joins (ﾊ + ﾞ = バ), so drop it.
-    prefix = preview_key[:-1][:ANSWER_HEAD]
-    return prefix if len(prefix) >= MIN_PREVIEW_KEY else None
+    prefixes = pc.utf8_slice_codeunits(pc.utf8_slice_codeunits(preview_keys, 0, -1), 0, ANSWER_HEAD)
+    return pc.if_else(pc.greater_equal(pc.utf8_length(prefixes), MIN_PREVIEW_KEY), prefixes, pa.scalar(None, pa.string()))
 
 
-def _preview_candidates(corpus: _Corpus, preview_key: str) -> list[str]:
-    if (prefix := _preview_prefix(preview_key)) is None:
-        return []
-    return corpus.answers.starting_with(prefix)
+def _head_prefixes(answer_heads: pa.ChunkedArray) -> pa.Array:
+    """Every prefix of the answer heads a preview prefix can be (MIN_PREVIEW_KEY to ANSWER_HEAD characters): a
+    preview's prefix is one of them exactly when it starts one of these answers."""
+    heads = answer_heads.combine_chunks()
+    lengths = pc.utf8_length(heads)
+    cuts = [pc.utf8_slice_codeunits(heads.filter(pc.greater_equal(lengths, n)), 0, n) for n in range(MIN_PREVIEW_KEY, ANSWER_HEAD + 1)]
+    return pa.concat_arrays([pa.array([], pa.string()), *cuts])
 
 
 def _confirmed(candidates: Sequence[str], previewed: Sequence[str]) -> list[str]:
@@ -284,14 +302,14 @@ def _holds(pages: Sequence[str], page: str) -> bool:
     return index < len(pages) and pages[index] == page
 
 
-def _index_corpus(targets: pa.Table, site_ids: list, question_keys: list, preview_keys: list) -> _Corpus:
+def _index_corpus(targets: pa.Table, site_ids: list, question_keys: list, preview_prefixes: list) -> _Corpus:
     page_ids, question = targets["page_id"], targets["question_key"]
     orders = _consultation_orders(targets["title_key"], question, targets["background_key"])
     return _Corpus(
         site_ids=_kept_pages(targets, site_ids),
         consultation_keys=_consultation_keys(page_ids, orders, question_keys),
         question_probes=_question_probes(page_ids, question),
-        answers=_answers(targets, preview_keys),
+        answers=_answers(targets, preview_prefixes),
     )
 
 
@@ -332,9 +350,9 @@ def _kept_pages(targets: pa.Table, site_ids: list) -> dict[str, str]:
     return dict(zip(claims["site_id"].to_pylist(), pc.take(page_ids, rows).to_pylist()))
 
 
-def _answers(targets: pa.Table, preview_keys: list[str]) -> _Heads:
+def _answers(targets: pa.Table, preview_prefixes: list[str | None]) -> _Heads:
     """The answer heads that start like some preview (on its first MIN_PREVIEW_KEY characters), in order."""
-    probes = {prefix[:MIN_PREVIEW_KEY] for key in preview_keys if (prefix := _preview_prefix(key)) is not None}
+    probes = {prefix[:MIN_PREVIEW_KEY] for prefix in preview_prefixes if prefix is not None}
     answers = targets["answer_head"]
     asked = pc.is_in(pc.utf8_slice_codeunits(answers, 0, MIN_PREVIEW_KEY), value_set=pa.array(sorted(probes), pa.string()))
     heads = pa.table({"head": answers.filter(asked), "page_id": targets["page_id"].filter(asked)}).sort_by("head")
