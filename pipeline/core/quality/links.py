@@ -218,17 +218,21 @@ def _share(count: int, total: int) -> float:
 
 def _distinct(column: pa.ChunkedArray) -> _Distinct:
     """The column's distinct values and each row's index into them (null for a null): the values its rows use,
-    not its whole dictionary (filtered rows keep the dictionary of all: relinking a few teasers must not look up
-    every key of the corpus)."""
-    unified = pa.table({"column": column}).unify_dictionaries()["column"]
-    if not unified.num_chunks:
-        return _Distinct([], pa.chunked_array([], column.type.index_type))
+    not its chunks' whole dictionaries (filtered rows keep the dictionary of all: relinking a few teasers must
+    neither unify nor look up every key of the corpus)."""
+    used = pa.chunked_array([_used_values(chunk) for chunk in column.chunks], column.type)
+    unified = pa.table({"column": used}).unify_dictionaries()["column"]
+    values = unified.chunk(0).dictionary if unified.num_chunks else pa.array([], column.type.value_type)
     indices = pa.chunked_array([chunk.indices for chunk in unified.chunks], column.type.index_type)
-    used = pc.drop_null(pc.unique(indices))
-    dictionary = unified.chunk(0).dictionary
-    if len(used) == len(dictionary):
-        return _Distinct(dictionary.to_pylist(), indices)
-    return _Distinct(dictionary.take(used).to_pylist(), pc.index_in(indices, value_set=used).cast(column.type.index_type))
+    return _Distinct(values.to_pylist(), indices)
+
+
+def _used_values(chunk: pa.DictionaryArray) -> pa.DictionaryArray:
+    """The chunk with only the dictionary values its rows use."""
+    used = pc.drop_null(pc.unique(chunk.indices))
+    if len(used) == len(chunk.dictionary):
+        return chunk
+    return pa.DictionaryArray.from_arrays(pc.index_in(chunk.indices, value_set=used).cast(chunk.type.index_type), chunk.dictionary.take(used))
 
 
 def _pairs(first: _Distinct, second: _Distinct, where: pa.ChunkedArray) -> _Distinct:
