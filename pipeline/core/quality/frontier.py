@@ -36,23 +36,28 @@ def missing_pages(linked: pa.Table) -> pa.Table:
     text dumps and HTML scrapes recommend the same pages. Representative question and preview come from
     the first referrer (page_id, position); rows are ordered by n_referrers descending, then key.
     """
-    unlinked = linked.filter(UNLINKED)
+    unlinked = linked.filter(UNLINKED) if linked["target_page_id"].null_count < linked.num_rows else linked
     # Each row's place in referrer order (page_id, position): of a group, the row of least rank is the first
     # referrer's, found without sorting (or copying) the texts.
     order = pc.sort_indices(unlinked, [("page_id", "ascending"), ("position", "ascending")])
     rank = np.empty(len(order), dtype=np.int64)
     rank[order.to_numpy()] = np.arange(len(order))
-    question_key = pc.cast(each_distinct(unlinked["question"], matching_keys), pa.string())
-    shown_with_url = pa.table({"question_key": question_key, "rank": rank}).filter(pc.is_valid(unlinked["url"]))
-    first_url = shown_with_url.group_by("question_key").aggregate([("rank", "min")])
+    # Questions by the index of their matching key (each key computed and held once, not per row).
+    question_keys = each_distinct(unlinked["question"], matching_keys)
+    question = question_keys.indices
+    shown_with_url = pa.table({"question": question, "rank": rank}).filter(pc.is_valid(unlinked["url"]))
+    first_url = shown_with_url.group_by("question").aggregate([("rank", "min")])
     urls_first = pc.take(unlinked["url"], pc.take(order, first_url["rank_min"]))
-    url = pc.coalesce(unlinked["url"], pc.take(urls_first, pc.index_in(question_key, value_set=first_url["question_key"])))
-    teasers = pa.table({"key": pc.coalesce(url, question_key), "rank": rank, "page_id": unlinked["page_id"]})
-    groups = teasers.group_by("key").aggregate([("rank", "min"), ("page_id", "distinct")])
+    url = pc.coalesce(unlinked["url"], pc.take(urls_first, pc.index_in(question, value_set=first_url["question"])))
+    # Grouped by the url, else by the question's key.
+    by_question = pc.if_else(pc.is_valid(url), pa.scalar(None, question.type), question)
+    teasers = pa.table({"url": url, "question": by_question, "rank": rank, "page_id": unlinked["page_id"]})
+    groups = teasers.group_by(["url", "question"]).aggregate([("rank", "min"), ("page_id", "distinct")])
+    key = pc.coalesce(groups["url"], pc.take(question_keys.dictionary, groups["question"]))
     first = pc.take(order, groups["rank_min"])
     referrers = _sorted_lists(groups["page_id_distinct"].combine_chunks())  # "distinct" keeps no order
     missing = pa.table({
-        "key": groups["key"], "url": pc.take(url, first), "question": pc.take(unlinked["question"], first),
+        "key": key, "url": pc.take(url, first), "question": pc.take(unlinked["question"], first),
         "preview": pc.take(unlinked["preview"], first), "n_referrers": pc.list_value_length(referrers).cast(pa.int32()), "referrers": referrers,
     })  # fmt: skip
     return missing.sort_by([("n_referrers", "descending"), ("key", "ascending")]).cast(MISSING_PAGES)
