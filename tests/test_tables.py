@@ -266,6 +266,48 @@ def test_related_parts_made_in_worker_processes_are_the_parts_made_here(tmp_path
         assert {name: stored[batch].sidecar(name).to_pylist() for name in sidecars} == {name: t.to_pylist() for name, t in sidecars.items()}
 
 
+def test_related_parts_relinked_in_worker_processes_are_the_parts_relinked_here(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    import shutil
+
+    from upath import UPath
+
+    from pipeline.core.parts import TablesInMemory
+    from pipeline.defs.io_manager import ParquetUPathIOManager, PartFiles
+
+    # Two batches linked and stored; then a page every teaser asking about renewal fees shows (b1's and b2's).
+    processed = UPath(tmp_path / "processed")
+    stored = ParquetUPathIOManager(base_path=processed)
+    stored.write_parts("related_questions", tables.related_parts(_stored_consultations(tmp_path, processed), None, validation.SuiteRun("related_questions")).parts, processed / "related_questions")
+    write_batch(tmp_path / "raw", "b3", {"renewal.txt": make_page(consultation="更新料の支払いを断ることはできますか?")})
+    raw = tmp_path / "raw"
+    parsed = TablesInMemory({batch: tables.parse_manifest(tables.raw_manifest(raw, batch), raw) for batch in ("b1", "b2", "b3")})
+    list(screening.Screening(parsed, writer=PartFiles(processed, schemas.DATASETS)).parts())
+    consultations = stored.stored_parts("consultations")
+    shutil.copytree(tmp_path / "processed", tmp_path / "there")
+
+    def relinked(where: str, parallel_from: int, writer=None) -> tuple[tables.RelatedParts, list, validation.ValidationReport]:
+        monkeypatch.setattr(workers, "PARALLEL_MIN_PAGES", parallel_from)
+        suite = validation.SuiteRun("related_questions")
+        before = ParquetUPathIOManager(base_path=UPath(tmp_path / where)).stored_parts("related_questions")
+        made = tables.related_parts(consultations, before, suite, stored_whole=True, writer=writer)
+        return made, [(part.batch, part.key, dict(part.memo), part.table) for part in made.parts], suite.report()
+
+    here, here_parts, here_report = relinked("processed", 10**9)
+    assert [(batch, table is not None) for batch, _, _, table in here_parts] == [("b1", True), ("b2", True), ("b3", True)]
+    assert here.linked_now < here.linked.num_rows  # b1's and b2's parts relinked, not linked whole
+    there_at = UPath(tmp_path / "there")
+    sidecar = tmp_path / "there" / "related_questions" / "_teasers" / "b1.parquet"
+    sidecar_written = sidecar.stat().st_mtime_ns
+    there, there_parts, there_report = relinked("there", 0, PartFiles(there_at, schemas.DATASETS))
+
+    assert there.linked.equals(here.linked) and there_report == here_report
+    assert [(batch, key, memo, table) for batch, key, memo, table in there_parts] == [(batch, key, memo, None) for batch, key, memo, _ in here_parts]
+    after = ParquetUPathIOManager(base_path=there_at).stored_parts("related_questions")
+    for batch, key, memo, table in here_parts:
+        assert (after[batch].key, dict(after[batch].memo)) == (key, memo) and after[batch].read(None).to_pylist() == table.to_pylist()
+    assert sidecar.stat().st_mtime_ns == sidecar_written and after["b1"].sidecar("teasers") is not None  # the same teasers: kept
+
+
 def test_link_keys_of_parts_a_worker_cannot_read_are_computed_here(tmp_path, monkeypatch: pytest.MonkeyPatch):
     import uuid
 

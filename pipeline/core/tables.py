@@ -245,22 +245,22 @@ def related_parts(
         for batch in relinked
     ]
     rechecked = dict(zip(relinked, suite.recheck(revisions)))
-    # The parts with new teasers: made from their consultations part.
-    to_make = [_NewRelatedPart(consultations[batch], batch, keys[batch], links_of[batch], link_keys[batch]) for batch in batches if batch not in moved]
+    # The parts to store: those with new teasers, made from their consultations part, and those whose links moved,
+    # their stored teasers with the links now.
+    to_store = [
+        _NewRelatedPart(consultations[batch], batch, keys[batch], links_of[batch], link_keys[batch]) if batch not in moved
+        else _RelinkedPart(same_source[batch], batch, keys[batch], links_of[batch], rechecked[batch].to_memo())
+        for batch in batches if batch not in moved or batch in rechecked
+    ]  # fmt: skip
     made = parts.made_in_workers(
-        functools.partial(_made_related_part, writer), to_make, writer=writer, pages=sum(new.consultations.rows for new in to_make)
+        functools.partial(_stored_related_part, writer), to_store, writer=writer, pages=sum(consultations[item.batch].rows for item in to_store)
     )
 
     def part(batch: str) -> Part:
-        """The batch's part, counted into the suite (a made part with the check it was made with)."""
-        stored_part = same_source[batch]
-        if batch not in moved:
-            return parts.counted(next(made), batch, "related_questions", suite)
-        if batch not in rechecked:
-            return parts.keep(stored_part, batch, "related_questions", suite)
-        table, check = _with_links(stored_part.read(_TEASER_COLUMNS), links_of[batch]), rechecked[batch]
-        suite.add(table, check)
-        return Part(batch, keys[batch], {"check": check.to_memo()}, table)
+        """The batch's part, counted into the suite (a part stored now with the check it was stored with)."""
+        if batch in moved and batch not in rechecked:
+            return parts.keep(same_source[batch], batch, "related_questions", suite)
+        return parts.counted(next(made), batch, "related_questions", suite)
 
     return RelatedParts(linked, map(part, batches), parts.parts_key(keys), linked_now)
 
@@ -279,11 +279,26 @@ class _NewRelatedPart:
     link_keys: _LinkKeys  # stored with it, for the next build's link
 
 
-def _made_related_part(writer: PartWriter | None, new: _NewRelatedPart) -> Part | StoredPart:
-    """The part made (in a worker, perhaps), with its link keys as sidecars."""
-    teasers = explode(new.consultations.read(["page_id", "related"]), "related", "position", schemas.RELATED_QUESTIONS)
-    sidecars = {"teasers": new.link_keys.teasers, "targets": new.link_keys.targets}
-    return parts.checked("related_questions", new.batch, new.key, _with_links(teasers, new.links), writer, sidecars)
+@dataclasses.dataclass(frozen=True)
+class _RelinkedPart:
+    """A stored related_questions part whose links moved: its teasers as stored, with the links and check now."""
+
+    stored: StoredPart
+    batch: str
+    key: str
+    links: pa.Table
+    check: dict  # the memo of the check of the part with these links (validation.SuiteRun.recheck)
+
+
+def _stored_related_part(writer: PartWriter | None, item: _NewRelatedPart | _RelinkedPart) -> Part | StoredPart:
+    """The part made (in a worker, perhaps): stored by the writer when there is one, else with its rows. A new part
+    is checked and stored with its link keys (sidecars); a relinked one keeps its sidecars (its teasers are the same)."""
+    if isinstance(item, _RelinkedPart):
+        part = Part(item.batch, item.key, {"check": item.check}, _with_links(item.stored.read(_TEASER_COLUMNS), item.links))
+        return writer.write("related_questions", part) if writer is not None else part
+    teasers = explode(item.consultations.read(["page_id", "related"]), "related", "position", schemas.RELATED_QUESTIONS)
+    sidecars = {"teasers": item.link_keys.teasers, "targets": item.link_keys.targets}
+    return parts.checked("related_questions", item.batch, item.key, _with_links(teasers, item.links), writer, sidecars)
 
 
 def _link(
