@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import pickle
 
+import pyarrow as pa
 import pytest
 
 from pipeline.core import workers
@@ -41,3 +43,14 @@ def test_the_workers_are_gone_once_the_last_result_is_taken():
     results = workers.in_order(pid_and_square, list(range(4)), parallel=True, workers=2)
     pids = {next(results)[0] for _ in range(4)}  # every result taken, the generator not resumed nor closed
     assert pids and not pids & {child.pid for child in multiprocessing.active_children()}
+
+
+def test_a_detached_slice_pickles_with_its_own_rows_only():
+    corpus = pa.table({"target_page_id": [f"2024010112{n:07d}-1" for n in range(100_000)], "link_method": ["question"] * 100_000})
+    part = corpus.slice(40_000, 1_000)
+
+    detached = workers.detached(part)
+
+    assert detached.equals(part) and detached.schema.equals(part.schema)
+    assert len(pickle.dumps(detached)) < len(pickle.dumps(corpus)) / 50 < len(pickle.dumps(part))
+    assert workers.detached(corpus.slice(0, 0)).num_rows == 0

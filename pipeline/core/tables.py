@@ -248,8 +248,8 @@ def related_parts(
     # The parts to store: those with new teasers, made from their consultations part, and those whose links moved,
     # their stored teasers with the links now.
     to_store = [
-        _NewRelatedPart(consultations[batch], batch, keys[batch], links_of[batch], link_keys[batch]) if batch not in moved
-        else _RelinkedPart(same_source[batch], batch, keys[batch], links_of[batch], rechecked[batch].to_memo())
+        _NewRelatedPart(consultations[batch], batch, keys[batch], pools.detached(links_of[batch]), link_keys[batch]) if batch not in moved
+        else _RelinkedPart(same_source[batch], batch, keys[batch], pools.detached(links_of[batch]), rechecked[batch].to_memo())
         for batch in batches if batch not in moved or batch in rechecked
     ]  # fmt: skip
     made = parts.made_in_workers(

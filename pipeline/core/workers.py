@@ -21,6 +21,8 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
+import pyarrow as pa
+
 from pipeline.core.memory import release_freed_memory
 
 # Below this many pages (or files) in all, a pool's start costs more than the cores it adds save
@@ -79,6 +81,12 @@ def _released_after(work: Callable[[Item], Result], item: Item) -> Result:
         return work(item)
     finally:
         release_freed_memory()
+
+
+def detached(table: pa.Table) -> pa.Table:
+    """The table in buffers of its own, to send to a worker: a slice pickles with the whole of the buffers it
+    views (a part's links sliced from the corpus's: 30 MB pickled for 3 MB of rows)."""
+    return pa.table({name: pa.concat_arrays([pa.array([], column.type), *column.chunks]) for name, column in zip(table.column_names, table.columns)}, schema=table.schema)
 
 
 def pool_context(preload: Sequence[str] = ()) -> multiprocessing.context.BaseContext:
