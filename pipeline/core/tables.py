@@ -218,8 +218,9 @@ def related_parts(
     pages added, removed or changed since could link otherwise are linked again (links.relink). Otherwise (a
     build stopped half-way leaves parts linked against different corpora) every teaser is.
 
-    With a `writer`, the parts made from their consultations part (new teasers) are made, checked and stored in
-    worker processes when there are many pages, as `sections` are: only their links cross to the workers."""
+    With a `writer`, the parts to store (made from their consultations part for new teasers, or relinked: their
+    stored teasers with the links now) are made and stored in worker processes when there are many pages, as
+    `sections` are: only their links (and a relinked part's check) cross to the workers."""
     from pipeline.core.validation import PartCheck, Revision
 
     # The link keys (kept as sidecars) are made by normalise's rule and page's site ids as well as by links.
