@@ -237,8 +237,12 @@ def checked(
     one, else with its rows; `counted` takes it from there."""
     from pipeline.core.validation import SuiteRun
 
-    made = Part(batch, key, {"check": SuiteRun(dataset).check(table).to_memo()}, table, dict(sidecars or {}))
-    return writer.write(dataset, made) if writer is not None else made
+    return stored_now(dataset, Part(batch, key, {"check": SuiteRun(dataset).check(table).to_memo()}, table, dict(sidecars or {})), writer)
+
+
+def stored_now(dataset: str, part: Part, writer: PartWriter | None) -> Part | StoredPart:
+    """A part made now (with its check in its memo): stored by the writer when there is one, else with its rows."""
+    return writer.write(dataset, part) if writer is not None else part
 
 
 class PartRows:

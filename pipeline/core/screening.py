@@ -333,13 +333,10 @@ def _screen_and_store(
     current, key = planned
     made = _screen_part(parsed_by_batch, current, keep_pii_originals=keep_pii_originals)
     memo = {"check": made.check, "rejects": made.rejects, "pii": pii_totals(made.consultations)}
-    screened = (
-        Part(current.batch, key, memo, made.consultations),
-        Part(current.batch, key, {"check": made.originals_check}, made.pii_originals),
+    return (
+        parts.stored_now("consultations", Part(current.batch, key, memo, made.consultations), writer),
+        parts.stored_now("pii_originals", Part(current.batch, key, {"check": made.originals_check}, made.pii_originals), writer),
     )
-    if writer is None:
-        return screened
-    return writer.write("consultations", screened[0]), writer.write("pii_originals", screened[1])
 
 
 def _screen_part(parsed_by_batch: BatchTables, part: _CurrentPart, *, keep_pii_originals: bool) -> _ScreenedRows:

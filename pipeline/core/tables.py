@@ -296,7 +296,7 @@ def _stored_related_part(writer: PartWriter | None, item: _NewRelatedPart | _Rel
     is checked and stored with its link keys (sidecars); a relinked one keeps its sidecars (its teasers are the same)."""
     if isinstance(item, _RelinkedPart):
         part = Part(item.batch, item.key, {"check": item.check}, _with_links(item.stored.read(_TEASER_COLUMNS), item.links))
-        return writer.write("related_questions", part) if writer is not None else part
+        return parts.stored_now("related_questions", part, writer)
     teasers = explode(item.consultations.read(["page_id", "related"]), "related", "position", schemas.RELATED_QUESTIONS)
     sidecars = {"teasers": item.link_keys.teasers, "targets": item.link_keys.targets}
     return parts.checked("related_questions", item.batch, item.key, _with_links(teasers, item.links), writer, sidecars)
