@@ -28,6 +28,9 @@ FOUND = [
     ("phone", "携帯090-1234-5678に", "携帯<PHONE>に"),
     ("phone", "080 1234 5678", "<PHONE>"),
     ("phone", "07012345678", "<PHONE>"),
+    ("phone", "連絡先は03.1234.5678です", "連絡先は<PHONE>です"),
+    ("phone", "090.1234.5678", "<PHONE>"),
+    ("phone", "０９０．１２３４．５６７８まで", "<PHONE>まで"),
     ("phone", "０９０－１２３４－５６７８へ", "<PHONE>へ"),
     ("phone", "０３（１２３４）５６７８", "<PHONE>"),
     ("phone", "０９０ー１２３４ー５６７８", "<PHONE>"),
@@ -72,6 +75,9 @@ LEFT_ALONE = [
     "+81-3-1234-56789",
     "+8190123456789",
     "前年比+81%の増加",
+    "2024.01.15に締結",  # dates and versions written with dots
+    "192.168.10.1",
+    "金利は0.5%です",
 ]
 
 # Where the lookaround and the RE2 form of a pattern could part: text edges, newlines, digits and hyphens
@@ -79,6 +85,8 @@ LEFT_ALONE = [
 EDGES = [
     "090-1234-5678",
     "1090-1234-5678",
+    "03.1234.5678.",
+    "1.03.1234.5678",
     "090-1234-56789",
     "０９０－１２３４－５６７８９",
     "電話\n090-1234-5678\n",

@@ -22,7 +22,7 @@ from pipeline.core.schemas import CONSULTATIONS, PII_KINDS, PII_ORIGINALS, PII_T
 _DIGITS = "0-9０-９"  # half and full width (not \d: it also takes other scripts' digits)
 _D = f"[{_DIGITS}]"
 _ALNUM = "A-Za-z0-9Ａ-Ｚａ-ｚ０-９"
-_SEP = "[-\u2010-\u2015\u2212\uff0d\u30fc \u3000]"  # hyphens, dashes, minus signs, ー typed for a hyphen, spaces
+_SEP = "[-\u2010-\u2015\u2212\uff0d\u30fc \u3000.\uff0e]"  # hyphens, dashes, minus signs, ー typed for a hyphen, spaces, dots (03.1234.5678)
 _OPEN, _CLOSE = "[(（]", "[)）]"
 _AFTER_AREA = f"(?:{_CLOSE}{_SEP}?|{_SEP}|{_OPEN})"  # 03-…, (03) …, 03(1234)…
 _AFTER_EXCHANGE = f"(?:{_CLOSE}{_SEP}?|{_SEP})"
