@@ -23,7 +23,7 @@ from pipeline.core.parts import PARTED_DATASETS
 from pipeline.core.validation import SuiteRun
 
 from .conftest import make_dagster_home, write_batch
-from .pages import make_page
+from .pages import make_html, make_page
 from .test_build_cli import summary_value
 
 FIRST, SECOND = "2026-12-01", "2026-12-08"
@@ -174,3 +174,29 @@ def test_a_corpus_written_before_parts_is_made_again_in_parts(tmp_path: Path):
         output = build(raw, processed)
     assert "Building the corpus" in output and "nothing new" not in output
     assert sorted(p.name for p in (processed / "consultations").glob("*.parquet")) == [f"{FIRST}.parquet"]
+
+
+def test_a_failing_rescrape_keeps_the_page_and_later_batches_screen_only_themselves(tmp_path: Path):
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    url = "https://houritsu.example/roudou/20240305060708-9"
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "dagster_home"))}):
+        write_batch(raw, FIRST, {"leave.html": make_html(LEAVE, url=url), "loan.txt": LOAN})
+        build(raw, processed)
+        write_batch(raw, SECOND, {"leave.html": make_html(SHORT, url=url)})  # the page came back with its answer cut
+        output = build(raw, processed)
+        assert summary_value(output, "consultations out") == "2"
+        assert summary_value(output, "  validate / expect_column_value_lengths_to_be_between") == "1"
+        assert parts_written("consultations") == [FIRST, SECOND]  # FIRST made again: the page is current there again
+
+        write_batch(raw, "2026-12-15", {"short.txt": SHORT.replace("短すぎる", "とても短い")})
+        output = build(raw, processed)
+        # What failed before is known from the stored parts: the corpus is planned as it was left, and only the
+        # new batch is screened.
+        assert parts_written("consultations") == ["2026-12-15"]
+        assert summary_value(output, "  validate / expect_column_value_lengths_to_be_between") == "2"
+    consultations = pq.read_table(processed / "consultations", columns=["page_id", "batch", "answer"]).to_pylist()
+    leave = next(row for row in consultations if row["page_id"] == "20240305060708-9")
+    assert leave["batch"] == FIRST and len(leave["answer"]) > 100
+    versions = pq.read_table(processed / "page_versions").to_pylist()
+    assert {row["page_id"] for row in versions} == {row["page_id"] for row in consultations}
+    assert f"{SECOND}/leave.html" not in {row["source"] for row in versions}

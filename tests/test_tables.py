@@ -319,3 +319,33 @@ def test_link_keys_of_parts_a_worker_cannot_read_are_computed_here(tmp_path, mon
     monkeypatch.setattr(workers, "pool_context", lambda preload=(): pytest.fail("a pool for parts in memory://"))
     related = tables.related_parts(consultations, None, validation.SuiteRun("related_questions"))
     assert sum(part.table.num_rows for part in related.parts) == related.linked.num_rows > 0
+
+
+def test_a_rescrape_failing_validation_leaves_the_page_at_its_last_valid_version(tmp_path):
+    raw = tmp_path / "raw"
+    cut_short = make_html(make_page(answer_lines=["回答は準備中です。"]), url=SITE_URL)  # the same page, answer lost
+    write_batch(raw, "b1", {"rent.html": make_html(RENT, url=SITE_URL), "loan.txt": LOAN})
+    write_batch(raw, "b2", {"rent.html": cut_short})
+    screened = screen(raw)
+
+    rent = rows_by(screened.consultations, "page_id")["20240102030405-7"]
+    assert (rent["batch"], rent["first_seen"], rent["last_seen"], rent["n_versions"]) == ("b1", "b1", "b1", 1)
+    assert [(r["source"], r["stage"], r["reject_reason"]) for r in screened.rejects.to_pylist()] == [
+        ("b2/rent.html", "validate", "expect_column_value_lengths_to_be_between")
+    ]
+    versions = {row["source"]: row for row in screened.page_versions.to_pylist()}
+    assert set(versions) == {"b1/rent.html", "b1/loan.txt"} and versions["b1/rent.html"]["role"] == "current"
+    assert set(screened.page_versions["page_id"].to_pylist()) == set(screened.consultations["page_id"].to_pylist())
+    assert screened.consultations_report.success
+
+
+def test_a_page_whose_every_version_fails_is_rejected_whole(tmp_path):
+    raw = tmp_path / "raw"
+    short = make_page(answer_lines=["回答は準備中です。"])
+    write_batch(raw, "b1", {"rent.html": make_html(short, url=SITE_URL), "loan.txt": LOAN})
+    write_batch(raw, "b2", {"rent.html": make_html(short.replace("準備中", "作成中"), url=SITE_URL)})
+    screened = screen(raw)
+
+    assert "20240102030405-7" not in screened.consultations["page_id"].to_pylist() and screened.consultations.num_rows == 1
+    assert sorted((r["source"], r["stage"]) for r in screened.rejects.to_pylist()) == [("b1/rent.html", "validate"), ("b2/rent.html", "validate")]
+    assert screened.page_versions["source"].to_pylist() == ["b1/loan.txt"]

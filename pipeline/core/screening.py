@@ -1,13 +1,16 @@
 """Screening: the parsed pages of every batch folded into the corpus.
 
-One row per page_id, its latest scrape winning; exact duplicates under other page ids collapse into one
-page; PII is redacted and quality signals added; current versions failing a row-level expectation go to
-rejects. Every parsed input ends up in exactly one of rejects or page_versions, and consultations are the
+One row per page_id, its latest valid scrape winning; exact duplicates under other page ids collapse into one
+page; PII is redacted and quality signals added. A version that fails a row-level expectation goes to rejects,
+and the page's latest version before it is tried in its place: a bad re-scrape never takes a good page out of
+the corpus. Every parsed input ends up in exactly one of rejects or page_versions, and consultations are the
 page_versions marked current. The scraped text of redacted pages is kept (pii_originals) only when asked.
 
 consultations and pii_originals are stored per batch (parts.py): the part of a batch holds the current
 versions scraped in that batch. A part whose key is unchanged (same parsed file, same rows and histories,
 same code and suites) is kept with its stored check and quarantined rows; only the others are screened.
+Which versions fail is known from the stored parts' quarantined rows, so a rerun plans the corpus it made; a
+version found failing now moves its page to an earlier version, and the parts that changed are screened again.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import enum
 import functools
 import sys
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -37,7 +40,7 @@ if TYPE_CHECKING:  # validation imports pandas and, when it runs, GX: not needed
 class Role(enum.StrEnum):
     """What became of an input that parsed (dataset page_versions)."""
 
-    CURRENT = "current"  # the version in consultations: the page's latest scrape
+    CURRENT = "current"  # the version in consultations: the page's latest scrape that passed validation
     UNCHANGED = "unchanged"  # an earlier scrape with the same content as the current one
     SUPERSEDED = "superseded"  # an earlier scrape whose content has since changed
     ALIAS = "alias"  # the same content under another page id; collapsed into the kept page
@@ -116,33 +119,70 @@ class Screening:
         self._parsed = parsed_by_batch
         self._keys = _keys(parsed_by_batch)
         self._accepted = self._keys.filter(pc.equal(self._keys["status"], "ok"))
-        self._ledger = _version_ledger(self._accepted)
+        self._ledger: _Ledger | None = None  # decided with the parts: which versions pass is part of it
         self._keep_pii_originals = keep_pii_originals
         self._stored = stored or {}
         self._writer = writer
         self._suites = {name: SuiteRun(name) for name in ("consultations", "pii_originals")}
         self._invalid: list[dict] = []
+        self._screened_now: set[str] = set()  # batches whose stored part this build replaced (or will)
         self._pii: Counter[str] = Counter()
         self._screened = False
 
     def parts(self) -> Iterator[ScreenedPart]:
-        """Each batch's part (batch order), made or kept; a made part's consultations are ordered by page_id."""
+        """Each batch's part (batch order), made or kept; a made part's consultations are ordered by page_id.
+
+        Planned again until the versions that fail are the ones the plan left out: each round screens only the
+        parts whose key changed. It ends: a version's verdict depends on its own row only, so every round after
+        the first only adds the versions it found failing (a page moves to an earlier version at most once per
+        version it has)."""
         if self._screened:
             raise RuntimeError("parts() was already iterated")
-        plan = _current_plan(self._accepted, self._ledger)
         code = _code()
-        keys = [parts.digest("screening", code, self._keep_pii_originals, self._parsed.digest(c.batch), c.identity()) for c in plan]
-        kept = [[parts.reusable(self._stored.get(name), c.batch, key) for name in ("consultations", "pii_originals")] for c, key in zip(plan, keys)]
-        to_screen = [(current, key) for current, key, stored in zip(plan, keys, kept) if not all(stored)]
-        screen = functools.partial(_screen_and_store, self._parsed, self._writer, keep_pii_originals=self._keep_pii_originals)
-        pages = sum(len(current.rows) for current, _ in to_screen)
-        screened = parts.made_in_workers(screen, to_screen, writer=self._writer, pages=pages)
-        for current, key, stored in zip(plan, keys, kept):
-            made = self._keep(current, *stored) if all(stored) else self._screened_part(current, next(screened))
-            self._invalid += [{**row, "batch": current.batch, "stage": "validate"} for row in made.consultations.memo["rejects"]]
-            self._pii.update(made.consultations.memo["pii"])
-            yield made
+        failing = self._failing_before()
+        made: dict[str, tuple] = {}  # part key -> (kept, consultations, pii_originals), made or kept this build
+        while True:
+            is_failing = _is_in(self._accepted, failing)
+            valid = self._accepted.filter(pc.invert(is_failing))
+            ledger = _version_ledger(valid)
+            plan = _current_plan(valid, ledger, self._accepted.filter(is_failing))
+            keys = [parts.digest("screening", code, self._keep_pii_originals, self._parsed.digest(c.batch), c.identity()) for c in plan]
+            made = self._made_or_kept(plan, keys, made)
+            found = _inputs_of(row for _kept, consultations, _originals in made.values() for row in consultations.memo["rejects"])
+            if found == failing:
+                break
+            failing = found
+        self._ledger = ledger
+        for current, key in zip(plan, keys):
+            kept, consultations, originals = made[key]
+            screened = self._keep(current, consultations, originals) if kept else self._screened_part(current, (consultations, originals))
+            self._invalid += [{**row, "batch": current.batch, "stage": "validate"} for row in screened.consultations.memo["rejects"]]
+            self._pii.update(screened.consultations.memo["pii"])
+            yield screened
         self._screened = True
+
+    def _failing_before(self) -> frozenset[tuple[str, str]]:
+        """The inputs (source, sha256) the stored parts quarantined, of those still in raw/: they fail again as
+        long as the code and suites are the same (else the rounds of `parts` find out)."""
+        stored = self._stored.get("consultations", {}).values()
+        before = _inputs_of(row for part in stored for row in part.memo["rejects"])
+        return _inputs_of(self._accepted.filter(_is_in(self._accepted, before)).select(["source", "sha256"]).to_pylist())
+
+    def _made_or_kept(self, plan: list[_CurrentPart], keys: list[str], made: Mapping[str, tuple]) -> dict[str, tuple]:
+        """Part key -> (kept, consultations, pii_originals) of every planned part: made already in this build,
+        stored with its key, or screened now (all of those together: in worker processes with many pages)."""
+        ready = dict(made)
+        for current, key in zip(plan, keys):
+            stored = [parts.reusable(self._stored.get(name), current.batch, key) for name in ("consultations", "pii_originals")]
+            if key not in ready and all(stored) and current.batch not in self._screened_now:
+                ready[key] = (True, *stored)
+        to_screen = [(current, key) for current, key in zip(plan, keys) if key not in ready]
+        self._screened_now.update(current.batch for current, _ in to_screen)  # a writer replaces what was stored
+        screen = functools.partial(_screen_and_store, self._parsed, self._writer, keep_pii_originals=self._keep_pii_originals)
+        pages = sum(len(current.rows) + len(current.tried) for current, _ in to_screen)
+        for (_current, key), screened in zip(to_screen, parts.made_in_workers(screen, to_screen, writer=self._writer, pages=pages)):
+            ready[key] = (False, *screened)
+        return {key: ready[key] for key in keys}
 
     def _keep(self, current: _CurrentPart, consultations: StoredPart, originals: StoredPart) -> ScreenedPart:
         """The stored part, its checks and quarantined rows coming back from its memo."""
@@ -162,12 +202,9 @@ class Screening:
             raise RuntimeError("iterate parts() to the end first")
 
     def page_versions(self) -> pa.Table:
-        """Every accepted input but the current versions that failed validation (they are in rejects)."""
+        """Every accepted input but the versions that failed validation (they are in rejects)."""
         self._require_screened()
-        versions = self._ledger.versions
-        invalid = pa.array(sorted({row["source"] for row in self._invalid}), pa.string())
-        versions = versions.filter(pc.invert(pc.is_in(versions["source"], value_set=invalid)))
-        return versions.sort_by([("page_id", "ascending"), ("batch", "ascending"), ("source", "ascending")]).cast(schemas.PAGE_VERSIONS)
+        return self._ledger.versions.sort_by([("page_id", "ascending"), ("batch", "ascending"), ("source", "ascending")]).cast(schemas.PAGE_VERSIONS)
 
     def rejects(self) -> pa.Table:
         self._require_screened()
@@ -271,6 +308,20 @@ def _codes(values: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
     return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), encoded.dictionary
 
 
+def _inputs_of(rows: Iterable[Mapping[str, str]]) -> frozenset[tuple[str, str]]:
+    """The inputs named by rows with a source and a sha256 (a quarantined row, an accepted input)."""
+    return frozenset((row["source"], row["sha256"]) for row in rows)
+
+
+def _is_in(inputs: pa.Table, chosen: frozenset[tuple[str, str]]) -> pa.ChunkedArray:
+    """Which rows of `inputs` (source, sha256 columns) are among the chosen inputs."""
+    def joined(source, sha256):
+        return pc.binary_join_element_wise(source, sha256, "\n")
+
+    chosen_keys = joined(pa.array([source for source, _ in chosen], pa.string()), pa.array([sha for _, sha in chosen], pa.string()))
+    return pc.is_in(joined(inputs["source"], inputs["sha256"]), value_set=chosen_keys)
+
+
 def _groups(keys: list[str], values: list[str]) -> Iterator[tuple[str, list[str]]]:
     """(key, its values) for runs of equal keys."""
     start = 0
@@ -282,36 +333,44 @@ def _groups(keys: list[str], values: list[str]) -> Iterator[tuple[str, list[str]
 
 @dataclasses.dataclass(frozen=True)
 class _CurrentPart:
-    """The current versions held by one batch: page ids in order, their rows there and their histories."""
+    """The current versions held by one batch: page ids in order, their rows there and their histories; and the
+    batch's versions known to fail validation, checked again with the part (they stay out of it)."""
 
     batch: str
     pages: list[str]
     rows: list[int]  # in the batch's parsed_pages table
     history: list[dict]
+    tried: list[int] = dataclasses.field(default_factory=list)  # rows in the batch's table, failing before
 
     def identity(self) -> list:
         """What the part's rows are made of, besides the batch's parsed table: which rows, under which ids,
-        with which histories (a re-scrape in a later batch changes last_seen here)."""
-        return [self.pages, self.rows, self.history]
+        with which histories (a re-scrape in a later batch changes last_seen here), and which rows failed."""
+        return [self.pages, self.rows, self.history, self.tried]
 
 
-def _current_plan(accepted: pa.Table, ledger: _Ledger) -> list[_CurrentPart]:
-    """Where the current version of every kept page is, one part per batch (batch order), each in page_id order.
+def _current_plan(valid: pa.Table, ledger: _Ledger, failing: pa.Table) -> list[_CurrentPart]:
+    """Where the current version of every kept page is, one part per batch (batch order), each in page_id order;
+    `ledger` is of the `valid` inputs, and each batch's `failing` ones go with its part (a part of its own when
+    the batch holds no current version).
 
     Each batch's current rows are taken from its table alone (one batch in memory at a time); the parts
     in batch order are the corpus: putting it in page_id order would mean holding every text at once.
     """
     pages = ledger.pages
     current = pa.table({
-        "batch": accepted["batch"].take(pages["current"]), "page_id": pages["page_id"],
-        "row": accepted["row"].take(pages["current"]), **{name: pages[name] for name in _HISTORY},
+        "batch": valid["batch"].take(pages["current"]), "page_id": pages["page_id"],
+        "row": valid["row"].take(pages["current"]), **{name: pages[name] for name in _HISTORY},
     }).sort_by([("batch", "ascending"), ("page_id", "ascending")])  # fmt: skip
     batches = current["batch"].to_pylist()
-    plan = []
+    tried: dict[str, list[int]] = {}
+    for batch, row in sorted(zip(failing["batch"].to_pylist(), failing["row"].to_pylist())):
+        tried.setdefault(batch, []).append(row)
+    plan = {batch: _CurrentPart(batch, [], [], [], tried_rows) for batch, tried_rows in tried.items()}
     for batch, rows in _groups(batches, list(range(len(batches)))):
         part = current.slice(rows[0], len(rows))
-        plan.append(_CurrentPart(batch, part["page_id"].to_pylist(), part["row"].to_pylist(), part.select(list(_HISTORY)).to_pylist()))
-    return plan
+        history = part.select(list(_HISTORY)).to_pylist()
+        plan[batch] = _CurrentPart(batch, part["page_id"].to_pylist(), part["row"].to_pylist(), history, tried.get(batch, []))
+    return [plan[batch] for batch in sorted(plan)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -347,24 +406,14 @@ def _screen_part(parsed_by_batch: BatchTables, part: _CurrentPart, *, keep_pii_o
     (workers.py), each reading its batch's rows itself and storing what it made (_screen_and_store)."""
     from pipeline.core.validation import SuiteRun  # GX costs seconds to import
 
-    candidates = parsed_by_batch[part.batch].take(pa.array(part.rows, pa.int64()))
-    for name in _HISTORY:
-        values = [history[name] for history in part.history]
-        candidates = candidates.append_column(name, pa.array(values, schemas.CONSULTATIONS.field(name).type))
+    parsed = parsed_by_batch[part.batch]
+    candidates = _with_history(parsed.take(pa.array(part.rows, pa.int64())), part.history)
     redacted = redact_consultations(candidates)
-    consultations = add_signals(redacted).select(schemas.CONSULTATIONS.names).cast(schemas.CONSULTATIONS)
+    consultations = _published(redacted)
     suite = SuiteRun("consultations")
     check = suite.check(consultations)
     failing = check.failing_rows()
-    keys = candidates.select(["source", "page_id", "sha256"]).to_pylist()
-    rejects = [
-        {
-            **keys[position],
-            "reject_reason": outcomes[0].expectation_type,
-            "reject_detail": "; ".join(f"{outcome.name}: {outcome.detail}" for outcome in outcomes),
-        }
-        for position, outcomes in failing.items()
-    ]
+    rejects = _rejected(candidates, failing) + _failing_again(parsed, part)
     if failing:
         consultations = consultations.filter(pa.array([i not in failing for i in range(consultations.num_rows)], pa.bool_()))
         check = suite.check(consultations)
@@ -373,6 +422,43 @@ def _screen_part(parsed_by_batch: BatchTables, part: _CurrentPart, *, keep_pii_o
         originals = pii_originals(candidates, redacted)
         originals = originals.filter(pc.is_in(originals["page_id"], consultations["page_id"]))
     return _ScreenedRows(consultations, check.to_memo(), rejects, originals, SuiteRun("pii_originals").check(originals).to_memo())
+
+
+def _with_history(rows: pa.Table, history: list[dict]) -> pa.Table:
+    """Parsed rows with their pages' history columns (one dict per row)."""
+    for name in _HISTORY:
+        rows = rows.append_column(name, pa.array([page[name] for page in history], schemas.CONSULTATIONS.field(name).type))
+    return rows
+
+
+def _published(redacted: pa.Table) -> pa.Table:
+    """Redacted rows as consultations: with their quality signals, in the dataset's schema."""
+    return add_signals(redacted).select(schemas.CONSULTATIONS.names).cast(schemas.CONSULTATIONS)
+
+
+def _rejected(candidates: pa.Table, failing: Mapping[int, list]) -> list[dict]:
+    """The quarantined rows of the failing positions: which input, and the expectations it failed."""
+    keys = candidates.select(["source", "page_id", "sha256"]).to_pylist()
+    return [
+        {
+            **keys[position],
+            "reject_reason": outcomes[0].expectation_type,
+            "reject_detail": "; ".join(f"{outcome.name}: {outcome.detail}" for outcome in outcomes),
+        }
+        for position, outcomes in failing.items()
+    ]
+
+
+def _failing_again(parsed: pa.Table, part: _CurrentPart) -> list[dict]:
+    """The part's versions that failed before, checked again on their own (never published: the part's check is
+    not theirs). The row-level rules read a page's own columns, not its history, so each stands alone here."""
+    from pipeline.core.validation import SuiteRun
+
+    if not part.tried:
+        return []
+    alone = [{"first_seen": part.batch, "last_seen": part.batch, "n_versions": 1, "aliases": []}] * len(part.tried)
+    candidates = _with_history(parsed.take(pa.array(part.tried, pa.int64())), alone)
+    return _rejected(candidates, SuiteRun("consultations").check(_published(redact_consultations(candidates))).failing_rows())
 
 
 def _reject_rows(rejected: pa.Table, *, stage: str) -> list[dict]:
