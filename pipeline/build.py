@@ -3,12 +3,13 @@
 Like the sensor, it adds a partition for every batch folder under raw/ (but does not wait for a batch
 to be ready: it processes what is there). A batch is ingested (job `ingest_batch`, one run per batch)
 when its ingest key (its files' fingerprint, the parser's version, the parsed_pages schema) differs
-from the one recorded with its last `parsed_pages` materialisation or its file is gone. A batch whose
-folder left raw/ loses its partition. The corpus (job `build_corpus`) is rebuilt when a batch was
-ingested or removed, or when some corpus dataset is missing or older than the latest ingestion, or still
-holds a removed batch (a build killed half-way). `force` does both
-regardless. Runs are recorded in a persistent instance ($DAGSTER_HOME, else ./.dagster_home), so the
-webserver (`dagster dev -m pipeline.defs` with the same DAGSTER_HOME) shows them and the partitions.
+from the one recorded with its last `parsed_pages` materialisation or one of its files is gone or unreadable. A
+batch whose folder left raw/ loses its partition. The corpus (job `build_corpus`) is rebuilt when a batch was
+ingested or removed, or when some file of a corpus dataset is missing or unreadable, or the dataset is older than
+the latest ingestion, or still holds a removed batch (a build killed half-way). `force` does both regardless. A
+raw/ with no batch folder changes nothing (it may be unmounted); links to folders in raw/ are not batches. Runs
+are recorded in a persistent instance ($DAGSTER_HOME, else ./.dagster_home), so the webserver (`dagster dev -m
+pipeline.defs` with the same DAGSTER_HOME) shows them and the partitions.
 """
 
 from __future__ import annotations
@@ -27,12 +28,15 @@ from pathlib import Path
 from typing import TextIO
 
 import dagster as dg
+import pyarrow as pa
 import pyarrow.parquet as pq
 from upath import UPath
 
-from pipeline.core import batches, schemas
+from pipeline.core import batches
+from pipeline.core.locking import corpus_reader
 from pipeline.core.memory import release_freed_memory
 from pipeline.core.parts import PARTED_DATASETS
+from pipeline.core.schemas import DATASETS
 from pipeline.defs import make_defs
 from pipeline.defs.assets import INGEST_DATASETS, RECOMPUTE_TAG, orphaned_batches
 from pipeline.defs.checks import VALIDATED_DATASETS, expectation_check_key, failed_check_summary
@@ -41,7 +45,9 @@ from pipeline.defs.partitions import PARSED_PAGES, add_batches, ingest_key, late
 
 INGEST_JOB = "ingest_batch"
 CORPUS_JOB = "build_corpus"
-CORPUS_DATASETS = ("consultations", "page_versions", "rejects", "sections", "related_questions")
+CORPUS_DATASETS = ("consultations", "page_versions", "rejects", "sections", "related_questions")  # in the summary
+# The datasets a corpus run stores in one file each (the parted ones are checked part by part).
+WHOLE_CORPUS_DATASETS = tuple(name for name in DATASETS if name not in (*INGEST_DATASETS, *PARTED_DATASETS))
 ROLES = ("current", "unchanged", "superseded", "alias")
 DEFAULT_HOME = ".dagster_home"
 LOCAL_INSTANCE_CONFIG = Path(__file__).with_name("dagster.yaml")  # the local instance's settings (run queue limits)
@@ -49,6 +55,11 @@ ROW_COUNT = "dagster/row_count"
 # Dagster's own console log: warnings and errors only; progress is printed one line per asset instead.
 RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}, "progress": {}}}
 PROGRESS_LOGGER = "pipeline.build.progress"
+# As `batches.gone_batches` has it: an empty raw/ is likelier unmounted than every scrape deleted.
+EMPTY_RAW = (
+    "raw/ holds no batch folder: nothing is ingested, removed or rebuilt, and processed/ stays as it is"
+    " (an empty raw/ is likelier unmounted than every scrape deleted)"
+)
 
 
 @contextlib.contextmanager
@@ -164,34 +175,60 @@ def run_build(raw_dir: Path, processed_dir: Path, *, force: bool = False, out: T
     processed_dir.mkdir(parents=True, exist_ok=True)
 
     print(f"Building {processed_dir} from {raw_dir}", file=out, flush=True)
-    results: list[RunOutcome] = []
     with open_instance() as instance, progress_to(out), frozen_imports():
+        for link in batches.linked_folders(raw_dir):
+            print(f"Skipping raw/{link.name}: a link to a folder, not a batch (a batch is a real folder)", file=out, flush=True)
         snapshots = [batches.snapshot(folder) for folder in batches.batch_dirs(raw_dir)]
-        in_raw = [snap.name for snap in snapshots]
-        add_batches(instance, in_raw)  # as the sensor would
-        retired = retire_batches(instance, in_raw)
-        for batch in retired:
-            print(f"Batch {batch} left raw/: the corpus is made again without it", file=out, flush=True)
-        stale = [snap.name for snap in snapshots if force or needs_ingest(instance, processed_dir, snap)]
-        for batch in stale:
-            print(f"Ingesting batch {batch}", file=out, flush=True)
-            results.append(run_job(INGEST_JOB, raw_dir, processed_dir, instance, partition_key=batch))
-        corpus_rebuilt, standing = False, ()
-        if not all(result.success for result in results):
-            print("Not rebuilding the corpus: a batch failed to ingest", file=out, flush=True)
-        elif force or stale or retired or not corpus_is_current(instance, processed_dir, in_raw):
-            print("Building the corpus from every batch", file=out, flush=True)
-            freeze_validation_imports()
-            results.append(run_job(CORPUS_JOB, raw_dir, processed_dir, instance, recompute=force))
-            corpus_rebuilt = True
+        if snapshots:
+            done = update(instance, snapshots, raw_dir, processed_dir, force=force, out=out)
         else:
-            print("nothing new: every batch is ingested and the corpus is up to date", file=out, flush=True)
-            standing = standing_checks(instance)
-    summary = summarise(
-        results, processed_dir, ingested=stale, retired=retired, corpus_rebuilt=corpus_rebuilt, standing=standing
-    )
+            print(EMPTY_RAW, file=out, flush=True)
+            done = Done(standing=standing_checks(instance))
+    with corpus_reader(processed_dir, waiting=lambda message: print(message, file=out, flush=True)):
+        summary = summarise(done, processed_dir)
+    if not snapshots and not summary.rows:
+        print("Nothing to build: add scrapes as folders raw/<batch>/", file=out, flush=True)
+        return 0
     print_summary(summary, out)
     return 0 if summary.ok else 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Done:
+    """What a build ran: its runs, the batches it ingested and removed, and the checks it stands on when it made
+    no corpus (`standing_checks`)."""
+
+    results: list[RunOutcome] = dataclasses.field(default_factory=list)
+    ingested: list[str] = dataclasses.field(default_factory=list)
+    retired: list[str] = dataclasses.field(default_factory=list)
+    corpus_rebuilt: bool = False
+    standing: tuple[dg.AssetCheckEvaluation, ...] = ()
+
+
+def update(
+    instance: dg.DagsterInstance, snapshots: list[batches.BatchSnapshot], raw_dir: Path, processed_dir: Path, *, force: bool, out: TextIO
+) -> Done:
+    """Ingest the batches that are new or changed (all with `force`), then make the corpus when it is not current."""
+    in_raw = [snap.name for snap in snapshots]
+    add_batches(instance, in_raw)  # as the sensor would
+    retired = retire_batches(instance, in_raw)
+    for batch in retired:
+        print(f"Batch {batch} left raw/: the corpus is made again without it", file=out, flush=True)
+    stale = [snap.name for snap in snapshots if force or needs_ingest(instance, processed_dir, snap)]
+    results = []
+    for batch in stale:
+        print(f"Ingesting batch {batch}", file=out, flush=True)
+        results.append(run_job(INGEST_JOB, raw_dir, processed_dir, instance, partition_key=batch))
+    if not all(result.success for result in results):
+        print("Not rebuilding the corpus: a batch failed to ingest", file=out, flush=True)
+        return Done(results, stale, retired)
+    if force or stale or retired or not corpus_is_current(instance, processed_dir, in_raw):
+        print("Building the corpus from every batch", file=out, flush=True)
+        freeze_validation_imports()
+        results.append(run_job(CORPUS_JOB, raw_dir, processed_dir, instance, recompute=force))
+        return Done(results, stale, retired, corpus_rebuilt=True)
+    print("nothing new: every batch is ingested and the corpus is up to date", file=out, flush=True)
+    return Done(results, stale, retired, standing=standing_checks(instance))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -263,30 +300,38 @@ def dataset_files(processed_dir: Path, dataset: str) -> list[Path]:
 
 
 def needs_ingest(instance: dg.DagsterInstance, processed_dir: Path, snapshot: batches.BatchSnapshot) -> bool:
-    parsed = processed_dir / "parsed_pages" / f"{snapshot.name}.parquet"
-    if not parsed.is_file() or pq.read_schema(parsed).names != schemas.PARSED_PAGES.names:
-        return True  # never ingested, or by a version of the pipeline whose parsed_pages had other columns
+    for name in INGEST_DATASETS:
+        stored = _stored_schema(processed_dir / name / f"{snapshot.name}.parquet")
+        if stored is None or stored.names != DATASETS[name].names:
+            return True  # never ingested, a file deleted or damaged since, or written by a version with other columns
     latest = latest_ingestion(instance, snapshot.name)
     return latest is None or latest.key != ingest_key(snapshot.fingerprint)
 
 
 def corpus_is_current(instance: dg.DagsterInstance, processed_dir: Path, in_raw: list[str]) -> bool:
-    """Every corpus dataset is on disk, in parts where it is parted (a corpus written before parts is made
-    again), was materialised after the latest batch was ingested, and holds no batch that is no partition any
-    more (its folder left raw/, and the corpus run that was to remove it did not finish)."""
-    if not all((processed_dir / name).is_dir() for name in CORPUS_DATASETS):
+    """Every dataset of the corpus run is on disk and readable, a parted one as the parts its latest
+    materialisation stored (a part deleted or damaged since, or left by a build stopped half-way, or a corpus
+    written before parts, is made again), was materialised after the latest batch was ingested, and holds no batch
+    that is no partition any more (its folder left raw/, and the corpus run that was to remove it did not finish)."""
+    storage = ParquetUPathIOManager(UPath(processed_dir))
+    if not all(storage.stored_as_recorded(instance, name) for name in PARTED_DATASETS):
         return False
-    if orphaned_batches(instance, ParquetUPathIOManager(UPath(processed_dir)), lambda: in_raw):
-        return False
-    if not all(_written_in_parts(processed_dir, name) for name in PARTED_DATASETS):
+    for name in WHOLE_CORPUS_DATASETS:
+        files = dataset_files(processed_dir, name)
+        if not files or any(_stored_schema(path) is None for path in files):
+            return False
+    if orphaned_batches(instance, storage, lambda: in_raw):
         return False
     ingested = _latest_storage_id(instance, PARSED_PAGES)
     return all(_latest_storage_id(instance, dg.AssetKey(name)) > ingested for name in CORPUS_DATASETS)
 
 
-def _written_in_parts(processed_dir: Path, dataset: str) -> bool:
-    """Every file of the dataset is a part (carries its key), as the IO manager reads them."""
-    return len(ParquetUPathIOManager(UPath(processed_dir)).stored_parts(dataset)) == len(dataset_files(processed_dir, dataset))
+def _stored_schema(path: Path) -> pa.Schema | None:
+    """The schema of a Parquet file; None when there is none or it is not readable Parquet (truncated, damaged)."""
+    try:
+        return pq.read_schema(path)
+    except (OSError, pa.ArrowInvalid):
+        return None
 
 
 def _latest_storage_id(instance: dg.DagsterInstance, key: dg.AssetKey) -> int:
@@ -307,39 +352,31 @@ def standing_checks(instance: dg.DagsterInstance) -> tuple[dg.AssetCheckEvaluati
     )
 
 
-def summarise(
-    results: list[RunOutcome],
-    processed_dir: Path,
-    *,
-    ingested: list[str],
-    retired: list[str],
-    corpus_rebuilt: bool,
-    standing: tuple[dg.AssetCheckEvaluation, ...] = (),
-) -> Summary:
+def summarise(done: Done, processed_dir: Path) -> Summary:
     """Counts from the Parquet files (every batch, whether rebuilt now or not); checks from the runs, else the
     `standing` ones."""
-    materialized = {key for result in results for key in result.materialized}
+    materialized = {key for result in done.results for key in result.materialized}
     # A corpus dataset the rebuild did not reach (a blocking check stopped it) is stale on disk: not built.
     present = [
         name
         for name in (*INGEST_DATASETS, *CORPUS_DATASETS)
-        if dataset_files(processed_dir, name) and (name in materialized or name in INGEST_DATASETS or not corpus_rebuilt)
+        if dataset_files(processed_dir, name) and (name in materialized or name in INGEST_DATASETS or not done.corpus_rebuilt)
     ]
     rows = {name: sum(pq.read_metadata(f).num_rows for f in dataset_files(processed_dir, name)) for name in present}
-    evaluations = [e for result in results for e in result.evaluations] + list(standing)
+    evaluations = [e for result in done.results for e in result.evaluations] + list(done.standing)
     return Summary(
         rows=rows,
-        ingested=ingested,
-        retired=retired,
-        corpus_rebuilt=corpus_rebuilt,
+        ingested=done.ingested,
+        retired=done.retired,
+        corpus_rebuilt=done.corpus_rebuilt,
         roles=_count(processed_dir, "page_versions", ["role"]) if "page_versions" in rows else {},
         rejects_by_reason=_count(processed_dir, "rejects", ["stage", "reject_reason"]) if "rejects" in rows else {},
         checks_passed=sorted(f"{e.asset_key.to_user_string()}:{e.check_name}" for e in evaluations if e.passed),
         checks_failed=sorted(failed_check_summary(e) for e in evaluations if not e.passed),
-        checks_standing=bool(standing),
-        failed_steps=sorted(step for result in results for step in result.failed_steps),
-        run_ids=[result.run_id for result in results],
-        success=all(result.success for result in results),
+        checks_standing=bool(done.standing),
+        failed_steps=sorted(step for result in done.results for step in result.failed_steps),
+        run_ids=[result.run_id for result in done.results],
+        success=all(result.success for result in done.results),
     )
 
 

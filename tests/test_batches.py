@@ -4,7 +4,7 @@ import os
 import time
 from pathlib import Path
 
-from pipeline.core.batches import SUCCESS_MARKER, batch_dirs, snapshot
+from pipeline.core.batches import SUCCESS_MARKER, batch_dirs, linked_folders, snapshot
 
 
 def make_batch(raw: Path, name: str, files: dict[str, str], *, age_seconds: float = 0) -> Path:
@@ -62,3 +62,26 @@ def test_hidden_files_and_folders_and_markers_are_not_pages_but_count_as_changes
     assert [path for path, _size, _mtime in found.files] == ["a.txt", "sub/y.txt"]
     assert not found.has_success_marker  # only the batch's own marker says it is done
     assert found.newest_mtime == 2_000_000_000  # still being written to: not quiet yet
+
+
+def test_links_in_a_batch_are_entries_and_links_to_folders_are_not_walked(tmp_path):
+    """A broken link is an input (parsing rejects it as unreadable), not a silent gap; a link to a folder is an
+    entry too and never walked (`ln -s .. loop` walked raw/ again and again until the kernel refused)."""
+    batch = make_batch(tmp_path, "b1", {"a.txt": "x"})
+    (batch / "broken.txt").symlink_to("/nonexistent/page.txt")
+    (batch / "loop").symlink_to("..")
+    (batch / "linked.txt").symlink_to(batch / "a.txt")
+    found = snapshot(batch)
+    assert [path for path, _size, _mtime in found.files] == ["a.txt", "broken.txt", "linked.txt", "loop"]
+    sizes = dict((path, size) for path, size, _mtime in found.files)
+    assert sizes["linked.txt"] == 1  # a link to a file is read through
+    before = found.fingerprint
+    (tmp_path / "b2").mkdir()  # changes raw/, the folder `loop` points to: not the batch
+    assert snapshot(batch).fingerprint == before
+
+
+def test_a_link_to_a_batch_folder_is_not_a_batch(tmp_path):
+    make_batch(tmp_path, "2026-11-01", {"a.txt": "x"})
+    (tmp_path / "latest").symlink_to(tmp_path / "2026-11-01")
+    assert [p.name for p in batch_dirs(tmp_path)] == ["2026-11-01"]
+    assert [p.name for p in linked_folders(tmp_path)] == ["latest"]

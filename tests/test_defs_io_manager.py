@@ -18,11 +18,12 @@ import pyarrow.parquet as pq
 import pytest
 from upath import UPath
 
-from pipeline.core.parts import Part
+from pipeline.core.parts import Part, parts_key
 from pipeline.core.schemas import DATASETS
 from pipeline.defs import io_manager as io_manager_module
 from pipeline.defs.io_manager import (
     PARTS,
+    PARTS_KEY,
     ParquetIOManager,
     ParquetUPathIOManager,
     PartStream,
@@ -309,6 +310,7 @@ def test_a_parted_dataset_is_a_file_per_batch_tagged_with_its_key_and_memo(tmp_p
     metadata = context.get_logged_metadata()
     assert metadata["dagster/row_count"].value == 5 and metadata["note"].value == "after"
     assert metadata["parts_written"].value == ["b1", "b2"]
+    assert metadata[PARTS_KEY].value == parts_key({"b1": "k1", "b2": "k2"})  # what a later build checks its files against
 
 
 def test_a_kept_part_is_left_as_it_is_and_parts_of_other_batches_go(tmp_path):

@@ -200,3 +200,24 @@ def test_a_failing_rescrape_keeps_the_page_and_later_batches_screen_only_themsel
     versions = pq.read_table(processed / "page_versions").to_pylist()
     assert {row["page_id"] for row in versions} == {row["page_id"] for row in consultations}
     assert f"{SECOND}/leave.html" not in {row["source"] for row in versions}
+
+
+def test_a_corpus_file_deleted_or_damaged_is_made_again_alone(two_builds):
+    """The next build completes a damaged corpus: a part deleted or truncated is made again (the others are kept),
+    as is a dataset's one file; before, the build said "up to date" and then that the counts did not reconcile."""
+    raw, processed, _, _, _ = two_builds
+    damages = {
+        "consultations": lambda path: path.unlink(),
+        "sections": lambda path: path.write_bytes(path.read_bytes()[:100]),
+    }
+    for dataset, damage in damages.items():  # the fixture's DAGSTER_HOME is still set
+        before = files(processed)
+        damage(processed / dataset / f"{FIRST}.parquet")
+        output = build(raw, processed)
+        assert "Building the corpus" in output and "Counts reconcile" in output, output
+        assert parts_written(dataset) == [FIRST]
+        assert {path: digest for path, (digest, _) in files(processed).items()} == {path: digest for path, (digest, _) in before.items()}
+    (processed / "page_versions" / "part-0.parquet").unlink()
+    output = build(raw, processed)
+    assert "Building the corpus" in output and "Counts reconcile" in output, output
+    assert summary_value(output, "page versions") == "2"

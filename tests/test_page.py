@@ -1,10 +1,12 @@
 """parse_page: boilerplate removal, fields, identity, and rejections that never raise."""
 
 import hashlib
+import os
+import threading
 
 import pytest
 
-from pipeline.core.page import parse_page
+from pipeline.core.page import parse_file, parse_page
 from tests.pages import ANSWER_LINES, CATEGORY, make_html, make_page
 
 
@@ -125,6 +127,27 @@ def test_rejections_have_a_reason_and_never_raise(data, reason):
     assert result.reject_reason == reason
     assert result.reject_detail
     assert result.source == "bad"
+
+
+def test_links_that_lead_to_no_file_are_unreadable_and_say_why(tmp_path):
+    (tmp_path / "broken.txt").symlink_to("/nonexistent/page.txt")
+    (tmp_path / "folder").symlink_to(tmp_path)
+    broken, folder = parse_file(tmp_path / "broken.txt"), parse_file(tmp_path / "folder")
+    assert (broken.reject_reason, broken.reject_detail) == (
+        "unreadable", "broken symbolic link to /nonexistent/page.txt (FileNotFoundError: No such file or directory)"
+    )
+    assert (folder.reject_reason, folder.reject_detail) == ("unreadable", f"symbolic link to {tmp_path}: a folder, not followed")
+
+
+def test_a_pipe_is_rejected_without_being_read(tmp_path):
+    pipe = tmp_path / "page.txt"
+    os.mkfifo(pipe)
+    # A writer that closes at once: had the parser opened the pipe, it would read an empty page instead of waiting.
+    writer = threading.Thread(target=lambda: open(pipe, "wb").close(), daemon=True)
+    writer.start()
+    result = parse_file(pipe)
+    os.close(os.open(pipe, os.O_RDONLY | os.O_NONBLOCK))  # lets the writer go
+    assert (result.reject_reason, result.reject_detail) == ("unreadable", "not a regular file (a pipe, socket or device)")
 
 
 def test_file_larger_than_the_limit_is_rejected():

@@ -101,8 +101,8 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
         yield History(raw, processed, first, second, noop, forced, late_file)
 
 
-def table(history: History, name: str) -> list[dict]:
-    return pq.read_table(history.processed / name).to_pylist()
+def table(processed: Path, name: str) -> list[dict]:
+    return pq.read_table(processed / name).to_pylist()
 
 
 def test_every_build_succeeds_and_reconciles(history: History):
@@ -168,7 +168,7 @@ def test_a_new_file_in_an_old_batch_reingests_only_that_batch(history: History):
 
 
 def test_page_history_across_batches(history: History):
-    pages = {row["category"]: row for row in table(history, "consultations")}
+    pages = {row["category"]: row for row in table(history.processed, "consultations")}
     rent = pages["不動産・賃貸"]
     assert (rent["page_id"], rent["batch"], rent["first_seen"], rent["last_seen"], rent["n_versions"]) == (
         "20240102030405-7", SECOND, FIRST, SECOND, 2
@@ -176,12 +176,12 @@ def test_page_history_across_batches(history: History):
     assert rent["answer"].endswith("少額訴訟も選択肢になります。")
     loan = pages["債権回収"]  # missing from the newer scrape: still in the corpus
     assert (loan["last_seen"], loan["n_versions"]) == (FIRST, 1)
-    wages = [row for row in table(history, "consultations") if row["question"].startswith("未払いの残業代")]
+    wages = [row for row in table(history.processed, "consultations") if row["question"].startswith("未払いの残業代")]
     assert len(wages) == 1 and (wages[0]["last_seen"], wages[0]["n_versions"]) == (SECOND, 1)
 
 
 def test_page_versions_say_what_became_of_every_input(history: History):
-    roles = {(row["source"], row["role"]) for row in table(history, "page_versions")}
+    roles = {(row["source"], row["role"]) for row in table(history.processed, "page_versions")}
     assert roles == {
         (f"{FIRST}/rent.html", "superseded"),
         (f"{SECOND}/rent.html", "current"),
@@ -190,7 +190,7 @@ def test_page_versions_say_what_became_of_every_input(history: History):
         (f"{FIRST}/loan.txt", "current"),
         (f"{FIRST}/leave.txt", "current"),
     }
-    assert [(r["source"], r["stage"]) for r in table(history, "rejects")] == [(f"{FIRST}/empty.txt", "parse")]
+    assert [(r["source"], r["stage"]) for r in table(history.processed, "rejects")] == [(f"{FIRST}/empty.txt", "parse")]
 
 
 def test_a_new_parser_version_ingests_every_batch_again_once(tmp_path: Path):
@@ -257,4 +257,64 @@ def test_a_batch_whose_folder_is_removed_leaves_the_corpus(tmp_path: Path):
     assert pq.read_table(processed / "rejects").num_rows == 0  # the empty page went with its batch
     assert again.runs == [] and "nothing new" in again.output
     assert emptied.runs == [] and emptied.code == 0
+    assert "raw/ holds no batch folder: nothing is ingested, removed or rebuilt, and processed/ stays as it is" in emptied.output
+    assert "nothing new" not in emptied.output
     assert emptied.value("pages in (raw_pages)") == "1"
+    assert "Counts reconcile" in emptied.output
+
+
+def test_links_in_raw_are_rejected_or_skipped_and_said_never_followed(tmp_path: Path):
+    """A broken link in a batch is an input that cannot be read: a reject, not a gap. A link to a folder in a batch
+    is one too, never walked (`ln -s .. loop` crashed the build). A link in raw/ to a batch folder is no batch:
+    skipped, and the build says so (it made a second batch holding every page of the first)."""
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    batch = write_batch(raw, FIRST, {"loan.txt": LOAN})
+    (batch / "gone.txt").symlink_to("/nonexistent/gone.txt")
+    (batch / "loop").symlink_to("..")
+    (raw / "latest").symlink_to(batch)
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "dagster_home"))}):
+        built = build(raw, processed)
+        with dg.DagsterInstance.get() as instance:
+            partitions = instance.get_dynamic_partitions("scrape_batches")
+    assert built.code == 0, built.output
+    assert "Skipping raw/latest: a link to a folder, not a batch" in built.output
+    assert partitions == [FIRST] and built.parsed == [FIRST]
+    assert [(r["source"], r["reject_reason"], r["reject_detail"]) for r in table(processed, "rejects")] == [
+        (f"{FIRST}/gone.txt", "unreadable", "broken symbolic link to /nonexistent/gone.txt (FileNotFoundError: No such file or directory)"),
+        (f"{FIRST}/loop", "unreadable", "symbolic link to ..: a folder, not followed"),
+    ]
+    assert [r["source"] for r in table(processed, "page_versions")] == [f"{FIRST}/loan.txt"]
+    assert "Counts reconcile: raw_pages 3 = page_versions 1 + rejects 2" in built.output
+
+
+def test_a_first_build_on_an_empty_raw_builds_nothing_and_says_so(tmp_path: Path):
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    raw.mkdir()
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "dagster_home"))}):
+        first, again = build(raw, processed), build(raw, processed)
+    for built in (first, again):
+        assert built.code == 0, built.output
+        assert built.runs == []
+        assert "raw/ holds no batch folder" in built.output
+        assert "Nothing to build: add scrapes as folders raw/<batch>/" in built.output
+        assert "FAILED" not in built.output
+    assert list(processed.iterdir()) == []
+
+
+@pytest.mark.parametrize("damage", ["truncated parsed_pages", "deleted raw_pages"])
+def test_an_ingested_file_deleted_or_damaged_is_ingested_again(tmp_path: Path, damage: str):
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    write_batch(raw, FIRST, {"rent.txt": RENT})
+    write_batch(raw, SECOND, {"wages.txt": WAGES})
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "dagster_home"))}):
+        assert build(raw, processed).code == 0
+        if damage == "truncated parsed_pages":
+            stored = processed / "parsed_pages" / f"{SECOND}.parquet"
+            stored.write_bytes(stored.read_bytes()[:100])
+        else:
+            (processed / "raw_pages" / f"{SECOND}.parquet").unlink()
+        repaired = build(raw, processed)
+    assert repaired.code == 0, repaired.output
+    assert repaired.parsed == [SECOND]
+    assert repaired.runs == ["ingest_batch", "build_corpus"]
+    assert "Counts reconcile: raw_pages 2 = page_versions 2 + rejects 0" in repaired.output

@@ -51,8 +51,14 @@ def is_scrape(relative: str) -> bool:
 
 
 def batch_dirs(raw_dir: Path) -> list[Path]:
-    """Batch folders in name order (name them so that order is scrape order, e.g. by date)."""
-    return sorted(p for p in raw_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    """Batch folders in name order (name them so that order is scrape order, e.g. by date). A batch is a real
+    folder: a link to one (raw/latest -> 2026-11-08) would be a second batch holding every page of the first."""
+    return sorted(p for p in raw_dir.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
+
+
+def linked_folders(raw_dir: Path) -> list[Path]:
+    """The links to folders in raw/ that `batch_dirs` leaves out, to say so."""
+    return sorted(p for p in raw_dir.iterdir() if p.is_symlink() and p.is_dir() and not p.name.startswith("."))
 
 
 def gone_batches(known: Iterable[str], in_raw: Collection[str]) -> list[str]:
@@ -85,18 +91,26 @@ def snapshot(batch_dir: Path) -> BatchSnapshot:
 
 
 def _local_files(root: str) -> Iterator[tuple[str, int, float]]:
-    """(path relative to root, size, mtime in seconds) of every file under root, hidden ones too."""
+    """(path relative to root, size, mtime in seconds) of every entry under root that is not a folder, hidden
+    ones too. Only real folders are walked: a link to a folder (`ln -s .. loop` would never end) is an entry like a
+    file, and so are broken links and special files; parsing rejects what is not a readable file."""
     folders = [""]
     while folders:
         folder = folders.pop()
         with os.scandir(os.path.join(root, folder) if folder else root) as entries:
             for entry in entries:
                 relative = f"{folder}/{entry.name}" if folder else entry.name
-                if entry.is_dir():
+                if entry.is_dir(follow_symlinks=False):
                     folders.append(relative)
-                elif entry.is_file():
-                    stat = entry.stat()
+                else:
+                    stat = _stat(entry)
                     yield relative, stat.st_size, stat.st_mtime
+
+
+def _stat(entry: os.DirEntry) -> os.stat_result:
+    """The stat of the file the entry is or links to; of the entry itself when it is anything else (a broken link
+    has no target; a link to a folder would change with whatever changes in that folder)."""
+    return entry.stat() if entry.is_file() else entry.stat(follow_symlinks=False)
 
 
 def _listed_files(folder: UPath) -> Iterator[tuple[str, int, float]]:

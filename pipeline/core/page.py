@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
@@ -40,13 +42,31 @@ _COMMON_COMPATIBILITY_CHARS = re.compile(f"[{re.escape(''.join(_NFKD))}]")
 def parse_file(path: Path, *, source: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> PageResult:
     source = source if source is not None else str(path)
     try:
-        size = path.stat().st_size
-        if size > max_bytes:  # refuse before reading a huge file into memory
-            return rejected(source, RejectReason.TOO_LARGE, f"{size} bytes > limit of {max_bytes}")
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # never read: a fifo would wait for a writer forever
+            return rejected(source, RejectReason.UNREADABLE, _not_a_file(path, info.st_mode))
+        if info.st_size > max_bytes:  # refuse before reading a huge file into memory
+            return rejected(source, RejectReason.TOO_LARGE, f"{info.st_size} bytes > limit of {max_bytes}")
         data = path.read_bytes()
     except OSError as error:
-        return rejected(source, RejectReason.UNREADABLE, f"{type(error).__name__}: {error.strerror or error}")
+        problem = f"{type(error).__name__}: {error.strerror or error}"
+        target = _link_target(path)
+        return rejected(source, RejectReason.UNREADABLE, problem if target is None else f"broken symbolic link to {target} ({problem})")
     return parse_page(data, source, max_bytes=max_bytes)
+
+
+def _not_a_file(path: Path, mode: int) -> str:
+    what = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a pipe, socket or device)"
+    target = _link_target(path)
+    return what if target is None else f"symbolic link to {target}: {what}, not followed"
+
+
+def _link_target(path: Path) -> str | None:
+    """Where the path links to, when it is a symbolic link."""
+    try:
+        return os.readlink(path) if path.is_symlink() else None
+    except OSError:  # gone since
+        return None
 
 
 def parse_page(data: bytes, source: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> PageResult:

@@ -13,7 +13,7 @@ PARSER_VERSION = "1.0.0"
 class RejectReason(enum.StrEnum):
     """Why an input was quarantined. Small and stable: downstream reports group by it."""
 
-    UNREADABLE = "unreadable"  # the path could not be read (missing, permission, a folder)
+    UNREADABLE = "unreadable"  # the path could not be read (missing, permission) or is no file (a folder, a broken link)
     EMPTY_FILE = "empty_file"  # zero bytes, or only whitespace
     TOO_LARGE = "too_large"  # larger than the configured byte limit
     BINARY_CONTENT = "binary_content"  # NUL or control bytes: not a text or HTML page

@@ -188,7 +188,6 @@ class RelatedParts:
 
     linked: pa.Table  # the link columns of every teaser of every part, in batch order
     parts: Iterator[Part]
-    parts_key: str  # the key of this set of parts (parts.parts_key): what a later build checks `stored_whole` with
     linked_now: int  # teasers linked in this build (the others kept their links)
 
 
@@ -213,7 +212,7 @@ def related_parts(
     (a page added elsewhere can become a teaser's target); the keys linking reads of each part are kept with it
     (sidecars), so the texts of unchanged parts are never read.
 
-    `stored_whole`: the stored parts are the parts of one finished build (`RelatedParts.parts_key` says which), so
+    `stored_whole`: the stored parts are the parts of one finished build (their `parts.parts_key` is the one it recorded), so
     their links were linked against one corpus, the one their sidecars describe: then only the teasers that the
     pages added, removed or changed since could link otherwise are linked again (links.relink). Otherwise (a
     build stopped half-way leaves parts linked against different corpora) every teaser is.
@@ -263,7 +262,7 @@ def related_parts(
             return parts.keep(same_source[batch], batch, "related_questions", suite)
         return parts.counted(next(made), batch, "related_questions", suite)
 
-    return RelatedParts(linked, map(part, batches), parts.parts_key(keys), linked_now)
+    return RelatedParts(linked, map(part, batches), linked_now)
 
 
 _TEASER_COLUMNS = schemas.RELATED_QUESTIONS.names[: schemas.RELATED_QUESTIONS.get_field_index("target_page_id")]

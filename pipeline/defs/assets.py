@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from pipeline.core import batches, schemas, tables, validation
 from pipeline.core import screening as screen
-from pipeline.core.parts import Part, PartRows, StoredPart, concat_parts, parts_key
+from pipeline.core.parts import Part, PartRows, StoredPart, concat_parts
 from pipeline.core.quality import card, frontier
 from pipeline.core.quality import near_duplicates as near_dups
 from pipeline.core.quality.links import link_coverage
@@ -24,7 +24,7 @@ from pipeline.core.schemas import PII_KINDS
 from pipeline.defs.checks import VALIDATED_DATASETS, expectation_check_result, expectation_check_spec
 from pipeline.defs.io_manager import COLUMNS, PARTS, ParquetUPathIOManager, PartitionTables, PartStream
 from pipeline.defs.metadata import PREVIEW_ROWS, definition_metadata, describe, table_metadata
-from pipeline.defs.partitions import INGEST_KEY, ingest_key, latest_metadata, scrape_batches
+from pipeline.defs.partitions import INGEST_KEY, ingest_key, scrape_batches
 from pipeline.defs.resources import CorpusLock, CorpusPaths, QualitySettings
 
 INGEST_GROUP = "ingest"
@@ -243,23 +243,12 @@ def related_questions(
 ):
     suite = validation.SuiteRun("related_questions")
     stored = stored_parts(context, io_manager, "related_questions")
-    whole = _stored_whole(context, "related_questions", stored)
+    whole = io_manager.stored_as_recorded(context.instance, "related_questions")
     related = tables.related_parts(consultations, stored, suite, stored_whole=whole, writer=io_manager.part_files())
     metadata = {f"links/{name}": value for name, value in link_coverage(related.linked).items()}
-    metadata |= {"links/linked_now": related.linked_now, PARTS_KEY: related.parts_key}
+    metadata |= {"links/linked_now": related.linked_now}
     yield dg.Output(part_stream("related_questions", related.parts, io_manager, lambda: metadata))
     yield from _check(context, "related_questions", suite.report())
-
-
-# Metadata of a parted dataset's materialisation: the key of the set of parts it stored (parts.parts_key).
-PARTS_KEY = "parts_key"
-
-
-def _stored_whole(context: dg.AssetExecutionContext, dataset: str, stored: Mapping[str, StoredPart]) -> bool:
-    """Whether the stored parts are those the dataset's latest materialisation stored, all of them: a step that
-    stopped half-way (it records no materialisation) leaves other parts than its last one recorded."""
-    recorded = latest_metadata(context.instance, dg.AssetKey(dataset), PARTS_KEY)
-    return bool(stored) and recorded == parts_key({batch: part.key for batch, part in stored.items()})
 
 
 FRONTIER_CSV = "missing_pages.csv"

@@ -46,8 +46,9 @@ from upath import UPath
 
 from pipeline.core import schemas
 from pipeline.core.batches import is_local
-from pipeline.core.parts import PARTED_DATASETS, BatchTables, Part, PartWriter, StoredPart, concat_parts
+from pipeline.core.parts import PARTED_DATASETS, BatchTables, Part, PartWriter, StoredPart, concat_parts, parts_key
 from pipeline.core.schemas import DATASETS
+from pipeline.defs.partitions import latest_metadata
 from pipeline.defs.resources import PROCESSED_DIR_ENV, default_processed_dir
 
 PART_STEM = "part-0"
@@ -58,6 +59,7 @@ COMPRESSION = "zstd"
 WRITE_OPTIONS = {"compression": COMPRESSION, "use_compliant_nested_type": False}
 COLUMNS = "columns"  # input metadata: read only these columns
 PARTS = "parts"  # input metadata: the stored parts of a parted dataset ({batch: StoredPart}), not one table
+PARTS_KEY = "parts_key"  # a parted dataset's materialisation metadata: the key of the set of parts it stored (parts.parts_key)
 PART_KEY, PART_MEMO = b"pipeline.part_key", b"pipeline.part_memo"  # in a part file's key-value metadata
 TEMP_WRITER = re.compile(r"\.[0-9a-f]{32}\.(?P<pid>\d+)@(?P<host>.+)\.tmp$")
 
@@ -236,18 +238,20 @@ class ParquetUPathIOManager(dg.UPathIOManager):
             return
         if not isinstance(obj, PartStream):
             raise TypeError(f"{dataset} is stored per batch: hand the IO manager a PartStream, not {type(obj).__name__}")
-        rows, written = self.write_parts(dataset, obj.parts, path.parent)
-        context.add_output_metadata({"dagster/row_count": dg.MetadataValue.int(rows), "parts_written": written, **obj.metadata()})
+        rows, written, stored_key = self.write_parts(dataset, obj.parts, path.parent)
+        context.add_output_metadata(
+            {"dagster/row_count": dg.MetadataValue.int(rows), "parts_written": written, PARTS_KEY: stored_key, **obj.metadata()}
+        )
 
     def get_metadata(self, context: dg.OutputContext, obj: Any) -> dict[str, Any]:
         """A parted dataset's path is its folder (the base class reports the nominal file)."""
         dataset, _ = self.schema_for(context)
         return {"path": dg.MetadataValue.path(str(self._get_path(context).parent))} if dataset in PARTED_DATASETS else {}
 
-    def write_parts(self, dataset: str, parts: Iterable[Part], folder: UPath) -> tuple[int, list[str]]:
+    def write_parts(self, dataset: str, parts: Iterable[Part], folder: UPath) -> tuple[int, list[str], str]:
         """Write the parts that carry a table, check that the others are stored with their key (kept, or
         written by the step's workers), and remove the files of batches not among them. Returns the rows of
-        the dataset and the batches written by this build."""
+        the dataset, the batches written by this build and the key of the set of parts stored (`PARTS_KEY`)."""
         files = self.part_files()
         keys, written = {}, []
         for part in parts:
@@ -263,7 +267,7 @@ class ParquetUPathIOManager(dg.UPathIOManager):
         for stale in [*data_files(folder), *(path for sidecars in _sidecar_folders(folder) for path in data_files(sidecars))]:
             if stale.stem not in keys:  # a batch that holds no current version any more, or an older layout
                 stale.unlink()
-        return sum(stored[batch].rows for batch in keys), written
+        return sum(stored[batch].rows for batch in keys), written, parts_key(keys)
 
     def head(self, dataset: str, batch: str, rows: int) -> pa.Table:
         """The first rows of a stored part (a preview: the file's first pages, not the whole part)."""
@@ -287,6 +291,15 @@ class ParquetUPathIOManager(dg.UPathIOManager):
             for batch in batches:
                 if (path := _part_path(self._base_path / dataset, batch)).exists():
                     path.unlink()
+
+    def stored_as_recorded(self, instance: dg.DagsterInstance, dataset: str) -> bool:
+        """Whether the parted dataset's files are the parts its latest materialisation stored, every one of them
+        readable: a step that stopped half-way (it records no materialisation) or a file deleted or damaged since
+        leaves other files than it recorded."""
+        stored = self.stored_parts(dataset)
+        recorded = latest_metadata(instance, dg.AssetKey(dataset), PARTS_KEY)
+        every_file_a_part = len(stored) == len(data_files(self._base_path / dataset))
+        return every_file_a_part and recorded == parts_key({batch: part.key for batch, part in stored.items()})
 
     def stored_parts(self, dataset: str) -> dict[str, StoredPart]:
         """The stored parts of a parted dataset, by batch, from the files' footers (rows are read when asked)."""

@@ -15,6 +15,7 @@ import hashlib
 from typing import Any
 
 import dagster as dg
+import sqlalchemy.exc
 
 from pipeline.core import schemas
 from pipeline.core.batches import gone_batches
@@ -69,13 +70,24 @@ def _metadata_value(record: dg.EventLogRecord, name: str) -> Any:
     return value.value if value is not None else None
 
 
-def add_batches(instance: dg.DagsterInstance, batches: list[str]) -> list[str]:
-    """Add the partitions not known yet; returns the ones added."""
+def add_batches(instance: dg.DagsterInstance, batches: list[str]) -> None:
+    """Add the partitions not known yet. Another process (a second build, the sensor) may add some between the
+    read and the insert: the insert then fails on the table's unique key, and the ones still missing are added."""
+    missing = _unknown(instance, batches)
+    while missing:
+        try:
+            instance.add_dynamic_partitions(scrape_batches.name, missing)
+            break
+        except sqlalchemy.exc.IntegrityError:
+            still_missing = _unknown(instance, missing)
+            if still_missing == missing:  # not the race: none of them was added meanwhile
+                raise
+            missing = still_missing
+
+
+def _unknown(instance: dg.DagsterInstance, batches: list[str]) -> list[str]:
     known = set(instance.get_dynamic_partitions(scrape_batches.name))
-    new = [batch for batch in batches if batch not in known]
-    if new:
-        instance.add_dynamic_partitions(scrape_batches.name, new)
-    return new
+    return [batch for batch in batches if batch not in known]
 
 
 def retire_batches(instance: dg.DagsterInstance, in_raw: list[str]) -> list[str]:
