@@ -18,6 +18,7 @@ class RejectReason(enum.StrEnum):
     TOO_LARGE = "too_large"  # larger than the configured byte limit
     BINARY_CONTENT = "binary_content"  # NUL or control bytes: not a text or HTML page
     UNDECODABLE = "undecodable"  # no supported encoding decodes it
+    TOO_DEEP = "too_deep"  # HTML nested deeper than the HTML parser's limit: it would cut the page
     NO_CONTENT = "no_content"  # HTML whose main content is empty once chrome is dropped
     NO_CATEGORY = "no_category"  # first line is not a category label
     NO_CONSULTATION = "no_consultation"  # nothing between the category and the answer
