@@ -112,6 +112,9 @@ def test_html_page_id_comes_from_canonical_url():
     [
         (b"", "empty_file"),
         (b"  \n\r\n ", "empty_file"),
+        ("\u3000\u3000\n".encode(), "empty_file"),
+        (" \u00a0\u200b\n\u3000".encode("utf-8-sig"), "empty_file"),
+        ("\u3000\r\n".encode("cp932"), "empty_file"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary_content"),
         (bytes(range(128, 256)) * 4, "undecodable"),
         ("<html><head><title>x</title></head><body><nav>メニュー</nav><footer>フッター</footer></body></html>".encode(), "no_content"),

@@ -40,15 +40,16 @@ def sniff_format(data: bytes) -> str:
 
 def decode_page(data: bytes) -> DecodedPage:
     """Decode raw bytes, or raise RejectError with the reject reason."""
-    if not data.strip():
-        raise RejectError(RejectReason.EMPTY_FILE, f"{len(data)} bytes, no visible content")
     if b"\x00" in data[:8192]:
         raise RejectError(RejectReason.BINARY_CONTENT, "NUL bytes in the first 8 KiB")
     page_format = sniff_format(data)
     text, encoding = _decode_text(data, page_format)
     if _control_chars_above(8, data, text) and len(_CONTROL_CHARS.findall(text[:8192])) > 8:
         raise RejectError(RejectReason.BINARY_CONTENT, f"control characters in text decoded as {encoding}")
-    return DecodedPage(text=normalise_text(text), encoding=encoding, format=page_format)
+    text = normalise_text(text)
+    if not text or text.isspace():  # any Unicode whitespace: ideographic spaces too
+        raise RejectError(RejectReason.EMPTY_FILE, f"{len(data)} bytes, no visible content")
+    return DecodedPage(text=text, encoding=encoding, format=page_format)
 
 
 def _control_chars_above(limit: int, data: bytes, text: str) -> bool:

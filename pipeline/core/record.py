@@ -14,7 +14,7 @@ class RejectReason(enum.StrEnum):
     """Why an input was quarantined. Small and stable: downstream reports group by it."""
 
     UNREADABLE = "unreadable"  # the path could not be read (missing, permission, a folder)
-    EMPTY_FILE = "empty_file"  # zero bytes, or only whitespace
+    EMPTY_FILE = "empty_file"  # zero bytes, or only whitespace (Unicode's: ideographic spaces too)
     TOO_LARGE = "too_large"  # larger than the configured byte limit
     BINARY_CONTENT = "binary_content"  # NUL or control bytes: not a text or HTML page
     UNDECODABLE = "undecodable"  # no supported encoding decodes it
