@@ -17,7 +17,7 @@ class RejectReason(enum.StrEnum):
     EMPTY_FILE = "empty_file"  # zero bytes, or only whitespace (Unicode's: ideographic spaces too)
     TOO_LARGE = "too_large"  # larger than the configured byte limit
     BINARY_CONTENT = "binary_content"  # NUL or control bytes: not a text or HTML page
-    UNDECODABLE = "undecodable"  # no supported encoding decodes it
+    UNDECODABLE = "undecodable"  # no supported encoding decodes it (e.g. UTF-16 text)
     TOO_DEEP = "too_deep"  # HTML nested deeper than the HTML parser's limit: it would cut the page
     NO_CONTENT = "no_content"  # HTML whose main content is empty once chrome is dropped
     NO_CATEGORY = "no_category"  # first line is not a category label
