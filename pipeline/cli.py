@@ -28,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
 
     parse = commands.add_parser("parse", help="parse pages and print one JSON record per input")
     parse.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    parse.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="reject larger files")
+    parse.add_argument("--max-bytes", type=_byte_limit, default=DEFAULT_MAX_BYTES, help="reject larger files")
     parse.set_defaults(command=_parse_command)
 
     build = commands.add_parser("build", help="ingest new or changed batches, rebuild the corpus in processed/")
@@ -41,6 +41,17 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_arguments(generate)
     generate.set_defaults(command=synth.run)
     return parser
+
+
+def _byte_limit(value: str) -> int:
+    """--max-bytes: 0 or less would reject every input, so it is a usage error (argparse exits with 2)."""
+    try:
+        limit = int(value)
+    except ValueError:
+        limit = 0
+    if limit <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of bytes, not {value!r}")
+    return limit
 
 
 def _parse_command(args: argparse.Namespace) -> int:

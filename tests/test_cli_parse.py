@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.pages import make_page
 
 KEYS = [
@@ -41,3 +43,21 @@ def test_output_is_utf8_without_ascii_escapes_whatever_the_locale(tmp_path):
 def test_usage_errors_exit_2():
     assert run_parse().returncode == 2
     assert subprocess.run([sys.executable, "-m", "pipeline", "nonsense"], capture_output=True).returncode == 2
+
+
+def test_max_bytes_rejects_larger_files(tmp_path):
+    page = tmp_path / "p.txt"
+    page.write_text(make_page(), encoding="utf-8")
+    result = run_parse("--max-bytes", 100, page)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["reject_reason"] == "too_large"
+
+
+@pytest.mark.parametrize("max_bytes", ["0", "-5", "many"])
+def test_a_byte_limit_that_is_not_a_positive_integer_is_a_usage_error(tmp_path, max_bytes):
+    page = tmp_path / "p.txt"
+    page.write_text(make_page(), encoding="utf-8")
+    result = run_parse("--max-bytes", max_bytes, page)
+    assert result.returncode == 2
+    assert b"--max-bytes" in result.stderr
+    assert result.stdout == b""

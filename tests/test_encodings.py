@@ -1,6 +1,7 @@
 """Decoding: the same page in every encoding, line ending and format gives the same fields."""
 
 import codecs
+import random
 
 import pytest
 
@@ -56,3 +57,33 @@ def test_wrong_declared_charset_falls_back_to_detection():
 
 def test_zero_width_characters_are_removed():
     assert decode_page("労働\u200b問題\ufeff".encode()).text == "労働問題"
+
+
+UTF16 = {
+    "utf-16 with BOM": PAGE.encode("utf-16"),
+    "utf-16-le without BOM": PAGE.encode("utf-16-le"),
+    "utf-16-be without BOM": PAGE.encode("utf-16-be"),
+    "html utf-16-le without BOM": make_html(PAGE).encode("utf-16-le"),
+    "utf-16-be with BOM, no ASCII": codecs.BOM_UTF16_BE + "労働問題\u3000残業代".encode("utf-16-be"),
+}
+
+
+@pytest.mark.parametrize("variant", UTF16)
+def test_utf16_is_text_in_an_unsupported_encoding_not_binary(variant):
+    result = parse_page(UTF16[variant], variant)
+    assert (result.status, result.reject_reason) == ("rejected", "undecodable")
+    assert "UTF-16" in result.reject_detail
+
+
+BINARY = {
+    "random bytes": random.Random(7).randbytes(4096),
+    "NUL in every other byte, control characters as UTF-16": bytes(byte for code in range(256) for byte in (code, 0)),
+    "a UTF-16 BOM then random bytes": codecs.BOM_UTF16_LE + random.Random(8).randbytes(4096),
+    **{f"a {codec} page with a stray NUL byte": PAGE.encode(codec).replace(b"\n", b"\n\x00", 1) for codec in ("utf-8", "cp932", "euc_jp")},
+}
+
+
+@pytest.mark.parametrize("variant", BINARY)
+def test_binary_with_nul_bytes_stays_binary(variant):
+    result = parse_page(BINARY[variant], variant)
+    assert (result.status, result.reject_reason) == ("rejected", "binary_content")

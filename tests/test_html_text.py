@@ -2,8 +2,11 @@
 
 import concurrent.futures
 
+import pytest
+
 from pipeline import synth
-from pipeline.core.html_text import html_to_text
+from pipeline.core.html_text import MAX_DEPTH, html_to_text
+from pipeline.core.record import RejectError, RejectReason
 
 
 def test_blocks_become_lines_and_inline_markup_joins():
@@ -35,6 +38,37 @@ def test_url_from_canonical_then_og_url():
     assert html_to_text(both).url == "https://a.example/x/20230101000000-1"
     assert html_to_text("<head><meta property='og:url' content='https://b.example/y'></head>").url == "https://b.example/y"
     assert html_to_text("<p>なし</p>").url is None
+
+
+def nested(depth: int, inner: str, tag: str = "div") -> str:
+    return f"<{tag}>" * depth + inner + f"</{tag}>" * depth
+
+
+# 300: past libxml2's default limit (256 levels); 1,500: past Python's recursion limit (1,000 frames).
+@pytest.mark.parametrize("depth", [300, 1500])
+def test_deeply_nested_content_is_read_whole(depth):
+    page = html_to_text(
+        f"<body><header>{nested(depth, 'サイト名')}</header>"
+        f"<main>{nested(depth, '<p>一つ目の<a href=/x><span><b>段落</b></span></a>です。</p>')}<p>二つ目</p></main></body>"
+    )
+    assert page.text == "一つ目の段落です。\n二つ目"
+    assert page.link_targets == {"段落": "/x"}
+
+
+def test_the_depth_limit_is_the_html_parsers():
+    # html and body count: the deepest element the parser keeps is at MAX_DEPTH.
+    assert html_to_text("<html><body>" + nested(MAX_DEPTH - 2, "本文") + "</body></html>").text == "本文"
+    with pytest.raises(RejectError) as refused:
+        html_to_text("<html><body>" + nested(MAX_DEPTH - 1, "本文") + "<p>残り</p></body></html>")
+    assert refused.value.reason == RejectReason.TOO_DEEP
+    assert f"deeper than {MAX_DEPTH} levels" in refused.value.detail
+
+
+def test_nesting_past_the_limit_anywhere_is_refused_not_cut():
+    # In chrome the walk never goes, the parser would still drop everything after the cut.
+    with pytest.raises(RejectError) as refused:
+        html_to_text(f"<body><nav>{nested(MAX_DEPTH, 'メニュー')}</nav><main><p>本文</p></main></body>")
+    assert refused.value.reason == RejectReason.TOO_DEEP
 
 
 def test_a_parse_that_fails_half_way_leaves_nothing_for_the_next_page():

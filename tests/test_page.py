@@ -1,11 +1,13 @@
 """parse_page: boilerplate removal, fields, identity, and rejections that never raise."""
 
+import dataclasses
 import hashlib
 import os
 import threading
 
 import pytest
 
+from pipeline.core.html_text import MAX_DEPTH
 from pipeline.core.page import parse_file, parse_page
 from tests.pages import ANSWER_LINES, CATEGORY, make_html, make_page
 
@@ -112,6 +114,9 @@ def test_html_page_id_comes_from_canonical_url():
     [
         (b"", "empty_file"),
         (b"  \n\r\n ", "empty_file"),
+        ("\u3000\u3000\n".encode(), "empty_file"),
+        (" \u00a0\u200b\n\u3000".encode("utf-8-sig"), "empty_file"),
+        ("\u3000\r\n".encode("cp932"), "empty_file"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary_content"),
         (bytes(range(128, 256)) * 4, "undecodable"),
         ("<html><head><title>x</title></head><body><nav>メニュー</nav><footer>フッター</footer></body></html>".encode(), "no_content"),
@@ -163,3 +168,30 @@ def test_related_questions_keep_the_link_of_their_page():
     )
     related = parse_page(html.encode("utf-8"), "p.html").related
     assert [item.url for item in related] == [None, "https://houritsu.example/fudosan/20240203040506-1"]
+
+
+FLAT_HTML = make_html(make_page())
+# Where a scrape nests deeply: an unclosed run of inline tags (as broken pages have), the chrome, one answer line.
+NESTINGS = {
+    "unclosed after the consultation": lambda depth: FLAT_HTML.replace("</p><p>原状回復", "</p>" + "<b>" * depth + "<p>原状回復", 1),
+    "in the header": lambda depth: FLAT_HTML.replace("<nav>", "<div>" * depth + "<nav>", 1).replace("</nav>", "</nav>" + "</div>" * depth, 1),
+    "inside an answer line": lambda depth: FLAT_HTML.replace("<p>まとめ</p>", "<p>" + "<span>" * depth + "まとめ" + "</span>" * depth + "</p>", 1),
+}
+
+
+def parse_html(html: str):
+    return parse_page(html.encode("utf-8"), "p.html")
+
+
+@pytest.mark.parametrize("where", NESTINGS)
+def test_a_page_nested_a_few_hundred_levels_parses_whole(where):
+    deep = parse_html(NESTINGS[where](300))
+    assert deep.status == "ok", deep.reject_detail
+    assert dataclasses.replace(deep, sha256=None) == dataclasses.replace(parse_html(FLAT_HTML), sha256=None)
+
+
+@pytest.mark.parametrize("where", NESTINGS)
+def test_a_page_nested_past_the_html_parsers_limit_is_rejected_not_cut(where):
+    result = parse_html(NESTINGS[where](MAX_DEPTH))
+    assert (result.status, result.reject_reason) == ("rejected", "too_deep")
+    assert f"deeper than {MAX_DEPTH} levels" in result.reject_detail

@@ -24,6 +24,11 @@ _INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff"
 _INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
 # The bytes that decode to _CONTROL_CHARS (but U+FFFD) in UTF-8, CP932 and EUC-JP alike: single bytes there.
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
+# UTF-16: text in an encoding we do not read, which would otherwise pass for binary data (it holds NUL bytes).
+_UTF16_BOMS = {codecs.BOM_UTF16_LE: "utf_16_le", codecs.BOM_UTF16_BE: "utf_16_be"}
+# What UTF-16 text does not hold but other bytes read as UTF-16 do: control characters (C0 but tab and
+# line breaks, C1) and private use ones (the lead bytes E0-EF of UTF-8's Japanese, as a high byte).
+_NOT_UTF16_TEXT = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ue000-\uf8ff]")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -40,15 +45,41 @@ def sniff_format(data: bytes) -> str:
 
 def decode_page(data: bytes) -> DecodedPage:
     """Decode raw bytes, or raise RejectError with the reject reason."""
-    if not data.strip():
-        raise RejectError(RejectReason.EMPTY_FILE, f"{len(data)} bytes, no visible content")
+    if utf16 := _utf16_codec(data):
+        raise RejectError(RejectReason.UNDECODABLE, f"UTF-16 text ({utf16}): not one of {', '.join(SUPPORTED_ENCODINGS)}")
     if b"\x00" in data[:8192]:
         raise RejectError(RejectReason.BINARY_CONTENT, "NUL bytes in the first 8 KiB")
     page_format = sniff_format(data)
     text, encoding = _decode_text(data, page_format)
     if _control_chars_above(8, data, text) and len(_CONTROL_CHARS.findall(text[:8192])) > 8:
         raise RejectError(RejectReason.BINARY_CONTENT, f"control characters in text decoded as {encoding}")
-    return DecodedPage(text=normalise_text(text), encoding=encoding, format=page_format)
+    text = normalise_text(text)
+    if not text or text.isspace():  # any Unicode whitespace: ideographic spaces too
+        raise RejectError(RejectReason.EMPTY_FILE, f"{len(data)} bytes, no visible content")
+    return DecodedPage(text=text, encoding=encoding, format=page_format)
+
+
+def _utf16_codec(data: bytes) -> str | None:
+    """The codec ("utf_16_le" or "utf_16_be") when the data is UTF-16 text, else None.
+
+    The byte order comes from a BOM, else from where most NUL bytes of the first 8 KiB are: in UTF-16
+    text they are mostly the high bytes of ASCII characters (line breaks, markup), so at odd offsets in
+    little-endian. And that start must read as UTF-16 text: binary data, or a page in a supported
+    encoding with a stray NUL byte, read as UTF-16 breaks a surrogate pair or gives a control or
+    private-use character.
+    """
+    head = data[:8192]
+    if codec := _UTF16_BOMS.get(head[:2]):
+        head = head[2:]
+    elif b"\x00" in head:
+        codec = "utf_16_le" if head[1::2].count(0) > head[0::2].count(0) else "utf_16_be"
+    else:
+        return None
+    try:  # an incremental decoder: the 8 KiB may end inside a character
+        text = codecs.getincrementaldecoder(codec)().decode(head)
+    except UnicodeDecodeError:
+        return None
+    return None if _NOT_UTF16_TEXT.search(text) else codec
 
 
 def _control_chars_above(limit: int, data: bytes, text: str) -> bool:

@@ -16,6 +16,11 @@ import threading
 
 from lxml import etree
 
+from pipeline.core.record import RejectError, RejectReason
+
+# libxml2's nesting limit with huge_tree (256 without): an element deeper than this ends the parse, and
+# the rest of the page would be silently dropped.
+MAX_DEPTH = 2048
 # Page chrome: never part of a consultation, wherever it sits in the tree.
 _CHROME_TAGS = frozenset(
     "head script style noscript template header nav footer aside form button iframe svg dialog select input".split()
@@ -100,16 +105,34 @@ _PARSERS = _ThreadParsers()
 
 
 def _feed(data: str | bytes, encoding: str | None) -> etree._Element | None:
-    """The root element lxml's HTML parser makes of the data, with this thread's parser."""
+    """The root element lxml's HTML parser makes of the data, with this thread's parser.
+
+    No id index: faster. huge_tree lifts libxml2's nesting limit from 256 levels, which a page of unclosed
+    inline tags soon passes, to MAX_DEPTH (its other limits grow too, far past any page within the size
+    limit).
+    """
     parsers = _PARSERS.by_encoding
     if (parser := parsers.get(encoding)) is None:
-        parser = parsers[encoding] = etree.HTMLParser(encoding=encoding, collect_ids=False)  # no id index: faster
+        parser = parsers[encoding] = etree.HTMLParser(encoding=encoding, collect_ids=False, huge_tree=True)
     try:
         parser.feed(data)
-        return parser.close()
+        root = parser.close()
     except BaseException:
         del parsers[encoding]  # a feed that failed may leave the parser inside this document: not for the next
         raise
+    _refuse_a_cut_parse(parser.feed_error_log)
+    return root
+
+
+def _refuse_a_cut_parse(errors: etree._ListErrorLog) -> None:
+    """Reject a page the parser stopped in: a recovering parse gives up at MAX_DEPTH without raising and
+    keeps only what came before, so only its error log tells. (With huge_tree the depth is the only libxml2
+    limit a page within the size limit reaches.)"""
+    if cut := errors.filter_types([etree.ErrorTypes.ERR_RESOURCE_LIMIT]):
+        raise RejectError(
+            RejectReason.TOO_DEEP,
+            f"nesting deeper than {MAX_DEPTH} levels at line {cut[0].line}: the HTML parser would cut the page there",
+        )
 
 
 def _page_url(top: list[etree._Element]) -> str | None:
@@ -163,30 +186,39 @@ def _collect_children(parent, pieces: list[str], anchors: list[list]) -> None:
     """Inline text joins up; block elements and <br> start new lines; chrome, comments and PIs are not text.
 
     Each text node's runs of HTML whitespace become one space, node by node (so "a " + " b" keeps two).
-    The hot loop of an HTML page: one lxml call fewer per element counts.
+    A loop over a stack of open elements, not recursion: a page may nest up to MAX_DEPTH levels, past
+    Python's recursion limit. The hot loop of an HTML page: one lxml call fewer per element counts.
     """
     append = pieces.append
-    for child in parent[:]:  # a list made in one lxml call: faster than its child iterator
-        kind = _KINDS.get(child.tag, _INLINE)
-        if kind is _DROPPED or _has_chrome_names(child):
-            pass  # dropped with everything inside it (its tail stays)
-        elif kind is _BREAK:
-            append("\n")
+    open_elements = []  # (their siblings still to walk, element, kind, anchor) of the elements walked into
+    children = iter(parent[:])  # a list made in one lxml call: faster than the child iterator
+    while True:
+        if (child := next(children, None)) is None:  # the last child is done: close its parent
+            if not open_elements:
+                return
+            children, child, kind, anchor = open_elements.pop()
         else:
-            anchor = None
-            if kind is _BLOCK:
+            kind, anchor = _KINDS.get(child.tag, _INLINE), None
+            if kind is _DROPPED or _has_chrome_names(child):
+                kind = _DROPPED  # dropped with everything inside it (its tail stays)
+            elif kind is _BREAK:
                 append("\n")
-            elif kind is _LINK and (href := child.get("href")) is not None:
-                anchor = [href, len(pieces), 0]
-                anchors.append(anchor)
-            if text := child.text:
-                append(_collapse_space(text))
-            if len(child):  # a leaf: no call, no list of children
-                _collect_children(child, pieces, anchors)
-            if kind is _BLOCK:
-                append("\n")
-            elif anchor is not None:
-                anchor[2] = len(pieces)
+            else:
+                if kind is _BLOCK:
+                    append("\n")
+                elif kind is _LINK and (href := child.get("href")) is not None:
+                    anchor = [href, len(pieces), 0]
+                    anchors.append(anchor)
+                if text := child.text:
+                    append(_collapse_space(text))
+                if len(child):  # walk into it; a leaf is closed at once, without a list of children
+                    open_elements.append((children, child, kind, anchor))
+                    children = iter(child[:])
+                    continue
+        if kind is _BLOCK:
+            append("\n")
+        elif anchor is not None:
+            anchor[2] = len(pieces)
         if tail := child.tail:
             append(_collapse_space(tail))
 

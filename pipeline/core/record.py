@@ -14,10 +14,11 @@ class RejectReason(enum.StrEnum):
     """Why an input was quarantined. Small and stable: downstream reports group by it."""
 
     UNREADABLE = "unreadable"  # the path could not be read (missing, permission) or is no file (a folder, a broken link)
-    EMPTY_FILE = "empty_file"  # zero bytes, or only whitespace
+    EMPTY_FILE = "empty_file"  # zero bytes, or only whitespace (Unicode's: ideographic spaces too)
     TOO_LARGE = "too_large"  # larger than the configured byte limit
     BINARY_CONTENT = "binary_content"  # NUL or control bytes: not a text or HTML page
-    UNDECODABLE = "undecodable"  # no supported encoding decodes it
+    UNDECODABLE = "undecodable"  # no supported encoding decodes it (e.g. UTF-16 text)
+    TOO_DEEP = "too_deep"  # HTML nested deeper than the HTML parser's limit: it would cut the page
     NO_CONTENT = "no_content"  # HTML whose main content is empty once chrome is dropped
     NO_CATEGORY = "no_category"  # first line is not a category label
     NO_CONSULTATION = "no_consultation"  # nothing between the category and the answer
