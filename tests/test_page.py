@@ -121,6 +121,9 @@ def test_html_page_id_comes_from_canonical_url():
         (bytes(range(128, 256)) * 4, "undecodable"),
         ("<html><head><title>x</title></head><body><nav>メニュー</nav><footer>フッター</footer></body></html>".encode(), "no_content"),
         ("これはカテゴリではなく長い文章から始まるページです。質問はありますか?\n\n回答です。".encode(), "no_category"),
+        # A bot check or maintenance notice in the site's shapes: its first line is a sentence, not a category.
+        (("アクセスが集中しています\nロボットによる操作でないことをご確認ください\n" + "時間をおいて再度お試しください。" * 10).encode(), "no_category"),
+        (make_html("ただいまメンテナンス中です\n再開までお待ちください\n" + "ご不便をおかけしますがご了承ください。" * 10, url=None).encode(), "no_category"),
         ("労働問題\n\n...\n".encode(), "no_consultation"),
         ("労働問題\n\n...\n有給休暇は自由に取れますか?\n".encode(), "no_answer"),
         ("労働問題\nおすすめ法律相談\n質問?\n回答...".encode(), "no_consultation"),

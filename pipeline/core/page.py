@@ -27,6 +27,9 @@ from pipeline.core.related import BLOCK_HEADER, content_lines, parse_related
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 SITE_PAGE_ID = re.compile(r"(\d{14}-\d+)/?(?:[?#].*)?$")
 _CATEGORY = re.compile(r"^[^。？?！!]{1,40}$")
+# A category is a label (労働問題, 離婚・男女問題), never a sentence: a first line ending as one does is the
+# notice of a bot check, maintenance or error page (アクセスが集中しています), not a consultation's category.
+_SENTENCE_END = re.compile(r"(?:です|ます|ません|ました|でした|ください|さい)$")
 # Decoration around the block header ("【おすすめ法律相談】", "■おすすめ法律相談") left on either side of the cut.
 _HEADER_DECORATION_BEFORE_CHARS = "【[(（■●◆▼★☆<《"  # and whitespace
 _HEADER_DECORATION_AFTER = re.compile(r"^[\s】\])）>》]*")
@@ -183,7 +186,7 @@ def _nfkc(text: str) -> str:
 def _category(lines: list[str]) -> str:
     if not lines:
         raise RejectError(RejectReason.NO_CATEGORY, "no text before the recommendation block")
-    if not _CATEGORY.match(lines[0]):
+    if not _CATEGORY.match(lines[0]) or _SENTENCE_END.search(lines[0]):
         raise RejectError(RejectReason.NO_CATEGORY, f"first line is not a category label: {lines[0][:40]!r}")
     return lines[0]
 
