@@ -133,9 +133,9 @@ class Screening:
         """Each batch's part (batch order), made or kept; a made part's consultations are ordered by page_id.
 
         Planned again until the versions that fail are the ones the plan left out: each round screens only the
-        parts whose key changed. It ends: a version's verdict depends on its own row only, so every round after
-        the first only adds the versions it found failing (a page moves to an earlier version at most once per
-        version it has)."""
+        parts whose key changed. It ends: a version's verdict depends on its own row only, so once a version is
+        checked its verdict stays, and each round checks only the versions the round before made current (a page
+        moves to an earlier version at most once per version it has)."""
         if self._screened:
             raise RuntimeError("parts() was already iterated")
         code = _code()
