@@ -406,14 +406,13 @@ def _screen_part(parsed_by_batch: BatchTables, part: _CurrentPart, *, keep_pii_o
     (workers.py), each reading its batch's rows itself and storing what it made (_screen_and_store)."""
     from pipeline.core.validation import SuiteRun  # GX costs seconds to import
 
-    parsed = parsed_by_batch[part.batch]
-    candidates = _with_history(parsed.take(pa.array(part.rows, pa.int64())), part.history)
+    candidates, tried = _rows_of(parsed_by_batch[part.batch], part)  # not the whole batch: it is let go here
     redacted = redact_consultations(candidates)
     consultations = _published(redacted)
     suite = SuiteRun("consultations")
     check = suite.check(consultations)
     failing = check.failing_rows()
-    rejects = _rejected(candidates, failing) + _failing_again(parsed, part)
+    rejects = _rejected(candidates, failing) + _failing_again(tried, part.batch)
     if failing:
         consultations = consultations.filter(pa.array([i not in failing for i in range(consultations.num_rows)], pa.bool_()))
         check = suite.check(consultations)
@@ -422,6 +421,11 @@ def _screen_part(parsed_by_batch: BatchTables, part: _CurrentPart, *, keep_pii_o
         originals = pii_originals(candidates, redacted)
         originals = originals.filter(pc.is_in(originals["page_id"], consultations["page_id"]))
     return _ScreenedRows(consultations, check.to_memo(), rejects, originals, SuiteRun("pii_originals").check(originals).to_memo())
+
+
+def _rows_of(parsed: pa.Table, part: _CurrentPart) -> tuple[pa.Table, pa.Table]:
+    """The part's current rows with their history, and its rows that failed before, from its batch's table."""
+    return _with_history(parsed.take(pa.array(part.rows, pa.int64())), part.history), parsed.take(pa.array(part.tried, pa.int64()))
 
 
 def _with_history(rows: pa.Table, history: list[dict]) -> pa.Table:
@@ -449,15 +453,16 @@ def _rejected(candidates: pa.Table, failing: Mapping[int, list]) -> list[dict]:
     ]
 
 
-def _failing_again(parsed: pa.Table, part: _CurrentPart) -> list[dict]:
-    """The part's versions that failed before, checked again on their own (never published: the part's check is
-    not theirs). The row-level rules read a page's own columns, not its history, so each stands alone here."""
+def _failing_again(tried: pa.Table, batch: str) -> list[dict]:
+    """A part's versions that failed before (parsed rows of its batch), checked again on their own (never
+    published: the part's check is not theirs). The row-level rules read a page's own columns, not its
+    history, so each stands alone here."""
     from pipeline.core.validation import SuiteRun
 
-    if not part.tried:
+    if not tried.num_rows:
         return []
-    alone = [{"first_seen": part.batch, "last_seen": part.batch, "n_versions": 1, "aliases": []}] * len(part.tried)
-    candidates = _with_history(parsed.take(pa.array(part.tried, pa.int64())), alone)
+    alone = [{"first_seen": batch, "last_seen": batch, "n_versions": 1, "aliases": []}] * tried.num_rows
+    candidates = _with_history(tried, alone)
     return _rejected(candidates, SuiteRun("consultations").check(_published(redact_consultations(candidates))).failing_rows())
 
 
