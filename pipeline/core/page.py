@@ -29,7 +29,7 @@ SITE_PAGE_ID = re.compile(r"(\d{14}-\d+)/?(?:[?#].*)?$")
 _CATEGORY = re.compile(r"^[^。？?！!]{1,40}$")
 # A category is a label (労働問題, 離婚・男女問題), never a sentence: a first line ending as one does is the
 # notice of a bot check, maintenance or error page (アクセスが集中しています), not a consultation's category.
-_SENTENCE_END = re.compile(r"(?:です|ます|ません|ました|でした|ください|さい)$")
+_SENTENCE_END = re.compile(r"(?:です|ます|ません|ました|でした|さい)$")  # さい: ください, 下さい
 # Decoration around the block header ("【おすすめ法律相談】", "■おすすめ法律相談") left on either side of the cut.
 _HEADER_DECORATION_BEFORE_CHARS = "【[(（■●◆▼★☆<《"  # and whitespace
 _HEADER_DECORATION_AFTER = re.compile(r"^[\s】\])）>》]*")

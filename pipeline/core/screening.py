@@ -143,9 +143,10 @@ class Screening:
         made: dict[str, tuple] = {}  # part key -> (kept, consultations, pii_originals), made or kept this build
         while True:
             is_failing = _is_in(self._accepted, failing)
-            valid = self._accepted.filter(pc.invert(is_failing))
+            tried, valid = self._accepted.filter(is_failing), self._accepted.filter(pc.invert(is_failing))
+            failing = _inputs_of(tried.select(["source", "sha256"]).to_pylist())  # those still in raw/
             ledger = _version_ledger(valid)
-            plan = _current_plan(valid, ledger, self._accepted.filter(is_failing))
+            plan = _current_plan(valid, ledger, tried)
             keys = [parts.digest("screening", code, self._keep_pii_originals, self._parsed.digest(c.batch), c.identity()) for c in plan]
             made = self._made_or_kept(plan, keys, made)
             found = _inputs_of(row for _kept, consultations, _originals in made.values() for row in consultations.memo["rejects"])
@@ -162,11 +163,10 @@ class Screening:
         self._screened = True
 
     def _failing_before(self) -> frozenset[tuple[str, str]]:
-        """The inputs (source, sha256) the stored parts quarantined, of those still in raw/: they fail again as
-        long as the code and suites are the same (else the rounds of `parts` find out)."""
+        """The inputs (source, sha256) the stored parts quarantined: they fail again as long as the code and
+        suites are the same (else the rounds of `parts` find out)."""
         stored = self._stored.get("consultations", {}).values()
-        before = _inputs_of(row for part in stored for row in part.memo["rejects"])
-        return _inputs_of(self._accepted.filter(_is_in(self._accepted, before)).select(["source", "sha256"]).to_pylist())
+        return _inputs_of(row for part in stored for row in part.memo["rejects"])
 
     def _made_or_kept(self, plan: list[_CurrentPart], keys: list[str], made: Mapping[str, tuple]) -> dict[str, tuple]:
         """Part key -> (kept, consultations, pii_originals) of every planned part: made already in this build,
