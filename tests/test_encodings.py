@@ -59,26 +59,32 @@ def test_zero_width_characters_are_removed():
     assert decode_page("労働\u200b問題\ufeff".encode()).text == "労働問題"
 
 
-UTF16 = {
-    "utf-16 with BOM": PAGE.encode("utf-16"),
-    "utf-16-le without BOM": PAGE.encode("utf-16-le"),
-    "utf-16-be without BOM": PAGE.encode("utf-16-be"),
-    "html utf-16-le without BOM": make_html(PAGE).encode("utf-16-le"),
-    "utf-16-be with BOM, no ASCII": codecs.BOM_UTF16_BE + "労働問題\u3000残業代".encode("utf-16-be"),
+WIDE = {
+    "utf-16 with BOM": (PAGE.encode("utf-16"), "UTF-16"),
+    "utf-16-le without BOM": (PAGE.encode("utf-16-le"), "UTF-16"),
+    "utf-16-be without BOM": (PAGE.encode("utf-16-be"), "UTF-16"),
+    "html utf-16-le without BOM": (make_html(PAGE).encode("utf-16-le"), "UTF-16"),
+    "utf-16-be with BOM, no ASCII": (codecs.BOM_UTF16_BE + "労働問題\u3000残業代".encode("utf-16-be"), "UTF-16"),
+    "utf-32 with BOM": (PAGE.encode("utf-32"), "UTF-32"),  # its BOM begins with UTF-16's
+    "utf-32-le without BOM": (PAGE.encode("utf-32-le"), "UTF-32"),
+    "utf-32-be without BOM": (PAGE.encode("utf-32-be"), "UTF-32"),
+    "html utf-32-be with BOM": (codecs.BOM_UTF32_BE + make_html(PAGE).encode("utf-32-be"), "UTF-32"),
 }
 
 
-@pytest.mark.parametrize("variant", UTF16)
-def test_utf16_is_text_in_an_unsupported_encoding_not_binary(variant):
-    result = parse_page(UTF16[variant], variant)
+@pytest.mark.parametrize("variant", WIDE)
+def test_utf16_and_utf32_are_text_in_an_unsupported_encoding_not_binary(variant):
+    data, encoding = WIDE[variant]
+    result = parse_page(data, variant)
     assert (result.status, result.reject_reason) == ("rejected", "undecodable")
-    assert "UTF-16" in result.reject_detail
+    assert result.reject_detail.startswith(f"{encoding} text")
 
 
 BINARY = {
     "random bytes": random.Random(7).randbytes(4096),
     "NUL in every other byte, control characters as UTF-16": bytes(byte for code in range(256) for byte in (code, 0)),
     "a UTF-16 BOM then random bytes": codecs.BOM_UTF16_LE + random.Random(8).randbytes(4096),
+    "a UTF-32 BOM then random bytes": codecs.BOM_UTF32_LE + random.Random(9).randbytes(4096),
     **{f"a {codec} page with a stray NUL byte": PAGE.encode(codec).replace(b"\n", b"\n\x00", 1) for codec in ("utf-8", "cp932", "euc_jp")},
 }
 

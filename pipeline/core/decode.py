@@ -24,11 +24,17 @@ _INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff"
 _INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
 # The bytes that decode to _CONTROL_CHARS (but U+FFFD) in UTF-8, CP932 and EUC-JP alike: single bytes there.
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
-# UTF-16: text in an encoding we do not read, which would otherwise pass for binary data (it holds NUL bytes).
-_UTF16_BOMS = {codecs.BOM_UTF16_LE: "utf_16_le", codecs.BOM_UTF16_BE: "utf_16_be"}
-# What UTF-16 text does not hold but other bytes read as UTF-16 do: control characters (C0 but tab and
+# UTF-16 and UTF-32: text in an encoding we do not read, which would otherwise pass for binary data (it holds
+# NUL bytes). UTF-32's BOMs first: its little-endian one begins with UTF-16's.
+_WIDE_BOMS = {
+    codecs.BOM_UTF32_LE: "utf_32_le",
+    codecs.BOM_UTF32_BE: "utf_32_be",
+    codecs.BOM_UTF16_LE: "utf_16_le",
+    codecs.BOM_UTF16_BE: "utf_16_be",
+}
+# What such text does not hold but other bytes read in those encodings do: control characters (C0 but tab and
 # line breaks, C1) and private use ones (the lead bytes E0-EF of UTF-8's Japanese, as a high byte).
-_NOT_UTF16_TEXT = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ue000-\uf8ff]")
+_NOT_WIDE_TEXT = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ue000-\uf8ff]")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -45,8 +51,9 @@ def sniff_format(data: bytes) -> str:
 
 def decode_page(data: bytes) -> DecodedPage:
     """Decode raw bytes, or raise RejectError with the reject reason."""
-    if utf16 := _utf16_codec(data):
-        raise RejectError(RejectReason.UNDECODABLE, f"UTF-16 text ({utf16}): not one of {', '.join(SUPPORTED_ENCODINGS)}")
+    if wide := _wide_codec(data):
+        name = "UTF-32" if wide.startswith("utf_32") else "UTF-16"
+        raise RejectError(RejectReason.UNDECODABLE, f"{name} text ({wide}): not one of {', '.join(SUPPORTED_ENCODINGS)}")
     if b"\x00" in data[:8192]:
         raise RejectError(RejectReason.BINARY_CONTENT, "NUL bytes in the first 8 KiB")
     page_format = sniff_format(data)
@@ -59,27 +66,33 @@ def decode_page(data: bytes) -> DecodedPage:
     return DecodedPage(text=text, encoding=encoding, format=page_format)
 
 
-def _utf16_codec(data: bytes) -> str | None:
-    """The codec ("utf_16_le" or "utf_16_be") when the data is UTF-16 text, else None.
+def _wide_codec(data: bytes) -> str | None:
+    """The codec ("utf_32_le", "utf_32_be", "utf_16_le" or "utf_16_be") when the data is UTF-32 or UTF-16 text,
+    else None.
 
-    The byte order comes from a BOM, else from where most NUL bytes of the first 8 KiB are: in UTF-16
-    text they are mostly the high bytes of ASCII characters (line breaks, markup), so at odd offsets in
-    little-endian. And that start must read as UTF-16 text: binary data, or a page in a supported
-    encoding with a stray NUL byte, read as UTF-16 breaks a surrogate pair or gives a control or
-    private-use character.
+    The codec comes from a BOM. Without one, NUL bytes in the first 8 KiB say the text may be either: UTF-32 is
+    tried first (UTF-16 text read as UTF-32 gives code points beyond Unicode, UTF-32 text read as UTF-16 gives
+    NUL characters), then UTF-16 in the byte order where most NUL bytes are (in UTF-16 text they are mostly the
+    high bytes of ASCII characters: line breaks, markup). And that start must read as text: binary data, or a page
+    in a supported encoding with a stray NUL byte, read so breaks a character or gives a control or private-use one.
     """
     head = data[:8192]
-    if codec := _UTF16_BOMS.get(head[:2]):
-        head = head[2:]
+    bom = next((bom for bom in _WIDE_BOMS if head.startswith(bom)), None)
+    if bom is not None:
+        candidates, head = [_WIDE_BOMS[bom]], head[len(bom) :]
     elif b"\x00" in head:
-        codec = "utf_16_le" if head[1::2].count(0) > head[0::2].count(0) else "utf_16_be"
+        candidates = ["utf_32_le", "utf_32_be", "utf_16_le" if head[1::2].count(0) > head[0::2].count(0) else "utf_16_be"]
     else:
         return None
+    return next((codec for codec in candidates if _reads_as_text(head, codec)), None)
+
+
+def _reads_as_text(head: bytes, codec: str) -> bool:
     try:  # an incremental decoder: the 8 KiB may end inside a character
         text = codecs.getincrementaldecoder(codec)().decode(head)
     except UnicodeDecodeError:
-        return None
-    return None if _NOT_UTF16_TEXT.search(text) else codec
+        return False
+    return not _NOT_WIDE_TEXT.search(text)
 
 
 def _control_chars_above(limit: int, data: bytes, text: str) -> bool:
