@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipeline import synth
-from pipeline.core.page import DEFAULT_MAX_BYTES, parse_file
+from pipeline.core.page import DEFAULT_MAX_BYTES, checked_byte_limit, parse_file
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,14 +44,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _byte_limit(value: str) -> int:
-    """--max-bytes: 0 or less would reject every input, so it is a usage error (argparse exits with 2)."""
+    """--max-bytes: not a positive number of bytes is a usage error (argparse exits with 2)."""
     try:
-        limit = int(value)
+        return checked_byte_limit(int(value))
     except ValueError:
-        limit = 0
-    if limit <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number of bytes, not {value!r}")
-    return limit
+        raise argparse.ArgumentTypeError(f"must be a positive number of bytes, not {value!r}") from None
 
 
 def _parse_command(args: argparse.Namespace) -> int:

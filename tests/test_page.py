@@ -164,6 +164,16 @@ def test_file_larger_than_the_limit_is_rejected():
     assert "100" in result.reject_detail
 
 
+@pytest.mark.parametrize("max_bytes", [0, -1])
+def test_a_limit_that_would_reject_every_page_is_the_callers_error(tmp_path, max_bytes):
+    path = tmp_path / "page.txt"
+    path.write_text(make_page(), encoding="utf-8")
+    with pytest.raises(ValueError, match="positive number of bytes"):
+        parse_file(path, max_bytes=max_bytes)
+    with pytest.raises(ValueError, match="positive number of bytes"):
+        parse_page(b"", "page.txt", max_bytes=max_bytes)
+
+
 def test_related_questions_keep_the_link_of_their_page():
     html = make_html(make_page()).replace(
         "<p>更新料の支払いを断ることはできますか?</p>",

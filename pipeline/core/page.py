@@ -42,7 +42,15 @@ _NFKD = {
 _COMMON_COMPATIBILITY_CHARS = re.compile(f"[{re.escape(''.join(_NFKD))}]")
 
 
+def checked_byte_limit(max_bytes: int) -> int:
+    """The size limit, or ValueError: 0 or less would reject every input (the caller's mistake, not a page's)."""
+    if max_bytes <= 0:
+        raise ValueError(f"max_bytes must be a positive number of bytes, not {max_bytes!r}")
+    return max_bytes
+
+
 def parse_file(path: Path, *, source: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> PageResult:
+    checked_byte_limit(max_bytes)
     source = source if source is not None else str(path)
     try:
         info = path.stat()
@@ -74,6 +82,7 @@ def _link_target(path: Path) -> str | None:
 
 def parse_page(data: bytes, source: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> PageResult:
     """The record of one page, or a rejection with a reason; data errors never raise."""
+    checked_byte_limit(max_bytes)
     sha256 = hashlib.sha256(data).hexdigest()
     if len(data) > max_bytes:
         return rejected(source, RejectReason.TOO_LARGE, f"{len(data)} bytes > limit of {max_bytes}", sha256=sha256)
