@@ -176,8 +176,8 @@ def run_build(raw_dir: Path, processed_dir: Path, *, force: bool = False, out: T
 
     print(f"Building {processed_dir} from {raw_dir}", file=out, flush=True)
     with open_instance() as instance, progress_to(out), frozen_imports():
-        for link in batches.linked_folders(raw_dir):
-            print(f"Skipping raw/{link.name}: a link to a folder, not a batch (a batch is a real folder)", file=out, flush=True)
+        for message in batches.skipped_links(raw_dir):
+            print(message, file=out, flush=True)
         snapshots = [batches.snapshot(folder) for folder in batches.batch_dirs(raw_dir)]
         if snapshots:
             done = update(instance, snapshots, raw_dir, processed_dir, force=force, out=out)

@@ -265,3 +265,14 @@ def test_a_batch_back_to_files_it_had_before_is_ingested_again(raw: Path, instan
 
     assert [partition for partition, _ in requested(third)] == ["2026-11-01"]
     assert requested(third)[0][1] not in {key for _, key in requested(first) + requested(second)}
+
+
+def test_a_link_to_a_batch_folder_is_no_batch_and_the_tick_says_so(raw: Path, instance, capfd):
+    folder = write_batch(raw, "2026-11-01", {"a.txt": PAGE})
+    (raw / "latest").symlink_to(folder, target_is_directory=True)
+
+    result = evaluate(raw, instance)
+
+    assert [batch for batch, _key in requested(result)] == ["2026-11-01"]
+    assert added(result) == ["2026-11-01"]
+    assert "Skipping raw/latest: a link to a folder, not a batch" in capfd.readouterr().err  # the tick's log

@@ -57,8 +57,13 @@ def batch_dirs(raw_dir: Path) -> list[Path]:
 
 
 def linked_folders(raw_dir: Path) -> list[Path]:
-    """The links to folders in raw/ that `batch_dirs` leaves out, to say so."""
+    """The links to folders in raw/ that `batch_dirs` leaves out, to say so (`skipped_links`)."""
     return sorted(p for p in raw_dir.iterdir() if p.is_symlink() and p.is_dir() and not p.name.startswith("."))
+
+
+def skipped_links(raw_dir: Path) -> list[str]:
+    """What the build and the sensor say of each link to a folder in raw/: it is left out, and why."""
+    return [f"Skipping raw/{link.name}: a link to a folder, not a batch (a batch is a real folder)" for link in linked_folders(raw_dir)]
 
 
 def gone_batches(known: Iterable[str], in_raw: Collection[str]) -> list[str]:
