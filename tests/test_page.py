@@ -208,3 +208,27 @@ def test_a_page_nested_past_the_html_parsers_limit_is_rejected_not_cut(where):
     result = parse_html(NESTINGS[where](MAX_DEPTH))
     assert (result.status, result.reject_reason) == ("rejected", "too_deep")
     assert f"deeper than {MAX_DEPTH} levels" in result.reject_detail
+
+
+def test_spaces_and_invisible_characters_written_as_html_entities_are_normalised_too():
+    # Entities are decoded by the HTML parser, after the raw text was normalised: the README's rule (NBSP becomes
+    # a space, zero-width characters go) must hold for them as well.
+    html = (
+        make_html(make_page())
+        .replace("Pさんは五年間", "Pさんは&nbsp;五年間")
+        .replace("<p>はじめに</p>", "<p>は&#8203;じめに&zwj;</p>")
+        .replace("<p>おすすめ法律相談</p>", "<p>おすすめ&#xFEFF;法律相談</p>")
+        .replace("<p>更新料の支払いを断ることはできますか?</p>",
+                 '<p><a href="https://houritsu.example/fudosan/20240203040506-1">更新料の支払いを断ることはできますか?&nbsp;</a></p>')
+    )
+    result = parse_html(html)
+    assert result.background.startswith("Pさんは 五年間")
+    assert "\u200b" not in result.answer and "\u200d" not in result.answer and "\xa0" not in result.background
+    assert [h.text for h in result.headings][0] == "はじめに"
+    assert "家賃の増額" not in result.answer and len(result.related) == 2
+    assert result.related[1].url == "https://houritsu.example/fudosan/20240203040506-1"
+
+
+def test_html_whose_only_text_is_invisible_has_no_content():
+    result = parse_html("<html><body><main><p>&#8203;&nbsp;</p></main></body></html>")
+    assert (result.status, result.reject_reason) == ("rejected", "no_content")

@@ -19,7 +19,7 @@ from pipeline.core.consultation import (
     split_consultation,
     split_sentences,
 )
-from pipeline.core.decode import decode_page
+from pipeline.core.decode import decode_page, normalise_text
 from pipeline.core.html_text import html_to_text
 from pipeline.core.record import PageResult, PageWarning, RejectError, RejectReason, rejected
 from pipeline.core.related import BLOCK_HEADER, content_lines, parse_related
@@ -98,8 +98,7 @@ def _parse(data: bytes, source: str, sha256: str) -> PageResult:
     decoded = decode_page(data)
     text, url, link_targets = decoded.text, None, None
     if decoded.format == "html":
-        html = html_to_text(text)
-        text, url, link_targets = html.text, html.url, html.link_targets
+        text, url, link_targets = _html_content(text)
         if not text:
             raise RejectError(RejectReason.NO_CONTENT, "no text left once page chrome is dropped")
     main, block = split_recommendations(text)
@@ -133,6 +132,23 @@ def _parse(data: bytes, source: str, sha256: str) -> PageResult:
         encoding=decoded.encoding,
         format=decoded.format,
     )
+
+
+def _html_content(html: str) -> tuple[str, str | None, dict[str, str]]:
+    """(text, url, link targets) of an HTML page, its text normalised as a text dump's is.
+
+    Entities (&nbsp;, &#8203;) are decoded by the HTML parser, after the raw text was normalised: without a
+    second pass their NBSP and zero-width characters would reach the fields (and a zero-width character inside
+    the block header would hide the block). The link texts get the same pass, so they still match their lines.
+    """
+    page = html_to_text(html)
+    text = normalise_text(page.text)
+    if text == page.text:  # the common case: no such entity
+        return text, page.url, page.link_targets
+    targets: dict[str, str] = {}
+    for line, href in page.link_targets.items():  # in document order: the first link still wins
+        targets.setdefault(normalise_text(line).strip(), href)
+    return "\n".join(filter(None, map(str.strip, text.split("\n")))), page.url, targets
 
 
 def split_recommendations(text: str) -> tuple[str, str | None]:

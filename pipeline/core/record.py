@@ -7,7 +7,7 @@ import enum
 import functools
 from typing import Any
 
-PARSER_VERSION = "1.1.1"
+PARSER_VERSION = "1.2.0"
 
 
 class RejectReason(enum.StrEnum):
