@@ -12,7 +12,11 @@ from pipeline.core.record import Heading, Section
 
 _DIGITS = "0-9０-９"
 _DIGIT_CHARS = "0123456789０１２３４５６７８９"
-_KANJI_NUMBERS = dict(zip("一二三四五六七八九十", range(1, 11)))
+_KANJI_DIGITS = "一二三四五六七八九十"
+_KANJI_NUMBERS = dict(zip(_KANJI_DIGITS, range(1, 11)))
+# 第N章 (節, 部, 編) is a 第N heading too; 第N + a counter is a word: 第三者 (a third party), 第一審, 第1回, 第2条.
+_DAI_UNITS = "章節部編"
+_DAI_COUNTERS = "条項号者審回子位種類級期次世代弾週"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -30,7 +34,8 @@ _MARKERS = (
     _Marker("paren", 3, "(（", re.compile(rf"^[(（](?P<number>[{_DIGITS}]{{1,2}})[)）]\s*(?P<text>.*)$")),
     _Marker("circled", 3, _CIRCLED_CHARS, re.compile(r"^(?P<number>[①-⑳])\s*(?P<text>.*)$")),
     _Marker("dai", 1, "第",
-            re.compile(rf"^第(?P<number>[{_DIGITS}一二三四五六七八九十]{{1,3}})(?![条項号])[\s.．:：、]*(?P<text>.*)$")),
+            re.compile(rf"^第(?P<number>[{_DIGITS}]{{1,3}}+|[{_KANJI_DIGITS}]{{1,3}}+)[{_DAI_UNITS}]?"
+                       rf"(?![{_DAI_COUNTERS}{_KANJI_DIGITS}{_DIGITS}])[\s.．:：、]*(?P<text>.*)$")),
     _Marker("square", 1, "■◆□◇", re.compile(r"^[■◆□◇](?P<number>)\s*(?P<text>.+)$")),
     _Marker("circle", 2, "●", re.compile(r"^[●](?P<number>)\s*(?P<text>.+)$")),
     _Marker("bracket", 1, "【", re.compile(r"^【(?P<number>)(?P<text>[^】]+)】$")),
@@ -110,7 +115,17 @@ def _same_style(a: tuple[str, Heading] | None, b: tuple[str, Heading] | None) ->
 def _number(raw: str) -> str | None:
     if not raw:
         return None
-    if raw in _KANJI_NUMBERS:
-        return str(_KANJI_NUMBERS[raw])
+    if raw[0] in _KANJI_NUMBERS:
+        return _kanji_number(raw)
     ascii_digits = unicodedata.normalize("NFKC", raw)  # full-width digits and ① to ASCII
     return str(int(ascii_digits)) if ascii_digits.isdigit() else raw
+
+
+def _kanji_number(raw: str) -> str | None:
+    """一 to 九十九 as ASCII digits (十二 = 12, 二十 = 20); None for what is no such numeral (一二)."""
+    if "十" not in raw:
+        return str(_KANJI_NUMBERS[raw]) if len(raw) == 1 else None
+    tens, _, ones = raw.partition("十")
+    if len(tens) > 1 or len(ones) > 1 or "十" in tens + ones:
+        return None
+    return str((_KANJI_NUMBERS[tens] if tens else 1) * 10 + (_KANJI_NUMBERS[ones] if ones else 0))
