@@ -14,7 +14,7 @@ from pipeline.core import html_text
 
 # The same rules as the production reduction (one place for each rule); only the traversal differs.
 _CHROME_TAGS = sorted(html_text._CHROME_TAGS)  # bs4's find_all takes a list of names
-_CHROME_NAMES, _BLOCK_TAGS, _HTML_SPACE = html_text._CHROME_NAMES, html_text._BLOCK_TAGS, html_text._HTML_SPACE
+_BLOCK_TAGS, _HTML_SPACE = html_text._BLOCK_TAGS, html_text._HTML_SPACE
 HtmlPage = html_text.HtmlPage  # the same result type: the two reductions compare as values
 
 
@@ -58,8 +58,7 @@ def _drop_chrome(soup: BeautifulSoup) -> None:
 
 
 def _is_chrome_block(tag: Tag) -> bool:
-    names = " ".join([*tag.get("class", ()), tag.get("id", "")])
-    return bool(names) and _CHROME_NAMES.search(names) is not None
+    return html_text.names_chrome(" ".join([*tag.get("class", ()), tag.get("id", "")]))
 
 
 def _collect_text(node: Tag, pieces: list[str]) -> None:

@@ -82,3 +82,25 @@ def test_threads_parse_at_once_as_one_thread_does():
     serial = [html_to_text(page) for page in pages]
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         assert list(pool.map(html_to_text, pages)) == serial
+
+
+@pytest.mark.parametrize(
+    "chrome",
+    [
+        "<div class='breadcrumbList'>ホーム &gt; 相続</div>",
+        "<ol id='topicPath'><li>ホーム</li></ol>",
+        "<div class='shareButtons'><a>ポストする</a></div>",
+        "<div class='adArea'>スポンサーリンク</div>",
+        "<div class='headerAds'>広告</div>",
+        "<div class='cookieConsent'>クッキーを使用しています。</div>",
+        "<ul class='globalNav'><li>相談を探す</li></ul>",
+    ],
+)
+def test_chrome_named_in_camel_case_is_dropped(chrome):
+    # Class names written in camelCase name the same chrome as their kebab-case forms (share-buttons, ad-area).
+    assert html_to_text(f"<body>{chrome}<p>相続</p><p>本文です。</p></body>").text == "相続\n本文です。"
+
+
+@pytest.mark.parametrize("name", ["leadText", "addressBox", "loadsOfText", "adviceBox", "breadcrumbsLikeWord".lower()])
+def test_camel_case_words_that_only_start_like_chrome_are_content(name):
+    assert html_to_text(f"<body><div class='{name}'>本文です。</div></body>").text == "本文です。"

@@ -27,9 +27,11 @@ _CHROME_TAGS = frozenset(
 )
 _CHROME_NAMES = re.compile(
     r"(?:^|[\s_-])(?:breadcrumbs?|topicpath|pankuzu|cookies?|consent|share|sns|social|banner|ads?|advert\w*|"
-    r"pagination|gnav|global-nav|site-header|site-footer)(?:$|[\s_-])",
+    r"pagination|gnav|global[\s_-]?nav|site[\s_-]?header|site[\s_-]?footer|topic[\s_-]?path)(?:$|[\s_-])",
     re.IGNORECASE,
 )
+# Where a camelCase name starts a word (shareButtons, breadcrumbList, adArea): the words _CHROME_NAMES looks for.
+_CAMEL_CASE_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _BLOCK_TAGS = frozenset(
     "address article blockquote dd details div dl dt figcaption figure h1 h2 h3 h4 h5 h6 hr li main "
     "ol p pre section summary table tbody thead tfoot tr td th ul".split()
@@ -164,8 +166,15 @@ def _has_chrome_names(element: etree._Element) -> bool:
 
 @functools.lru_cache(maxsize=4096)  # a site repeats its class names on every page
 def _chrome_names(classes: str, element_id: str) -> bool:
-    names = " ".join([*classes.split(), element_id])
-    return bool(names) and _CHROME_NAMES.search(names) is not None
+    return names_chrome(" ".join([*classes.split(), element_id]))
+
+
+def names_chrome(names: str) -> bool:
+    """Whether class or id names (space-separated) name page chrome, in kebab, snake or camel case (breadcrumbList
+    as breadcrumb-list; breadCrumb, which the case-blind pattern matches whole, as written)."""
+    return bool(names) and (
+        _CHROME_NAMES.search(names) is not None or _CHROME_NAMES.search(_CAMEL_CASE_BOUNDARY.sub(" ", names)) is not None
+    )
 
 
 def _content_root(top: list[etree._Element]) -> etree._Element | None:
