@@ -232,3 +232,13 @@ def test_spaces_and_invisible_characters_written_as_html_entities_are_normalised
 def test_html_whose_only_text_is_invisible_has_no_content():
     result = parse_html("<html><body><main><p>&#8203;&nbsp;</p></main></body></html>")
     assert (result.status, result.reject_reason) == ("rejected", "no_content")
+
+
+@pytest.mark.parametrize("header", ["おすすめ 法律相談", "おすすめ\u3000法律相談", "【おすすめ　法律相談】"])
+def test_block_header_with_a_space_inside_is_cut_too(header):
+    page = make_page().replace("おすすめ法律相談", header)
+    result = parse_text(page)
+    assert result.answer == parse_text(make_page()).answer
+    assert result.related == parse_text(make_page()).related
+    html = make_html(make_page()).replace("<p>おすすめ法律相談</p>", "<h2><span>おすすめ</span> <span>法律相談</span></h2>")
+    assert parse_html(html).related == parse_html(make_html(make_page())).related

@@ -22,7 +22,7 @@ from pipeline.core.consultation import (
 from pipeline.core.decode import decode_page, normalise_text
 from pipeline.core.html_text import html_to_text
 from pipeline.core.record import PageResult, PageWarning, RejectError, RejectReason, rejected
-from pipeline.core.related import BLOCK_HEADER, content_lines, parse_related
+from pipeline.core.related import BLOCK_HEADER_PATTERN, content_lines, parse_related
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 SITE_PAGE_ID = re.compile(r"(\d{14}-\d+)/?(?:[?#].*)?$")
@@ -156,11 +156,11 @@ def split_recommendations(text: str) -> tuple[str, str | None]:
 
     Cut at the first occurrence wherever it stands, so nothing of the block can reach a field.
     """
-    cut = text.find(BLOCK_HEADER)
-    if cut < 0:
+    header = BLOCK_HEADER_PATTERN.search(text)
+    if header is None:
         return text, None
-    before = _strip_header_decoration_before(text[:cut])
-    after = _HEADER_DECORATION_AFTER.sub("", text[cut + len(BLOCK_HEADER) :])
+    before = _strip_header_decoration_before(text[: header.start()])
+    after = _HEADER_DECORATION_AFTER.sub("", text[header.end() :])
     return before, after
 
 

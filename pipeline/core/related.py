@@ -7,7 +7,8 @@ from collections.abc import Mapping
 
 from pipeline.core.record import Related
 
-BLOCK_HEADER = "おすすめ法律相談"
+# The header as the page may lay it out: a space inside it (text justification, two spans) is still the header.
+BLOCK_HEADER_PATTERN = re.compile(r"おすすめ[ \u3000]*法律相談")
 ELLIPSIS_LINE = re.compile(r"^(?:\.{2,}|…+|・{3,})$")
 TEASER_ENDINGS = ("...", "…")  # how the site cuts a teaser
 
