@@ -30,7 +30,7 @@ def html_to_text(html: str) -> HtmlPage:
 
 
 def _page_url(soup: BeautifulSoup) -> str | None:
-    canonical = soup.find("link", rel="canonical", href=True)
+    canonical = soup.find("link", href=True, rel=lambda rel: rel is not None and rel.lower() == "canonical")
     if canonical:
         return canonical["href"].strip() or None
     og_url = soup.find("meta", attrs={"property": "og:url", "content": True})

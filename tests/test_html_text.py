@@ -104,3 +104,9 @@ def test_chrome_named_in_camel_case_is_dropped(chrome):
 @pytest.mark.parametrize("name", ["leadText", "addressBox", "loadsOfText", "adviceBox", "breadcrumbsLikeWord".lower()])
 def test_camel_case_words_that_only_start_like_chrome_are_content(name):
     assert html_to_text(f"<body><div class='{name}'>本文です。</div></body>").text == "本文です。"
+
+
+def test_canonical_link_type_is_case_blind():
+    # HTML link types are ASCII case-insensitive: rel="Canonical" names the page as rel="canonical" does.
+    head = "<head><link rel='Canonical' href='https://a.example/x/20230101000000-1'><meta property='og:url' content='https://b.example/'></head>"
+    assert html_to_text(head + "<p>x</p>").url == "https://a.example/x/20230101000000-1"

@@ -140,7 +140,7 @@ def _refuse_a_cut_parse(errors: etree._ListErrorLog) -> None:
 def _page_url(top: list[etree._Element]) -> str | None:
     """The canonical link (even when empty: then no URL), else og:url."""
     for link in _iter_tags(top, "link"):
-        if (href := link.get("href")) is not None and "canonical" in (link.get("rel") or "").split():
+        if (href := link.get("href")) is not None and "canonical" in (link.get("rel") or "").lower().split():
             return href.strip() or None
     for meta in _iter_tags(top, "meta"):
         if meta.get("property") == "og:url" and (content := meta.get("content")) is not None:
