@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipeline import synth
+from pipeline.core.batches import as_text
 from pipeline.core.page import DEFAULT_MAX_BYTES, checked_byte_limit, parse_file
 
 
@@ -54,7 +55,7 @@ def _byte_limit(value: str) -> int:
 def _parse_command(args: argparse.Namespace) -> int:
     out = open(sys.stdout.fileno(), "w", encoding="utf-8", closefd=False)  # UTF-8 whatever the locale
     for path in args.paths:
-        record = parse_file(path, max_bytes=args.max_bytes).to_dict()
+        record = parse_file(path, source=as_text(str(path)), max_bytes=args.max_bytes).to_dict()  # the output is UTF-8
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
         out.flush()
     return 0

@@ -85,3 +85,12 @@ def test_a_link_to_a_batch_folder_is_not_a_batch(tmp_path):
     (tmp_path / "latest").symlink_to(tmp_path / "2026-11-01")
     assert [p.name for p in batch_dirs(tmp_path)] == ["2026-11-01"]
     assert [p.name for p in linked_folders(tmp_path)] == ["latest"]
+
+
+def test_a_file_name_that_is_not_utf8_has_a_fingerprint(tmp_path):
+    # The sensor fingerprints every batch each tick: one name in Shift_JIS must not stop it for all of them.
+    folder = make_batch(tmp_path, "b1", {"a.txt": "x"})
+    (Path(os.fsdecode(os.fsencode(folder) + b"/" + "相談.txt".encode("cp932")))).write_text("y", encoding="utf-8")
+    snap = snapshot(folder)
+    assert [path for path, _size, _mtime in snap.files] == ["\\x91\\x8a\\x92k.txt", "a.txt"]
+    assert len(snap.fingerprint) == 16

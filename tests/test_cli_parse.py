@@ -1,6 +1,7 @@
 """`python -m pipeline parse`: the stable JSON-lines interface."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -38,6 +39,17 @@ def test_output_is_utf8_without_ascii_escapes_whatever_the_locale(tmp_path):
     stdout = run_parse(page).stdout
     assert "不動産・賃貸".encode("utf-8") in stdout
     assert b"\\u" not in stdout
+
+
+def test_a_path_that_is_not_utf8_is_parsed_and_shown_escaped(tmp_path):
+    # A page saved under a Shift_JIS name: the JSON line (UTF-8) shows the name's other bytes as \\xNN.
+    page = os.fsencode(tmp_path) + b"/" + "相談.txt".encode("cp932")
+    with open(page, "wb") as handle:
+        handle.write(make_page().encode("utf-8"))
+    result = subprocess.run([sys.executable, "-m", "pipeline", "parse", page], capture_output=True)
+    assert result.returncode == 0, result.stderr
+    [record] = [json.loads(line) for line in result.stdout.decode("utf-8").splitlines()]
+    assert record["source"] == f"{tmp_path}/\\x91\\x8a\\x92k.txt" and record["status"] == "ok"
 
 
 def test_usage_errors_exit_2():

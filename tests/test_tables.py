@@ -1,5 +1,6 @@
 """Corpus tables across batches: versions, re-scrapes, aliases, and counts that reconcile."""
 
+import os
 from pathlib import Path
 
 import pyarrow as pa
@@ -125,6 +126,20 @@ def test_the_report_is_the_report_on_the_published_table(two_batches):
 def test_manifest_skips_markers_and_hidden_files(tmp_path):
     write_batch(tmp_path, "b1", {"a.txt": "x", ".partial.txt": "y"})
     assert tables.raw_manifest(tmp_path, "b1")["source"].to_pylist() == ["b1/a.txt"]
+
+
+def test_a_file_named_in_shift_jis_is_listed_and_parsed(tmp_path):
+    # A scrape saved on a Japanese Windows machine names its files in CP932: not UTF-8, so not Arrow text as is.
+    raw = tmp_path / "raw"
+    write_batch(raw, "b", {"rent.txt": RENT})
+    name = "相談.txt".encode("cp932")
+    with open(os.path.join(os.fsencode(raw / "b"), name), "wb") as handle:
+        handle.write(WAGES.encode("utf-8"))
+    manifest = tables.raw_manifest(raw, "b")
+    escaped = "b/\\x91\\x8a\\x92k.txt"  # 相談 in CP932: 91 8a 92 6b ("k")
+    assert manifest["source"].to_pylist() == [escaped, "b/rent.txt"]
+    parsed = rows_by(tables.parse_manifest(manifest, raw), "source")
+    assert parsed[escaped]["status"] == "ok" and parsed[escaped]["question"] == parse_page(WAGES.encode(), "w").question
 
 
 def test_posted_at_reads_the_site_id_as_japan_time():

@@ -76,7 +76,26 @@ def gone_batches(known: Iterable[str], in_raw: Collection[str]) -> list[str]:
 
 
 def batch_files(batch_dir: Path) -> list[Path]:
-    return [batch_dir / relative for relative, _size, _mtime in snapshot(batch_dir).files]
+    return [on_disk(batch_dir, relative) for relative, _size, _mtime in snapshot(batch_dir).files]
+
+
+def as_text(name: str) -> str:
+    """A file name as it is listed and stored (`source`): bytes that are not UTF-8 (a name saved in Shift_JIS on
+    a Japanese Windows machine) as `\\xNN` escapes, since a dataset's text, like the fingerprint, must be UTF-8."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def on_disk(folder: Path, relative: str) -> Path:
+    """The file a listed path (`as_text`) names under `folder`: an escaped part is matched against the names in
+    its folder. Only local names are escaped; the others are the path as it is."""
+    path = folder / relative
+    if "\\x" not in relative or not is_local(folder) or os.path.lexists(path):
+        return path
+    real = Path(getattr(folder, "path", folder))
+    for part in relative.split("/"):
+        names = os.listdir(real) if real.is_dir() else []
+        real = real / next((name for name in names if as_text(name) == part), part)
+    return real
 
 
 def snapshot(batch_dir: Path) -> BatchSnapshot:
@@ -106,10 +125,10 @@ def _local_files(root: str) -> Iterator[tuple[str, int, float]]:
             for entry in entries:
                 relative = f"{folder}/{entry.name}" if folder else entry.name
                 if entry.is_dir(follow_symlinks=False):
-                    folders.append(relative)
+                    folders.append(relative)  # as named on disk, to be listed in turn
                 else:
                     stat = _stat(entry)
-                    yield relative, stat.st_size, stat.st_mtime
+                    yield as_text(relative), stat.st_size, stat.st_mtime
 
 
 def _stat(entry: os.DirEntry) -> os.stat_result:

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from pipeline.core import page, parts, schemas
 from pipeline.core import workers as pools
-from pipeline.core.batches import batch_dirs, is_local, snapshot
+from pipeline.core.batches import batch_dirs, is_local, on_disk, snapshot
 from pipeline.core.page import DEFAULT_MAX_BYTES, SITE_PAGE_ID, content_hash, parse_file
 from pipeline.core.parts import Part, PartWriter, StoredPart
 from pipeline.core.quality import links, normalise
@@ -72,7 +72,8 @@ def parse_manifest(
 def _parse_chunk(raw_dir: Path, chunk: tuple[list[str], list[str]], *, max_bytes: int) -> pa.Table:
     batches, sources = chunk
     return parsed_pages_table(
-        (batch, parse_file(raw_dir / source, source=source, max_bytes=max_bytes)) for batch, source in zip(batches, sources)
+        (batch, parse_file(on_disk(raw_dir, source), source=source, max_bytes=max_bytes))
+        for batch, source in zip(batches, sources)
     )
 
 
