@@ -176,7 +176,7 @@ def run_build(raw_dir: Path, processed_dir: Path, *, force: bool = False, out: T
 
     print(f"Building {processed_dir} from {raw_dir}", file=out, flush=True)
     with open_instance() as instance, progress_to(out), frozen_imports():
-        for message in batches.skipped_links(raw_dir):
+        for message in batches.skipped_folders(raw_dir):
             print(message, file=out, flush=True)
         snapshots = [batches.snapshot(folder) for folder in batches.batch_dirs(raw_dir)]
         if snapshots:

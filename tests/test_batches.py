@@ -4,7 +4,7 @@ import os
 import time
 from pathlib import Path
 
-from pipeline.core.batches import SUCCESS_MARKER, batch_dirs, linked_folders, snapshot
+from pipeline.core.batches import SUCCESS_MARKER, batch_dirs, skipped_folders, snapshot
 
 
 def make_batch(raw: Path, name: str, files: dict[str, str], *, age_seconds: float = 0) -> Path:
@@ -84,7 +84,14 @@ def test_a_link_to_a_batch_folder_is_not_a_batch(tmp_path):
     make_batch(tmp_path, "2026-11-01", {"a.txt": "x"})
     (tmp_path / "latest").symlink_to(tmp_path / "2026-11-01")
     assert [p.name for p in batch_dirs(tmp_path)] == ["2026-11-01"]
-    assert [p.name for p in linked_folders(tmp_path)] == ["latest"]
+    assert skipped_folders(tmp_path) == ["Skipping raw/latest: a link to a folder, not a batch (a batch is a real folder)"]
+
+
+def test_a_batch_folder_named_in_shift_jis_is_skipped_with_the_reason(tmp_path):
+    make_batch(tmp_path, "2026-11-01", {"a.txt": "x"})
+    make_batch(tmp_path, os.fsdecode("第1回".encode("cp932")), {"b.txt": "y"})
+    assert [p.name for p in batch_dirs(tmp_path)] == ["2026-11-01"]
+    assert skipped_folders(tmp_path) == ["Skipping raw/\\x91\\xe61\\x89\\xf1: its name is not UTF-8 (rename the folder: a batch's name is its partition key and file name)"]
 
 
 def test_a_file_name_that_is_not_utf8_has_a_fingerprint(tmp_path):

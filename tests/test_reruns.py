@@ -266,18 +266,21 @@ def test_a_batch_whose_folder_is_removed_leaves_the_corpus(tmp_path: Path):
 def test_links_in_raw_are_rejected_or_skipped_and_said_never_followed(tmp_path: Path):
     """A broken link in a batch is an input that cannot be read: a reject, not a gap. A link to a folder in a batch
     is one too, never walked (`ln -s .. loop` crashed the build). A link in raw/ to a batch folder is no batch:
-    skipped, and the build says so (it made a second batch holding every page of the first)."""
+    skipped, and the build says so (it made a second batch holding every page of the first). So is a folder named
+    in Shift_JIS (its name crashed the build where it became a partition key)."""
     raw, processed = tmp_path / "raw", tmp_path / "processed"
     batch = write_batch(raw, FIRST, {"loan.txt": LOAN})
     (batch / "gone.txt").symlink_to("/nonexistent/gone.txt")
     (batch / "loop").symlink_to("..")
     (raw / "latest").symlink_to(batch)
+    write_batch(raw, os.fsdecode("第2回".encode("cp932")), {"loan.txt": LOAN})
     with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "dagster_home"))}):
         built = build(raw, processed)
         with dg.DagsterInstance.get() as instance:
             partitions = instance.get_dynamic_partitions("scrape_batches")
     assert built.code == 0, built.output
     assert "Skipping raw/latest: a link to a folder, not a batch" in built.output
+    assert "Skipping raw/\\x91\\xe62\\x89\\xf1: its name is not UTF-8 (rename the folder" in built.output
     assert partitions == [FIRST] and built.parsed == [FIRST]
     assert [(r["source"], r["reject_reason"], r["reject_detail"]) for r in table(processed, "rejects")] == [
         (f"{FIRST}/gone.txt", "unreadable", "broken symbolic link to /nonexistent/gone.txt (FileNotFoundError: No such file or directory)"),

@@ -51,19 +51,29 @@ def is_scrape(relative: str) -> bool:
 
 
 def batch_dirs(raw_dir: Path) -> list[Path]:
-    """Batch folders in name order (name them so that order is scrape order, e.g. by date). A batch is a real
-    folder: a link to one (raw/latest -> 2026-11-08) would be a second batch holding every page of the first."""
-    return sorted(p for p in raw_dir.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
+    """Batch folders in name order (name them so that order is scrape order, e.g. by date); what else raw/ holds
+    is left out, and `skipped_folders` says why."""
+    return sorted(p for p in raw_dir.iterdir() if p.is_dir() and not p.name.startswith(".") and _not_a_batch(p) is None)
 
 
-def linked_folders(raw_dir: Path) -> list[Path]:
-    """The links to folders in raw/ that `batch_dirs` leaves out, to say so (`skipped_links`)."""
-    return sorted(p for p in raw_dir.iterdir() if p.is_symlink() and p.is_dir() and not p.name.startswith("."))
+def _not_a_batch(folder: Path) -> str | None:
+    """Why a folder in raw/ is no batch, or None when it is one.
+
+    A link to a folder (raw/latest -> 2026-11-08) would be a second batch holding every page of the first. A
+    batch's name is its partition key, the name of its part files and its rows' `batch`: text, so a name that
+    is not UTF-8 (a folder named in Shift_JIS) is left for the user to rename rather than escaped in all of them.
+    """
+    if folder.is_symlink():
+        return "a link to a folder, not a batch (a batch is a real folder)"
+    if as_text(folder.name) != folder.name:
+        return "its name is not UTF-8 (rename the folder: a batch's name is its partition key and file name)"
+    return None
 
 
-def skipped_links(raw_dir: Path) -> list[str]:
-    """What the build and the sensor say of each link to a folder in raw/: it is left out, and why."""
-    return [f"Skipping raw/{link.name}: a link to a folder, not a batch (a batch is a real folder)" for link in linked_folders(raw_dir)]
+def skipped_folders(raw_dir: Path) -> list[str]:
+    """What the build and the sensor say of each folder in raw/ that `batch_dirs` leaves out (hidden ones aside)."""
+    folders = sorted(p for p in raw_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return [f"Skipping raw/{as_text(folder.name)}: {why}" for folder in folders if (why := _not_a_batch(folder))]
 
 
 def gone_batches(known: Iterable[str], in_raw: Collection[str]) -> list[str]:
