@@ -242,3 +242,28 @@ def test_block_header_with_a_space_inside_is_cut_too(header):
     assert result.related == parse_text(make_page()).related
     html = make_html(make_page()).replace("<p>おすすめ法律相談</p>", "<h2><span>おすすめ</span> <span>法律相談</span></h2>")
     assert parse_html(html).related == parse_html(make_html(make_page())).related
+
+
+STORY = "Pさんは五年間借りていた部屋を先月退去しました。管理会社から壁紙の全面張替え費用を請求されています。"
+ASKED = "この費用は全額を負担しなければならないのでしょうか?"
+
+
+@pytest.mark.parametrize("form", ["text", "html"])
+def test_a_consultation_broken_over_two_lines_keeps_its_question(form):
+    """The story, then the question on a line of its own (a <br> in the paragraph): the question was the answer's
+    first paragraph, and the story the question."""
+    html = make_html(make_page(consultation="@@")).replace("<p>@@</p>", f"<p>{STORY}<br>{ASKED}</p>")
+    text = make_page(consultation=f"{STORY}\n{ASKED}")
+    result = parse_page((text if form == "text" else html).encode("utf-8"), f"page.{form}")
+    assert (result.question, result.background) == (ASKED, STORY)
+    assert result.answer.startswith(ANSWER_LINES[0])
+    assert "no_question_sentence" not in result.warnings
+
+
+def test_advice_after_a_consultation_that_asks_nothing_stays_in_the_answer():
+    """A request (〜してください) may be a consultation's question, but it is also how answers give advice: only a
+    line ending in a question mark continues a consultation that asks nothing."""
+    advice = "まずは契約書の写しを用意し、管理会社に内訳の説明を求めるようにしてください。"
+    result = parse_page(make_page(consultation="敷金の返還で困っている", answer_lines=[advice, *ANSWER_LINES]).encode("utf-8"), "p.txt")
+    assert result.question == "敷金の返還で困っている"
+    assert result.answer.startswith(advice)

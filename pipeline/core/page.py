@@ -25,6 +25,7 @@ from pipeline.core.record import PageResult, PageWarning, RejectError, RejectRea
 from pipeline.core.related import BLOCK_HEADER_PATTERN, content_lines, parse_related
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+_QUESTION_MARKS = ("?", "？")  # how the site's consultations end
 SITE_PAGE_ID = re.compile(r"(\d{14}-\d+)/?(?:[?#].*)?$")
 _CATEGORY = re.compile(r"^[^。？?！!]{1,40}$")
 # A category is a label (労働問題, 離婚・男女問題), never a sentence: a first line ending as one does is the
@@ -226,9 +227,20 @@ def _consultation_and_answer(lines: list[str]) -> tuple[str | None, str, list[st
     consultation, start = lines[start], start + 1
     if start < len(lines) and BACKGROUND_MARKER.match(lines[start]):  # background on a line of its own
         consultation, start = f"{consultation}{lines[start]}", start + 1
+    elif start + 1 < len(lines) and _question_follows_story(consultation, lines[start]):
+        consultation, start = f"{consultation}{lines[start]}", start + 1
     if start >= len(lines):
         raise RejectError(RejectReason.NO_ANSWER, "no answer text after the consultation")
     return title, consultation, lines[start:]
+
+
+def _question_follows_story(story: str, line: str) -> bool:
+    """A consultation broken over two lines (a `<br>` in its paragraph): a story that asks nothing, then a line
+    ending in a question mark, as the site's consultations end. Only a question mark: a request (〜してください),
+    which a consultation's question may be, is also how an answer's advice reads."""
+    return (  # the cheap test first: most answers do not open on a question mark
+        line.endswith(_QUESTION_MARKS) and find_background_marker(story) is None and not any(map(is_question, split_sentences(story)))
+    )
 
 
 def _reads_as_story(line: str) -> bool:
