@@ -23,3 +23,25 @@ def test_untruncated_teaser_and_orphans_are_counted():
 def test_teaser_without_question_is_not_an_item():
     items, unpaired = parse_related("切れた回答の冒頭...\n")
     assert items == () and unpaired == 1
+
+
+def test_a_question_the_site_cut_too_keeps_its_teaser():
+    """A long related question is cut like its teaser: read as a lost question's teaser, it took its own teaser
+    and the next pair's question with it."""
+    block = "\n".join([
+        "賃貸マンションの更新時に管理会社から突然更新料の増額を求められましたが応じなければ…",
+        "更新料の増額は、契約書に定めがない限り一方的に...",
+        "車をぶつけられました。",
+        "交通事故の被害にあった場合は、警察への届出が必要…",
+    ])  # fmt: skip
+    items, unpaired = parse_related(block)
+    assert [(item.question, item.preview) for item in items] == [
+        ("賃貸マンションの更新時に管理会社から突然更新料の増額を求められましたが応じなければ…", "更新料の増額は、契約書に定めがない限り一方的に"),
+        ("車をぶつけられました。", "交通事故の被害にあった場合は、警察への届出が必要"),
+    ]
+    assert unpaired == 0
+
+
+def test_a_lost_question_before_a_pair_still_leaves_one_orphan():
+    items, unpaired = parse_related("切れた回答の冒頭...\n車をぶつけられました。\n交通事故の被害にあった場合は、警察への届出が必要…")
+    assert [item.question for item in items] == ["車をぶつけられました。"] and unpaired == 1
