@@ -52,6 +52,8 @@ def test_heading_forms(line, heading):
         "第1条により、契約は書面で締結します。",
         "このため、早めに専門家へ相談することをお勧めします。",
         "「返金してほしい」",
+        "https://example.go.jp/soudan/",  # a link given on its own line opened a section
+        "http://example.jp/faq",
     ],
 )
 def test_not_headings(line):

@@ -46,6 +46,7 @@ _BULLET_CHARS = frozenset("・-‐－―*•◦▪")  # a line starting with one
 _SENTENCE_PUNCTUATION = re.compile(r"[。．.!！?？、,：:…]$|。")
 _MAX_HEADING_CHARS = 40  # a numbered line longer than this is a list item written as a sentence
 _MAX_TITLE_CHARS = 30  # an unnumbered heading is a short title line
+_NOT_TITLE_STARTS = ("「", "http://", "https://")  # a quotation, a bare link: short lines that are no heading
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -87,7 +88,7 @@ def _heading_candidate(line: str) -> tuple[str, Heading] | None:
             return None
         number = _number(match["number"])
         return marker.style, Heading(marker.level, number, text or line)
-    if len(line) <= _MAX_TITLE_CHARS and not _SENTENCE_PUNCTUATION.search(line) and not line.startswith("「"):
+    if len(line) <= _MAX_TITLE_CHARS and not _SENTENCE_PUNCTUATION.search(line) and not line.startswith(_NOT_TITLE_STARTS):
         return "title", Heading(1, None, line)
     return None
 
