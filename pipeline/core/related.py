@@ -24,7 +24,7 @@ def parse_related(block: str, link_targets: Mapping[str, str] | None = None) -> 
     pending_question: str | None = None
     lines = content_lines(block)
     for index, line in enumerate(lines):
-        if line.endswith(TEASER_ENDINGS) and not _cut_question(pending_question, lines, index):
+        if line.endswith(TEASER_ENDINGS) and not (pending_question is None and _cut_question(lines, index)):
             if pending_question is None:
                 unpaired += 1  # a teaser whose question was lost
                 continue
@@ -41,11 +41,11 @@ def parse_related(block: str, link_targets: Mapping[str, str] | None = None) -> 
     return tuple(items), unpaired
 
 
-def _cut_question(pending_question: str | None, lines: list[str], index: int) -> bool:
-    """Whether lines[index], which ends as a teaser does, is a question the site cut too: no question is pending
-    and a teaser follows it (else the question and its teaser were both lost, one line apart)."""
+def _cut_question(lines: list[str], index: int) -> bool:
+    """Whether lines[index], which ends as a teaser does and comes when no question is pending, is a question the
+    site cut too: a teaser follows it (else the question and its teaser were both lost, one line apart)."""
     following = index + 1
-    return pending_question is None and following < len(lines) and lines[following].endswith(TEASER_ENDINGS)
+    return following < len(lines) and lines[following].endswith(TEASER_ENDINGS)
 
 
 def _strip_teaser_ellipsis(line: str) -> str:
