@@ -127,6 +127,6 @@ def _kanji_number(raw: str) -> str | None:
     if "十" not in raw:
         return str(_KANJI_NUMBERS[raw]) if len(raw) == 1 else None
     tens, _, ones = raw.partition("十")
-    if len(tens) > 1 or len(ones) > 1 or "十" in tens + ones:
+    if len(tens) > 1 or len(ones) > 1 or ones == "十":  # tens holds none: partition cut at the first
         return None
     return str((_KANJI_NUMBERS[tens] if tens else 1) * 10 + (_KANJI_NUMBERS[ones] if ones else 0))

@@ -53,7 +53,12 @@ def is_scrape(relative: str) -> bool:
 def batch_dirs(raw_dir: Path) -> list[Path]:
     """Batch folders in name order (name them so that order is scrape order, e.g. by date); what else raw/ holds
     is left out, and `skipped_folders` says why."""
-    return sorted(p for p in raw_dir.iterdir() if p.is_dir() and not p.name.startswith(".") and _not_a_batch(p) is None)
+    return [folder for folder in _folders(raw_dir) if _not_a_batch(folder) is None]
+
+
+def _folders(raw_dir: Path) -> list[Path]:
+    """The folders in raw/ (links to folders too), hidden ones aside, in name order."""
+    return sorted(p for p in raw_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 def _not_a_batch(folder: Path) -> str | None:
@@ -72,8 +77,7 @@ def _not_a_batch(folder: Path) -> str | None:
 
 def skipped_folders(raw_dir: Path) -> list[str]:
     """What the build and the sensor say of each folder in raw/ that `batch_dirs` leaves out (hidden ones aside)."""
-    folders = sorted(p for p in raw_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
-    return [f"Skipping raw/{as_text(folder.name)}: {why}" for folder in folders if (why := _not_a_batch(folder))]
+    return [f"Skipping raw/{as_text(folder.name)}: {why}" for folder in _folders(raw_dir) if (why := _not_a_batch(folder))]
 
 
 def gone_batches(known: Iterable[str], in_raw: Collection[str]) -> list[str]:

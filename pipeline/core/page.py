@@ -238,11 +238,15 @@ def _question_follows_story(story: str, line: str) -> bool:
     """A consultation broken over two lines (a `<br>` in its paragraph): a story that asks nothing, then a line
     ending in a question mark, as the site's consultations end. Only a question mark: a request (〜してください),
     which a consultation's question may be, is also how an answer's advice reads."""
-    return (  # the cheap test first: most answers do not open on a question mark
-        line.endswith(_QUESTION_MARKS) and find_background_marker(story) is None and not any(map(is_question, split_sentences(story)))
-    )
+    # the cheap test first: most answers do not open on a question mark
+    return line.endswith(_QUESTION_MARKS) and find_background_marker(story) is None and not _asks(story)
 
 
 def _reads_as_story(line: str) -> bool:
     """A title line is followed by the asker's story: it asks something or carries a background marker."""
-    return find_background_marker(line) is not None or any(map(is_question, split_sentences(line)))
+    return find_background_marker(line) is not None or _asks(line)
+
+
+def _asks(text: str) -> bool:
+    """Whether one of the text's sentences is a question (or a request standing for one)."""
+    return any(map(is_question, split_sentences(text)))
