@@ -22,6 +22,8 @@ def headings_of(*lines):
         ("２．専門家への相談", Heading(2, "2", "専門家への相談")),
         ("(3) 支払督促", Heading(3, "3", "支払督促")),
         ("（2）少額訴訟", Heading(3, "2", "少額訴訟")),
+        ("2) 証拠の保全", Heading(3, "2", "証拠の保全")),  # a numbered line, not an unnumbered title
+        ("３）和解", Heading(3, "3", "和解")),
         ("①内容証明郵便", Heading(3, "1", "内容証明郵便")),
         ("第2 損害の範囲", Heading(1, "2", "損害の範囲")),
         ("第三 時効", Heading(1, "3", "時効")),
@@ -62,6 +64,7 @@ def test_not_headings(line):
 
 def test_run_of_numbered_lines_without_body_is_a_list():
     assert headings_of("必要な書類は次のとおりです。", "1. 契約書", "2. 領収書", "3. 見積書", BODY) == ()
+    assert headings_of("必要な書類は次のとおりです。", "1) 契約書", "2) 領収書", BODY) == ()
 
 
 def test_run_of_short_unnumbered_lines_is_a_list():

@@ -105,7 +105,7 @@ def test_lxml_reduction_is_identical_to_the_bs4_one_on_edge_cases(html):
 # it replaced (docs/benchmarks.md). Checked here against the originals on arbitrary text.
 
 _TRICKY = st.text(
-    alphabet=st.sampled_from(list("ab。？?.…\n\r\t\f \u3000\u00a0\u200b\x1f\x1c\x0b【[(（■●◆▼★☆<《]】１①第ｶﾞ\u3099\u0301é\ufffd\x00\x07")),
+    alphabet=st.sampled_from(list("ab。？?.…‥．・\n\r\t\f \u3000\u00a0\u200b\x1f\x1c\x0b【[(（■●◆▼★☆<《]】１①第ｶﾞ\u3099\u0301é\ufffd\x00\x07")),
     max_size=60,
 )
 
@@ -165,10 +165,10 @@ _MARKER_LINE = st.text(alphabet=st.sampled_from(list("0１9.．(（)）①⑳第
 def test_a_line_matches_only_the_marker_of_its_first_character(line):
     from pipeline.core.answer import _MARKERS
 
-    assert len({char for marker in _MARKERS for char in marker.first_chars}) == sum(len(m.first_chars) for m in _MARKERS)
-    for marker in _MARKERS:
-        if marker.pattern.match(line):
-            assert line[0] in marker.first_chars
+    matching = [marker for marker in _MARKERS if marker.pattern.match(line)]
+    assert len(matching) <= 1  # so the order the markers of one first character are tried in changes nothing
+    for marker in matching:
+        assert line[0] in marker.first_chars
 
 
 def test_to_dict_equals_dataclasses_asdict():

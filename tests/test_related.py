@@ -45,3 +45,23 @@ def test_a_question_the_site_cut_too_keeps_its_teaser():
 def test_a_lost_question_before_a_pair_still_leaves_one_orphan():
     items, unpaired = parse_related("切れた回答の冒頭...\n車をぶつけられました。\n交通事故の被害にあった場合は、警察への届出が必要…")
     assert [item.question for item in items] == ["車をぶつけられました。"] and unpaired == 1
+
+
+def test_full_width_cut_marks_cut_a_teaser_as_the_ascii_ones_do():
+    block = "\n".join([
+        "敷金が返ってきません。",
+        "敷金の返還を求めるには、まず内容証明郵便で．．．",
+        "残業代が出ません。",
+        "固定残業代の定めがあっても、超えた分は・・・",
+        "貸したお金が戻りません。",
+        "少額訴訟を使えば、一回の期日で‥",
+        "．．",
+        "・・・",
+    ])  # fmt: skip
+    items, unpaired = parse_related(block)
+    assert [(item.preview, item.truncated) for item in items] == [
+        ("敷金の返還を求めるには、まず内容証明郵便で", True),
+        ("固定残業代の定めがあっても、超えた分は", True),
+        ("少額訴訟を使えば、一回の期日で", True),
+    ]
+    assert unpaired == 0

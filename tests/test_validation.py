@@ -107,6 +107,7 @@ def test_valid_consultations_pass():
         ({"question": None}, "expect_column_values_to_not_be_null(question)"),
         ({"answer": ANSWER + "\n\n" + TEASER + "..."}, "expect_column_values_to_not_match_regex(answer, teaser_ending)"),
         ({"answer": ANSWER + "\n" + TEASER + "…"}, "expect_column_values_to_not_match_regex(answer, teaser_ending)"),
+        ({"answer": ANSWER + "\n" + TEASER + "・・・"}, "expect_column_values_to_not_match_regex(answer, teaser_ending)"),
         ({"answer": ANSWER + "\n\nおすすめ法律相談\n\n解約について"}, "expect_column_values_to_not_match_regex(answer, recommendation_block)"),
         ({"page_id": "page-2"}, "expect_column_values_to_match_regex(page_id)"),
         ({"page_id": "20240315-2"}, "expect_column_values_to_match_regex(page_id)"),

@@ -23,7 +23,7 @@ _DAI_COUNTERS = "条項号者審回子位種類級期次世代弾週"
 class _Marker:
     style: str  # lines of one style in a row form a list, not headings
     level: int
-    first_chars: str  # what a line it matches starts with (no two markers share one)
+    first_chars: str  # what a line it matches starts with (markers sharing one never match the same line)
     pattern: re.Pattern[str]
 
 
@@ -32,6 +32,7 @@ _MARKERS = (
     _Marker("dot", 2, _DIGIT_CHARS,
             re.compile(rf"^(?P<number>[{_DIGITS}]{{1,2}})[.．](?![{_DIGITS}])\s*(?P<text>.*)$")),
     _Marker("paren", 3, "(（", re.compile(rf"^[(（](?P<number>[{_DIGITS}]{{1,2}})[)）]\s*(?P<text>.*)$")),
+    _Marker("half_paren", 3, _DIGIT_CHARS, re.compile(rf"^(?P<number>[{_DIGITS}]{{1,2}})[)）]\s*(?P<text>.*)$")),
     _Marker("circled", 3, _CIRCLED_CHARS, re.compile(r"^(?P<number>[①-⑳])\s*(?P<text>.*)$")),
     _Marker("dai", 1, "第",
             re.compile(rf"^第(?P<number>[{_DIGITS}]{{1,3}}+|[{_KANJI_DIGITS}]{{1,3}}+)[{_DAI_UNITS}]?"
@@ -40,8 +41,10 @@ _MARKERS = (
     _Marker("circle", 2, "●", re.compile(r"^[●](?P<number>)\s*(?P<text>.+)$")),
     _Marker("bracket", 1, "【", re.compile(r"^【(?P<number>)(?P<text>[^】]+)】$")),
 )  # fmt: skip
-# The one marker a line can match, by its first character: other lines skip the regexes.
-_MARKER_BY_FIRST_CHAR = {char: marker for marker in _MARKERS for char in marker.first_chars}
+# The markers a line can match, by its first character: other lines skip the regexes.
+_MARKERS_BY_FIRST_CHAR = {
+    char: tuple(marker for marker in _MARKERS if char in marker.first_chars) for char in "".join(m.first_chars for m in _MARKERS)
+}
 _BULLET_CHARS = frozenset("・-‐－―*•◦▪")  # a line starting with one is a list item
 _SENTENCE_PUNCTUATION = re.compile(r"[。．.!！?？、,：:…]$|。")
 _MAX_HEADING_CHARS = 40  # a numbered line longer than this is a list item written as a sentence
@@ -82,12 +85,13 @@ def _heading_candidate(line: str) -> tuple[str, Heading] | None:
     first = line[:1]
     if first in _BULLET_CHARS:
         return None
-    if (marker := _MARKER_BY_FIRST_CHAR.get(first)) and (match := marker.pattern.match(line)):
-        text = match["text"].strip()
-        if len(text) > _MAX_HEADING_CHARS or _SENTENCE_PUNCTUATION.search(text):
-            return None
-        number = _number(match["number"])
-        return marker.style, Heading(marker.level, number, text or line)
+    for marker in _MARKERS_BY_FIRST_CHAR.get(first, ()):
+        if match := marker.pattern.match(line):
+            text = match["text"].strip()
+            if len(text) > _MAX_HEADING_CHARS or _SENTENCE_PUNCTUATION.search(text):
+                return None
+            number = _number(match["number"])
+            return marker.style, Heading(marker.level, number, text or line)
     if len(line) <= _MAX_TITLE_CHARS and not _SENTENCE_PUNCTUATION.search(line) and not line.startswith(_NOT_TITLE_STARTS):
         return "title", Heading(1, None, line)
     return None

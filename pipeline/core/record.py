@@ -7,7 +7,7 @@ import enum
 import functools
 from typing import Any
 
-PARSER_VERSION = "1.2.0"
+PARSER_VERSION = "1.3.0"
 
 
 class RejectReason(enum.StrEnum):

@@ -9,8 +9,11 @@ from pipeline.core.record import Related
 
 # The header as the page may lay it out: a space inside it (text justification, two spans) is still the header.
 BLOCK_HEADER_PATTERN = re.compile(r"おすすめ[ \u3000]*法律相談")
-ELLIPSIS_LINE = re.compile(r"^(?:\.{2,}|…+|・{3,})$")
-TEASER_ENDINGS = ("...", "…")  # how the site cuts a teaser
+# How the site cuts a teaser: a mark at the end of its line ("...", "…", and the full-width forms "．．．", "・・・",
+# "‥"), or one standing on a line of its own.
+TEASER_ENDINGS = ("...", "…", "．．．", "・・・", "‥")
+ELLIPSIS_LINE = re.compile(r"^(?:\.{2,}|…+|‥+|．{2,}|・{3,})$")
+_ELLIPSIS_LINE_STARTS = ".…‥．・"  # what a line ELLIPSIS_LINE matches starts with
 
 
 def parse_related(block: str, link_targets: Mapping[str, str] | None = None) -> tuple[tuple[Related, ...], int]:
@@ -49,11 +52,15 @@ def _cut_question(lines: list[str], index: int) -> bool:
 
 
 def _strip_teaser_ellipsis(line: str) -> str:
-    """The teaser without its cut mark: the last "..." or the run of "…"."""
-    return line[:-3] if line.endswith("...") else line.rstrip("…")
+    """The teaser without its cut mark: the last "...", or the run of the mark's character ("…", "．", "・", "‥")."""
+    return line[:-3] if line.endswith("...") else line.rstrip(line[-1])
 
 
 def content_lines(text: str) -> list[str]:
     """Non-empty lines, stripped of surrounding spaces, without the lone "..." lines."""
-    # The first-character test spares the regex on most lines (ELLIPSIS_LINE starts with one of ".…・").
-    return [line for line in map(str.strip, text.split("\n")) if line and not (line[0] in ".…・" and ELLIPSIS_LINE.match(line))]
+    # The first-character test spares the regex on most lines.
+    return [
+        line
+        for line in map(str.strip, text.split("\n"))
+        if line and not (line[0] in _ELLIPSIS_LINE_STARTS and ELLIPSIS_LINE.match(line))
+    ]
