@@ -93,3 +93,39 @@ BINARY = {
 def test_binary_with_nul_bytes_stays_binary(variant):
     result = parse_page(BINARY[variant], variant)
     assert (result.status, result.reject_reason) == ("rejected", "binary_content")
+
+
+def _cut_inside_a_character(page: str, teaser: str) -> bytes:
+    """The page's UTF-8 bytes with `teaser`'s last character cut to its first byte, as a site cutting by bytes does."""
+    assert teaser.endswith("...") and teaser in page
+    whole = teaser.removesuffix("...")
+    cut = whole[:-1].encode() + whole[-1].encode()[:1] + b"..."
+    return page.encode().replace(teaser.encode(), cut)
+
+
+@pytest.mark.parametrize("wrap", [lambda page: page, make_html], ids=["text", "html"])
+def test_a_teaser_cut_inside_a_character_loses_that_character_only(wrap):
+    teaser = next(line for line in PAGE.split("\n") if line.endswith("...") and line != "...")
+    reference = parse_page(wrap(PAGE).encode(), "reference")
+    result = parse_page(_cut_inside_a_character(wrap(PAGE), teaser), "cut")
+    assert (result.status, result.encoding) == ("ok", "utf-8")
+    assert result.warnings == (*reference.warnings, "cut_character_dropped")
+    [(cut_item, whole_item)] = [(a, b) for a, b in zip(result.related, reference.related, strict=True) if a != b]
+    assert cut_item.preview == whole_item.preview[:-1] and cut_item.truncated
+    assert content(result) | {"related": None, "warnings": None} == content(reference) | {"related": None, "warnings": None}
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        "労働".encode()[:-1] + "問題です。".encode(),  # a broken character not before a cut mark
+        "労働".encode()[:-1] + b"x...",  # the mark not right after it
+        b"\x81" + "...".encode(),  # a lone continuation byte: no character's start
+    ],
+)
+def test_other_invalid_utf8_is_not_dropped(broken):
+    try:
+        decoded = decode_page(broken)
+    except Exception:  # noqa: BLE001 - rejected: fine, as long as nothing was dropped silently
+        return
+    assert decoded.encoding != "utf-8" and not decoded.cut_character_dropped

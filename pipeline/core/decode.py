@@ -9,6 +9,7 @@ import re
 import charset_normalizer
 
 from pipeline.core.record import RejectError, RejectReason
+from pipeline.core.related import TEASER_ENDINGS
 
 # The encodings this site's scrapes come in. Shift_JIS is read as CP932, its superset.
 SUPPORTED_ENCODINGS = ("utf_8", "cp932", "euc_jp")
@@ -35,6 +36,10 @@ _WIDE_BOMS = {
 # What such text does not hold but other bytes read in those encodings do: control characters (C0 but tab and
 # line breaks, C1) and private use ones (the lead bytes E0-EF of UTF-8's Japanese, as a high byte).
 _NOT_WIDE_TEXT = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ue000-\uf8ff]")
+# A site that cuts its teasers by bytes, not characters, leaves the start of a UTF-8 character before the cut
+# mark ("\xe6\xb3..."): those bytes are dropped, and only those (`_drop_cut_character`).
+_CUT_MARKS_UTF8 = tuple(mark.encode() for mark in TEASER_ENDINGS)
+_DROP_CUT_CHARACTER = "pipeline.drop_cut_character"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -42,6 +47,7 @@ class DecodedPage:
     text: str  # line endings normalised to "\n"
     encoding: str  # utf-8 | utf-8-sig | cp932 | euc_jp
     format: str  # text | html
+    cut_character_dropped: bool = False  # the start of a character cut before a teaser's cut mark was dropped
 
 
 def sniff_format(data: bytes) -> str:
@@ -57,13 +63,13 @@ def decode_page(data: bytes) -> DecodedPage:
     if b"\x00" in data[:8192]:
         raise RejectError(RejectReason.BINARY_CONTENT, "NUL bytes in the first 8 KiB")
     page_format = sniff_format(data)
-    text, encoding = _decode_text(data, page_format)
+    text, encoding, cut_character_dropped = _decode_text(data, page_format)
     if _control_chars_above(8, data, text) and len(_CONTROL_CHARS.findall(text[:8192])) > 8:
         raise RejectError(RejectReason.BINARY_CONTENT, f"control characters in text decoded as {encoding}")
     text = normalise_text(text)
     if not text or text.isspace():  # any Unicode whitespace: ideographic spaces too
         raise RejectError(RejectReason.EMPTY_FILE, f"{len(data)} bytes, no visible content")
-    return DecodedPage(text=text, encoding=encoding, format=page_format)
+    return DecodedPage(text, encoding, page_format, cut_character_dropped)
 
 
 def _wide_codec(data: bytes) -> str | None:
@@ -115,26 +121,56 @@ def normalise_text(text: str) -> str:
     return text.replace("\u00a0", " ").replace("\t", " ")
 
 
-def _decode_text(data: bytes, page_format: str) -> tuple[str, str]:
+def _decode_text(data: bytes, page_format: str) -> tuple[str, str, bool]:
+    """(text, encoding, whether a cut character was dropped)."""
     if data.startswith(codecs.BOM_UTF8):
-        return _strict(data[len(codecs.BOM_UTF8) :], "utf_8", "utf-8-sig")
-    declared = _declared_charset(data) if page_format == "html" else None
-    for encoding in filter(None, (declared, "utf_8")):
         try:
-            return data.decode(encoding), _CANONICAL_NAMES.get(encoding, encoding)
+            text, cut_character_dropped = _utf8(data[len(codecs.BOM_UTF8) :])
+            return text, "utf-8-sig", cut_character_dropped
+        except UnicodeDecodeError as error:
+            raise RejectError(RejectReason.UNDECODABLE, f"BOM says UTF-8 but {error.reason} at byte {error.start}")
+    declared = _declared_charset(data) if page_format == "html" else None
+    if declared not in (None, "utf_8"):
+        try:
+            return data.decode(declared), _CANONICAL_NAMES[declared], False
         except UnicodeDecodeError:
-            continue
+            pass
+    try:
+        text, cut_character_dropped = _utf8(data)
+        return text, "utf-8", cut_character_dropped
+    except UnicodeDecodeError:
+        pass
     best = charset_normalizer.from_bytes(data, cp_isolation=list(SUPPORTED_ENCODINGS)).best()
     if best is None:
         raise RejectError(RejectReason.UNDECODABLE, f"not valid as any of {', '.join(SUPPORTED_ENCODINGS)}")
-    return str(best), _CANONICAL_NAMES.get(best.encoding, best.encoding)
+    return str(best), _CANONICAL_NAMES.get(best.encoding, best.encoding), False
 
 
-def _strict(data: bytes, codec: str, name: str) -> tuple[str, str]:
+def _utf8(data: bytes) -> tuple[str, bool]:
+    """UTF-8 text, and whether the start of a character cut before a teaser's cut mark was dropped; raises
+    UnicodeDecodeError for any other invalid byte."""
     try:
-        return data.decode(codec), name
-    except UnicodeDecodeError as error:
-        raise RejectError(RejectReason.UNDECODABLE, f"BOM says UTF-8 but {error.reason} at byte {error.start}")
+        return data.decode("utf_8"), False
+    except UnicodeDecodeError:
+        return data.decode("utf_8", _DROP_CUT_CHARACTER), True
+
+
+def _drop_cut_character(error: UnicodeError) -> tuple[str, int]:
+    """A codec error handler: drops the start of a character when a cut mark follows it, else fails.
+
+    An "invalid continuation byte" error spans the longest valid start of a character (a lead byte and the
+    continuation bytes that fit it), so only bytes of one cut character go.
+    """
+    if (
+        isinstance(error, UnicodeDecodeError)
+        and error.reason == "invalid continuation byte"
+        and error.object.startswith(_CUT_MARKS_UTF8, error.end)
+    ):
+        return "", error.end
+    raise error
+
+
+codecs.register_error(_DROP_CUT_CHARACTER, _drop_cut_character)
 
 
 def _declared_charset(data: bytes) -> str | None:

@@ -114,6 +114,7 @@ def _parse(data: bytes, source: str, sha256: str) -> PageResult:
         *([] if parts.has_question_sentence else [PageWarning.NO_QUESTION_SENTENCE]),
         *([] if answer.headings else [PageWarning.NO_HEADINGS]),
         *([PageWarning.UNPAIRED_RELATED_LINE] if unpaired else []),
+        *([PageWarning.CUT_CHARACTER_DROPPED] if decoded.cut_character_dropped else []),
     ]
     return PageResult(
         source=source,

@@ -33,6 +33,7 @@ class PageWarning(enum.StrEnum):
     NO_QUESTION_SENTENCE = "no_question_sentence"
     NO_HEADINGS = "no_headings"
     UNPAIRED_RELATED_LINE = "unpaired_related_line"
+    CUT_CHARACTER_DROPPED = "cut_character_dropped"  # the site cut a teaser inside a character: its start dropped
 
 
 class RejectError(Exception):
