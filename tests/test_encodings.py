@@ -6,6 +6,7 @@ import random
 import pytest
 
 from pipeline.core.decode import decode_page
+from pipeline.core.record import RejectError
 from pipeline.core.page import parse_page
 from tests.pages import make_html, make_page
 
@@ -129,3 +130,16 @@ def test_other_invalid_utf8_is_not_dropped(broken):
     except Exception:  # noqa: BLE001 - rejected: fine, as long as nothing was dropped silently
         return
     assert decoded.encoding != "utf-8" and not decoded.cut_character_dropped
+
+
+def test_short_cp932_dense_in_nec_symbols_is_read_as_cp932():
+    """charset_normalizer declines such text as a mess; it decodes only as CP932 and reads as Japanese prose."""
+    text = "労働\n①残業代について㈱に聞く\n回答です。"
+    decoded = decode_page(text.encode("cp932"))
+    assert (decoded.text, decoded.encoding) == (text, "cp932")
+
+
+def test_bytes_that_decode_in_one_encoding_but_read_as_no_prose_stay_undecodable():
+    kanji_only = "㈱㈲①漢字圧縮".encode("cp932") * 3  # no hiragana: not prose
+    with pytest.raises(RejectError):
+        decode_page(kanji_only)

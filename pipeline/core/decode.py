@@ -36,6 +36,10 @@ _WIDE_BOMS = {
 # What such text does not hold but other bytes read in those encodings do: control characters (C0 but tab and
 # line breaks, C1) and private use ones (the lead bytes E0-EF of UTF-8's Japanese, as a high byte).
 _NOT_WIDE_TEXT = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ue000-\uf8ff]")
+# Japanese prose is a third to a half hiragana (its particles and endings); other bytes read as CP932 or EUC-JP
+# give kanji and half-width katakana, hiragana seldom.
+_HIRAGANA = re.compile(r"[\u3041-\u309f]")
+_MIN_HIRAGANA_SHARE = 0.2  # of the characters that are not ASCII
 # A site that cuts its teasers by bytes, not characters, leaves the start of a UTF-8 character before the cut
 # mark ("\xe6\xb3..."): those bytes are dropped, and only those (`_drop_cut_character`).
 _CUT_MARKS_UTF8 = tuple(mark.encode() for mark in TEASER_ENDINGS)
@@ -141,9 +145,30 @@ def _decode_text(data: bytes, page_format: str) -> tuple[str, str, bool]:
     except UnicodeDecodeError:
         pass
     best = charset_normalizer.from_bytes(data, cp_isolation=list(SUPPORTED_ENCODINGS)).best()
-    if best is None:
-        raise RejectError(RejectReason.UNDECODABLE, f"not valid as any of {', '.join(SUPPORTED_ENCODINGS)}")
-    return str(best), _CANONICAL_NAMES.get(best.encoding, best.encoding), False
+    if best is not None:
+        return str(best), _CANONICAL_NAMES.get(best.encoding, best.encoding), False
+    if only := _only_japanese_decoding(data):
+        return *only, False
+    raise RejectError(RejectReason.UNDECODABLE, f"not valid as any of {', '.join(SUPPORTED_ENCODINGS)}")
+
+
+def _only_japanese_decoding(data: bytes) -> tuple[str, str] | None:
+    """(text, encoding) when the data decodes without error in exactly one of the Japanese encodings and reads as
+    Japanese prose; else None.
+
+    charset_normalizer declines short text dense in symbols such as NEC's ① and ㈱ (CP932 only) as a mess.
+    """
+    decodings = []
+    for codec in ("cp932", "euc_jp"):
+        try:
+            decodings.append((data.decode(codec), _CANONICAL_NAMES[codec]))
+        except UnicodeDecodeError:
+            continue
+    if len(decodings) != 1:
+        return None
+    text = decodings[0][0]
+    non_ascii = sum(not char.isascii() for char in text)
+    return decodings[0] if non_ascii and len(_HIRAGANA.findall(text)) >= _MIN_HIRAGANA_SHARE * non_ascii else None
 
 
 def _utf8(data: bytes) -> tuple[str, bool]:
