@@ -18,6 +18,7 @@ import collections
 import contextlib
 import dataclasses
 import gc
+import json
 import logging
 import os
 import re
@@ -41,7 +42,17 @@ from pipeline.defs import make_defs
 from pipeline.defs.assets import INGEST_DATASETS, RECOMPUTE_TAG, orphaned_batches
 from pipeline.defs.checks import VALIDATED_DATASETS, expectation_check_key, failed_check_summary
 from pipeline.defs.io_manager import ParquetUPathIOManager, data_files
-from pipeline.defs.partitions import PARSED_PAGES, add_batches, ingest_key, latest_ingestion, retire_batches
+from pipeline.defs.partitions import (
+    CORPUS_RECIPE,
+    DATASET_CARD,
+    PARSED_PAGES,
+    add_batches,
+    ingest_key,
+    latest_ingestion,
+    latest_metadata,
+    retire_batches,
+)
+from pipeline.defs.resources import QualitySettings
 
 INGEST_JOB = "ingest_batch"
 CORPUS_JOB = "build_corpus"
@@ -115,11 +126,14 @@ def progress_logger(_init_context) -> logging.Logger:
     return logger
 
 
-def build_job(name: str, raw_dir: str, processed_dir: str) -> dg.JobDefinition:
-    """A job as the build runs it: every step in this process, progress through `progress_logger`.
-    Module-level, so `dg.build_reconstructable_job` can name it (the run gets no captured outputs)."""
+def build_job(name: str, raw_dir: str, processed_dir: str, quality: str) -> dg.JobDefinition:
+    """A job as the build runs it: every step in this process, progress through `progress_logger`, the quality
+    settings given (`QualitySettings.as_json`: Dagster keeps a job made from the same arguments, so settings read
+    here would be those of the process's first build). Module-level, so `dg.build_reconstructable_job` can name
+    it (the run gets no captured outputs)."""
     loggers = {"console": dg.colored_console_logger, "progress": progress_logger}
-    return make_defs(raw_dir, processed_dir, executor=dg.in_process_executor, loggers=loggers).resolve_job_def(name)
+    settings = QualitySettings(**json.loads(quality))
+    return make_defs(raw_dir, processed_dir, executor=dg.in_process_executor, loggers=loggers, quality=settings).resolve_job_def(name)
 
 
 class _Progress(logging.Handler):
@@ -222,8 +236,9 @@ def update(
     if not all(result.success for result in results):
         print("Not rebuilding the corpus: a batch failed to ingest", file=out, flush=True)
         return Done(results, stale, retired)
-    if force or stale or retired or not corpus_is_current(instance, processed_dir, in_raw):
-        print("Building the corpus from every batch", file=out, flush=True)
+    why_stale = None if force or stale or retired else corpus_staleness(instance, processed_dir, in_raw)
+    if force or stale or retired or why_stale:
+        print("Building the corpus from every batch" + (f" ({why_stale})" if why_stale else ""), file=out, flush=True)
         freeze_validation_imports()
         results.append(run_job(CORPUS_JOB, raw_dir, processed_dir, instance, recompute=force))
         return Done(results, stale, retired, corpus_rebuilt=True)
@@ -254,7 +269,8 @@ def run_job(
     """Runs the job in this process. Through `execute_job`, not `execute_in_process`: the latter keeps
     every output of the run (every table) in memory until it ends, for `output_for_node`. `recompute`: the
     corpus steps make every part again rather than keep the stored ones."""
-    job = dg.build_reconstructable_job("pipeline.build", "build_job", (name, str(raw_dir), str(processed_dir)))
+    quality = QualitySettings.from_env().as_json()
+    job = dg.build_reconstructable_job("pipeline.build", "build_job", (name, str(raw_dir), str(processed_dir), quality))
     tags = {"dagster/partition": partition_key} if partition_key else {}
     tags |= {RECOMPUTE_TAG: "true"} if recompute else {}
     with dg.execute_job(job, instance, run_config=RUN_CONFIG, tags=tags or None, raise_on_error=False) as result:
@@ -308,22 +324,28 @@ def needs_ingest(instance: dg.DagsterInstance, processed_dir: Path, snapshot: ba
     return latest is None or latest.key != ingest_key(snapshot.fingerprint)
 
 
-def corpus_is_current(instance: dg.DagsterInstance, processed_dir: Path, in_raw: list[str]) -> bool:
-    """Every dataset of the corpus run is on disk and readable, a parted one as the parts its latest
-    materialisation stored (a part deleted or damaged since, or left by a build stopped half-way, or a corpus
-    written before parts, is made again), was materialised after the latest batch was ingested, and holds no batch
-    that is no partition any more (its folder left raw/, and the corpus run that was to remove it did not finish)."""
+def corpus_staleness(instance: dg.DagsterInstance, processed_dir: Path, in_raw: list[str]) -> str | None:
+    """Why the corpus must be made again, or None when it is current: every dataset of the corpus run is on disk
+    and readable, a parted one as the parts its latest materialisation stored (a part deleted or damaged since,
+    or left by a build stopped half-way, or a corpus written before parts, is made again), was materialised after
+    the latest batch was ingested, holds no batch that is no partition any more (its folder left raw/, and the
+    corpus run that was to remove it did not finish), and was made by the corpus code, suites and quality
+    settings of now."""
     storage = ParquetUPathIOManager(UPath(processed_dir))
     if not all(storage.stored_as_recorded(instance, name) for name in PARTED_DATASETS):
-        return False
+        return "a part file is missing, damaged or not the one its last run recorded"
     for name in WHOLE_CORPUS_DATASETS:
         files = dataset_files(processed_dir, name)
         if not files or any(_stored_schema(path) is None for path in files):
-            return False
+            return f"{name} is missing or damaged"
     if orphaned_batches(instance, storage, lambda: in_raw):
-        return False
+        return "it still holds a batch whose folder left raw/"
     ingested = _latest_storage_id(instance, PARSED_PAGES)
-    return all(_latest_storage_id(instance, dg.AssetKey(name)) > ingested for name in CORPUS_DATASETS)
+    if not all(_latest_storage_id(instance, key) > ingested for key in (*map(dg.AssetKey, CORPUS_DATASETS), DATASET_CARD)):
+        return "its last run did not finish after the latest ingest"
+    if latest_metadata(instance, DATASET_CARD, CORPUS_RECIPE) != QualitySettings.from_env().corpus_recipe():
+        return "the corpus code, an expectation suite or a quality setting changed since its last run"
+    return None
 
 
 def _stored_schema(path: Path) -> pa.Schema | None:

@@ -321,3 +321,52 @@ def test_an_ingested_file_deleted_or_damaged_is_ingested_again(tmp_path: Path, d
     assert repaired.parsed == [SECOND]
     assert repaired.runs == ["ingest_batch", "build_corpus"]
     assert "Counts reconcile: raw_pages 2 = page_versions 2 + rejects 0" in repaired.output
+
+
+def test_a_changed_quality_setting_makes_the_corpus_again_and_switching_it_back_does_too(tmp_path: Path):
+    """A build with no new scrape still makes the corpus again when a setting it is made by changed (the parts'
+    keys then say which parts): keeping PII originals on fills pii_originals, off again empties it, where the
+    build said "nothing new" and left the private text on disk."""
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    calls = make_page(consultation="見知らぬ番号090-1234-5678から毎晩電話がかかってきます。やめさせる方法はありますか?")
+    write_batch(raw, FIRST, {"calls.txt": calls})
+    originals = lambda: pq.read_table(processed / "pii_originals").num_rows  # noqa: E731
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "dagster_home"))}):
+        assert build(raw, processed).code == 0
+        assert originals() == 0
+        with mock.patch.dict(os.environ, {"PIPELINE_KEEP_PII_ORIGINALS": "1"}):
+            kept = build(raw, processed)
+            kept_rows = originals()
+        dropped = build(raw, processed)
+        after = build(raw, processed)
+    assert kept.code == 0, kept.output
+    assert kept.runs == ["build_corpus"] and "a quality setting changed since its last run" in kept.output
+    assert kept_rows == 1
+    assert dropped.runs == ["build_corpus"] and originals() == 0
+    assert after.runs == [] and "nothing new" in after.output
+
+
+def test_the_corpus_recipe_follows_the_code_the_suites_and_the_settings(tmp_path: Path):
+    import shutil
+
+    from pipeline.core import validation
+    from pipeline.defs import partitions
+
+    package, suites = tmp_path / "pipeline", tmp_path / "expectations"
+    shutil.copytree(partitions._PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(validation.EXPECTATIONS_DIR, suites)
+    with mock.patch.object(partitions, "_PACKAGE", package), mock.patch.object(validation, "EXPECTATIONS_DIR", suites):
+        recipe = partitions.corpus_recipe(False, 0.8)
+        assert partitions.corpus_recipe(False, 0.8) == recipe
+        assert partitions.corpus_recipe(True, 0.8) != recipe
+        assert partitions.corpus_recipe(False, 0.7) != recipe
+        with (suites / "sections.json").open("a") as suite:
+            suite.write("\n")
+        assert partitions.corpus_recipe(False, 0.8) != recipe
+        recipe = partitions.corpus_recipe(False, 0.8)
+        with (package / "core" / "screening.py").open("a") as code:
+            code.write("\n# an edit\n")
+        assert partitions.corpus_recipe(False, 0.8) != recipe
+        recipe = partitions.corpus_recipe(False, 0.8)
+        (package / "synth.py").write_text("# not corpus code\n")
+        assert partitions.corpus_recipe(False, 0.8) == recipe

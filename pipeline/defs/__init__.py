@@ -25,6 +25,7 @@ def make_defs(
     *,
     executor: dg.ExecutorDefinition | None = None,
     loggers: dict[str, dg.LoggerDefinition] | None = None,
+    quality: QualitySettings | None = None,
 ) -> dg.Definitions:
     """The definitions, with the folders given or (when None) from the environment / defaults; the
     executor given, else the environment's (executors.py); Dagster's default loggers unless given.
@@ -43,7 +44,7 @@ def make_defs(
         resources={
             "paths": paths,
             "corpus_lock": CorpusLock(processed_dir=paths.processed_dir),
-            "quality": QualitySettings(),
+            "quality": quality or QualitySettings.from_env(),
             "io_manager": ParquetIOManager(base_path=paths.processed_dir),
         },
         executor=executor or executor_from_env(),

@@ -24,7 +24,7 @@ from pipeline.core.schemas import PII_KINDS
 from pipeline.defs.checks import VALIDATED_DATASETS, expectation_check_result, expectation_check_spec
 from pipeline.defs.io_manager import COLUMNS, PARTS, ParquetUPathIOManager, PartitionTables, PartStream
 from pipeline.defs.metadata import PREVIEW_ROWS, definition_metadata, describe, table_metadata
-from pipeline.defs.partitions import INGEST_KEY, ingest_key, scrape_batches
+from pipeline.defs.partitions import CORPUS_RECIPE, INGEST_KEY, ingest_key, scrape_batches
 from pipeline.defs.resources import CorpusLock, CorpusPaths, QualitySettings
 
 INGEST_GROUP = "ingest"
@@ -308,7 +308,13 @@ def dataset_card(corpus_lock: CorpusLock, paths: CorpusPaths, quality: QualitySe
     text = card.render_dataset_card(datasets, stats=card.card_stats(datasets, quality.duplicate_config()))
     path = paths.processed_path / "README.md"
     path.write_text(text, encoding="utf-8")
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "card": dg.MetadataValue.md(text)})
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            "card": dg.MetadataValue.md(text),
+            CORPUS_RECIPE: quality.corpus_recipe(),  # what this corpus run was made by: a build compares it
+        }
+    )
 
 
 INGEST_ASSETS = [raw_pages, parsed_pages]

@@ -5,26 +5,34 @@ up, and deleted when its folder is gone (the next corpus run then leaves the bat
 files). What a batch's parsed pages were made from (its `ingest_key`: the fingerprint of its files, the
 parser's version, the parsed_pages schema) is stored in the metadata of its `parsed_pages`
 materialisation, so a batch is ingested again when a file is new or rewritten, or when the parser is
-(a new parser version re-parses every batch once), and an unchanged batch never is.
+(a new parser version re-parses every batch once), and an unchanged batch never is. What the corpus was made
+from besides the batches (its `corpus_recipe`: the corpus code, the expectation suites, the quality settings)
+is stored in the metadata of every `dataset_card` materialisation, the corpus run's last asset, so a build
+makes the corpus again when one of them changed.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import sqlalchemy.exc
 
-from pipeline.core import schemas
+from pipeline.core import schemas, validation
 from pipeline.core.batches import gone_batches
+from pipeline.core.parts import digest
 from pipeline.core.record import PARSER_VERSION
 
 scrape_batches = dg.DynamicPartitionsDefinition(name="scrape_batches")
 
 INGEST_KEY = "ingest_key"
 PARSED_PAGES = dg.AssetKey("parsed_pages")
+CORPUS_RECIPE = "corpus_recipe"
+DATASET_CARD = dg.AssetKey("dataset_card")
+_PACKAGE = Path(__file__).resolve().parents[1]
 
 
 _SCHEMA_DIGEST = hashlib.sha256(
@@ -35,6 +43,21 @@ _SCHEMA_DIGEST = hashlib.sha256(
 def ingest_key(fingerprint: str) -> str:
     """What a batch's parsed pages are made from: its files (their fingerprint), the parser and the schema."""
     return f"{fingerprint} parser {PARSER_VERSION} schema {_SCHEMA_DIGEST}"
+
+
+def corpus_recipe(keep_pii_originals: bool, near_duplicate_threshold: float) -> str:
+    """What the corpus is made from besides the batches: the corpus code (pipeline/core, pipeline/defs), the
+    expectation suites and the quality settings. A corpus run records it; a build whose recipe differs runs the
+    corpus again, and the parts' own keys then say which parts are made again."""
+    code = sorted(path for folder in ("core", "defs") for path in (_PACKAGE / folder).rglob("*.py"))
+    suites = sorted(validation.EXPECTATIONS_DIR.glob("*.json"))
+    sources = [(path.relative_to(_PACKAGE).as_posix(), _file_digest(path)) for path in code]
+    sources += [(f"expectations/{path.name}", _file_digest(path)) for path in suites]
+    return digest(sources, keep_pii_originals, near_duplicate_threshold)
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,6 +8,7 @@ constructed, i.e. when the code location loads.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from upath import UPath
 
 from pipeline.core.locking import corpus_writer
 from pipeline.core.quality.near_duplicates import DuplicateConfig
+from pipeline.defs.partitions import corpus_recipe
 
 RAW_DIR_ENV = "PIPELINE_RAW_DIR"
 PROCESSED_DIR_ENV = "PIPELINE_PROCESSED_DIR"
@@ -75,18 +77,38 @@ class QualitySettings(dg.ConfigurableResource):
     """Corpus-quality knobs: PII originals and near-duplicate detection (thresholds are the consumer's)."""
 
     keep_pii_originals: bool = Field(
-        default_factory=lambda: _env_flag("PIPELINE_KEEP_PII_ORIGINALS"),
+        default=False,
         description="Write the scraped text of redacted pages to the private dataset pii_originals "
         "(default off: $PIPELINE_KEEP_PII_ORIGINALS).",
     )
     near_duplicate_threshold: float = Field(
-        default_factory=lambda: float(os.environ.get("PIPELINE_NEAR_DUPLICATE_THRESHOLD") or 0.8),
-        description="Estimated Jaccard of character 5-gram sets for two pages to be near-duplicates.",
+        default=0.8,
+        description="Estimated Jaccard of character 5-gram sets for two pages to be near-duplicates "
+        "($PIPELINE_NEAR_DUPLICATE_THRESHOLD).",
     )
     near_duplicate_index_dir: str = Field(
-        default_factory=lambda: os.environ.get("PIPELINE_NEAR_DUPLICATE_INDEX_DIR") or "",
-        description="Folder of the persistent MinHash LSH index (a local path); default <processed>/_near_duplicate_index.",
+        default="",
+        description="Folder of the persistent MinHash LSH index (a local path); default <processed>/_near_duplicate_index "
+        "($PIPELINE_NEAR_DUPLICATE_INDEX_DIR).",
     )
+
+    def as_json(self) -> str:
+        """The settings as text: how a build hands them to the job it reconstructs by name (`build.build_job`)."""
+        return json.dumps({name: getattr(self, name) for name in type(self).model_fields}, sort_keys=True)
+
+    @classmethod
+    def from_env(cls) -> QualitySettings:
+        """The settings as the environment gives them now. Not default factories: Dagster reads those once per
+        process, into the config schema, and a build compares what a corpus run would use with what it used."""
+        return cls(
+            keep_pii_originals=_env_flag("PIPELINE_KEEP_PII_ORIGINALS"),
+            near_duplicate_threshold=float(os.environ.get("PIPELINE_NEAR_DUPLICATE_THRESHOLD") or 0.8),
+            near_duplicate_index_dir=os.environ.get("PIPELINE_NEAR_DUPLICATE_INDEX_DIR") or "",
+        )
+
+    def corpus_recipe(self) -> str:
+        """The corpus code, suites and these settings, as one key: a corpus run records it (see partitions)."""
+        return corpus_recipe(self.keep_pii_originals, self.near_duplicate_threshold)
 
     def duplicate_config(self) -> DuplicateConfig:
         return DuplicateConfig(threshold=self.near_duplicate_threshold)
