@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
 
     parse = commands.add_parser("parse", help="parse pages and print one JSON record per input")
     parse.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    parse.add_argument("--max-bytes", type=_byte_limit, default=DEFAULT_MAX_BYTES, help="reject larger files")
+    parse.add_argument("--max-bytes", type=_byte_limit, default=DEFAULT_MAX_BYTES, help="reject larger files (default %(default)s bytes, 5 MiB)")
     parse.set_defaults(command=_parse_command)
 
     build = commands.add_parser("build", help="ingest new or changed batches, rebuild the corpus in processed/")

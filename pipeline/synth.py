@@ -1252,11 +1252,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batches", type=int, default=1, help="batch folders, filled evenly (default 1)")
     parser.add_argument("--batch-sizes", type=_sizes, help="comma-separated files per batch instead (sum = --pages)")
     parser.add_argument("--html-share", type=_share, default=0.3, help="share of pages saved as HTML (default 0.3)")
-    parser.add_argument("--rescrape-share", type=_share, default=0.05, help="share of files that re-scrape a page")
-    parser.add_argument("--changed-share", type=_share, default=0.02, help="share of files that change a page's answer")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--first-batch", type=int, default=0, help="index of the first batch (continue a corpus)")
-    parser.add_argument("--first-serial", type=int, default=0, help="number of the first new page (continue a corpus)")
+    parser.add_argument("--rescrape-share", type=_share, default=0.05, help="share of files that re-scrape a page (default 0.05)")
+    parser.add_argument("--changed-share", type=_share, default=0.02, help="share of files that change a page's answer (default 0.02)")
+    parser.add_argument("--seed", type=int, default=1, help="the same seed, the same corpus (default 1)")
+    parser.add_argument("--first-batch", type=int, default=0, help="index of the first batch (continue a corpus; default 0)")
+    parser.add_argument("--first-serial", type=int, default=0, help="number of the first new page (continue a corpus: the 'new pages' synth printed for it; default 0)")
 
 
 def run(args: argparse.Namespace) -> int:
