@@ -157,9 +157,8 @@ def test_run_build_fails_on_a_missing_raw_folder(tmp_path: Path):
     assert "does not exist" in out.getvalue()
 
 
-def test_run_build_returns_1_when_a_blocking_check_fails(
-    sample_raw_dir: Path, session_dagster_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+def test_run_build_returns_1_when_a_blocking_check_fails(sample_raw_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))  # an instance of its own: another corpus
     real_current_plan = screening._current_plan
 
     def plan_with_a_duplicate(*args) -> list:

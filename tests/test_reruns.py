@@ -370,3 +370,38 @@ def test_the_corpus_recipe_follows_the_code_the_suites_and_the_settings(tmp_path
         recipe = partitions.corpus_recipe(False, 0.8)
         (package / "synth.py").write_text("# not corpus code\n")
         assert partitions.corpus_recipe(False, 0.8) == recipe
+
+
+def test_an_instance_keeps_one_corpus_and_refuses_another(tmp_path: Path):
+    """Two corpora on one instance took each other's batches out (as folders gone from raw/) and made everything
+    again at every build; the second is refused, saying so, and runs with an instance of its own."""
+    first_raw, second_raw = tmp_path / "first" / "raw", tmp_path / "second" / "raw"
+    write_batch(first_raw, FIRST, {"rent.txt": RENT})
+    write_batch(second_raw, SECOND, {"wages.txt": WAGES})
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "dagster_home"))}):
+        assert build(first_raw, tmp_path / "first" / "processed").code == 0
+        refused = build(second_raw, tmp_path / "second" / "processed")
+        with dg.DagsterInstance.get() as instance:
+            partitions = instance.get_dynamic_partitions("scrape_batches")
+        again = build(first_raw, tmp_path / "first" / "processed")
+    assert refused.code == 1 and refused.runs == []
+    assert f"keeps the batches of {first_raw}" in refused.output and "DAGSTER_HOME=" in refused.output
+    assert partitions == [FIRST]
+    assert again.runs == [] and "nothing new" in again.output
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(tmp_path / "second" / "dagster_home")}):  # not there yet: set up
+        out = io.StringIO()
+        assert run_build(second_raw, tmp_path / "second" / "processed", out=out) == 0, out.getvalue()
+    assert (tmp_path / "second" / "dagster_home" / "dagster.yaml").exists()
+
+
+def test_a_checkout_moved_whole_keeps_its_instance(tmp_path: Path):
+    import shutil
+
+    before, after = tmp_path / "before", tmp_path / "after"
+    write_batch(before / "raw", FIRST, {"rent.txt": RENT})
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(before / ".dagster_home"))}):
+        assert build(before / "raw", before / "processed").code == 0
+    shutil.move(before, after)
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(after / ".dagster_home")}):
+        moved = build(after / "raw", after / "processed")
+    assert moved.code == 0 and moved.runs == [] and "nothing new" in moved.output
