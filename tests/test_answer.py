@@ -39,6 +39,11 @@ def headings_of(*lines):
         ("●交渉の進め方", Heading(2, None, "交渉の進め方")),
         ("【注意点】", Heading(1, None, "注意点")),
         ("(2)", Heading(3, "2", "(2)")),
+        ("□費用の目安", Heading(1, None, "費用の目安")),
+        ("◇手続きの流れ", Heading(1, None, "手続きの流れ")),
+        # A decimal or an article number is no heading number: the line is a title as written.
+        ("2.5倍の請求", Heading(1, None, "2.5倍の請求")),
+        ("第709条の要件", Heading(1, None, "第709条の要件")),
     ],
 )
 def test_heading_forms(line, heading):
@@ -56,6 +61,12 @@ def test_heading_forms(line, heading):
         "「返金してほしい」",
         "https://example.go.jp/soudan/",  # a link given on its own line opened a section
         "http://example.jp/faq",
+        "* 印鑑証明書",
+        "• 住民票の写し",
+        "2. 書面で通知します。期限に注意",  # a sentence inside: a list item, though it does not end as one
+        "ところが…",
+        "1. 相手方が支払いに応じない場合に裁判所へ申し立てる手続きの流れと必要な費用や期間の目安および注意点",  # > 40
+        "相手方が支払いに応じない場合に裁判所へ申し立てる手続きの流れと費用",  # > 30, unnumbered
     ],
 )
 def test_not_headings(line):
@@ -97,3 +108,8 @@ def test_sections_have_intro_with_null_heading_and_bodies_joined_by_blank_line()
 def test_no_intro_section_when_answer_starts_with_a_heading():
     answer = structure_answer(["はじめに", BODY])
     assert answer.sections == (Section("はじめに", BODY),)
+
+
+def test_numbered_headings_of_two_styles_in_a_row_are_a_heading_and_its_subheading():
+    found = headings_of("前置きの段落です。", "1. 契約の確認", "(1) 書面の有無", BODY)
+    assert found == (Heading(2, "1", "契約の確認"), Heading(3, "1", "書面の有無"))

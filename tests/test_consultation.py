@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline.core.consultation import split_consultation, split_sentences
+from pipeline.core.consultation import is_question, split_consultation, split_sentences
 
 
 def test_marker_splits_question_from_background():
@@ -100,6 +100,54 @@ def test_sentences_do_not_split_inside_brackets():
     ]
 
 
-@pytest.mark.parametrize("ending", ["教えてください。", "知りたいです。", "教えてほしいです。", "お願いします。", "できますか。"])
+@pytest.mark.parametrize(
+    "ending",
+    [
+        "教えてください。", "知りたいです。", "教えてほしいです。", "お願いします。", "できますか。",
+        "教えて下さい。", "知りたい。", "教えて欲しい。", "ご教示願います。", "どう進めればよいのか。", "確認できますか．",
+    ],
+)  # fmt: skip
 def test_request_endings_are_question_sentences(ending):
     assert split_consultation(f"Tさんは転職を考えています。退職の手続きを{ending}").has_question_sentence
+
+
+@pytest.mark.parametrize("ending", ["について", "に関して", "に関する相談", "についての相談", "の場合", "の件"])
+def test_every_title_ending(ending):
+    parts = split_consultation(f"Uさんの未払い賃金{ending} Uさんは三か月分の給料を受け取っていません。請求できますか?")
+    assert parts.title == f"Uさんの未払い賃金{ending}"
+    assert parts.question == "請求できますか?"
+
+
+def test_marker_after_a_topic_that_asks_nothing_has_no_question_sentence():
+    parts = split_consultation("賃料の減額交渉の相談(背景)Vさんの店舗は売上が半分になりました。")
+    assert (parts.question, parts.background) == ("賃料の減額交渉の相談", "Vさんの店舗は売上が半分になりました。")
+    assert not parts.has_question_sentence
+
+
+def test_marker_opening_the_block_stays_out_of_the_background():
+    parts = split_consultation("【背景】Xさんは通販で買った家電が初日から動きませんでした。返品できますか?")
+    assert parts.question == "返品できますか?"
+    assert parts.background == "Xさんは通販で買った家電が初日から動きませんでした。"
+
+
+def test_a_run_of_sentence_ends_stays_with_its_sentence():
+    assert split_sentences("本当に払う必要がありますか？！まずは教えてください。") == ["本当に払う必要がありますか？！", "まずは教えてください。"]
+
+
+def test_a_closer_of_another_bracket_does_not_close_a_quotation():
+    text = "Aさんは「1）鍵を返す。2）部屋を空ける。」という条件を示されました。どうすべきですか?"
+    assert split_sentences(text) == ["Aさんは「1）鍵を返す。2）部屋を空ける。」という条件を示されました。", "どうすべきですか?"]
+
+
+def test_a_question_quoted_before_its_full_stop_is_a_question():
+    assert is_question("「更新料は必ず払うものですか」。")
+
+
+def test_title_given_from_its_own_line_is_not_replaced_by_a_prefix():
+    parts = split_consultation("Yさんの件について Yさんは家賃を滞納しています。退去させられますか?", title="賃料滞納の場合")
+    assert parts.title == "賃料滞納の場合"
+
+
+def test_two_quotations_are_not_unwrapped_as_one():
+    parts = split_consultation("「退去しろ」と言われた後に届いた「請求書」")
+    assert parts.question == "「退去しろ」と言われた後に届いた「請求書」"

@@ -143,3 +143,39 @@ def test_bytes_that_decode_in_one_encoding_but_read_as_no_prose_stay_undecodable
     kanji_only = "㈱㈲①漢字圧縮".encode("cp932") * 3  # no hiragana: not prose
     with pytest.raises(RejectError):
         decode_page(kanji_only)
+
+
+@pytest.mark.parametrize("char", ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"])
+def test_every_zero_width_character_is_removed(char):
+    assert decode_page(f"労働{char}問題".encode()).text == "労働問題"
+
+
+def test_tabs_and_no_break_spaces_become_spaces():
+    assert decode_page("労働\t問題\u00a0相談".encode()).text == "労働 問題 相談"
+
+
+def test_html_opening_on_a_comment_is_html():
+    # Browsers that save a page put a comment first ("saved from url=...").
+    data = ("<!-- saved from url=(0040)https://houritsu.example/fudosan/ -->\n" + make_html(PAGE)).encode()
+    result = parse_page(data, "saved.html")
+    assert result.format == "html"
+    assert content(result) == content(parse_page(PAGE.encode("utf-8"), "reference"))
+
+
+@pytest.mark.parametrize(
+    ("label", "codec"),
+    [("Shift_JIS", "cp932"), ("Windows-31J", "cp932"), ("x-sjis", "cp932"), ("MS932", "cp932"),
+     ("EUC-JP", "euc_jp"), ("EUC-JIS-2004", "euc_jp"), ("UTF-8", "utf_8"), ("ISO-8859-1", None)],
+)  # fmt: skip
+def test_declared_charset_labels_name_the_codecs_we_read(label, codec):
+    from pipeline.core.decode import _declared_charset
+
+    assert _declared_charset(f'<html><head><meta charset="{label}">'.encode()) == codec
+
+
+def test_a_few_stray_control_characters_are_text_but_many_are_binary():
+    def with_controls(n: int) -> bytes:
+        return PAGE.replace("はじめに", "はじめに" + "\x07" * n, 1).encode()
+
+    assert parse_page(with_controls(3), "few").status == "ok"
+    assert parse_page(with_controls(20), "many").reject_reason == "binary_content"

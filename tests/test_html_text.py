@@ -110,3 +110,51 @@ def test_canonical_link_type_is_case_blind():
     # HTML link types are ASCII case-insensitive: rel="Canonical" names the page as rel="canonical" does.
     head = "<head><link rel='Canonical' href='https://a.example/x/20230101000000-1'><meta property='og:url' content='https://b.example/'></head>"
     assert html_to_text(head + "<p>x</p>").url == "https://a.example/x/20230101000000-1"
+
+
+@pytest.mark.parametrize("tag", ["form", "button", "iframe", "select", "dialog", "template"])
+def test_chrome_tags_inside_the_content_are_dropped(tag):
+    assert html_to_text(f"<body><main><p>本文です。</p><{tag}>操作用の文字</{tag}></main></body>").text == "本文です。"
+
+
+@pytest.mark.parametrize(
+    "chrome",
+    [
+        "class='pankuzu'",  # the Japanese name for breadcrumbs
+        "class='sns-links'",
+        "class='pagination'",
+        "class='gnav'",
+        "id='site-header'",
+        "id='site_footer'",
+        "class='topic-path'",
+        "class='social-icons'",
+        "class='advertisement'",
+    ],
+)
+def test_chrome_named_by_class_or_id_is_dropped(chrome):
+    assert html_to_text(f"<body><main><div {chrome}>ホーム &gt; 一覧</div><p>本文です。</p></main></body>").text == "本文です。"
+
+
+@pytest.mark.parametrize("tag", "h1 h2 h3 h4 h5 h6 li dt dd td th blockquote pre figcaption summary address".split())
+def test_every_block_tag_is_a_line_of_its_own(tag):
+    # The text right inside <main> is content too.
+    page = html_to_text(f"<body><main>前の文<{tag}>囲まれた文</{tag}>後の文</main></body>")
+    assert page.text.split("\n") == ["前の文", "囲まれた文", "後の文"]
+
+
+def test_main_wins_over_an_article_before_it():
+    assert html_to_text("<body><article><p>関連する記事</p></article><main><p>本文</p></main></body>").text == "本文"
+
+
+def test_an_article_inside_chrome_is_not_the_content():
+    assert html_to_text("<body><aside><article><p>広告の記事</p></article></aside><article><p>本文</p></article></body>").text == "本文"
+
+
+def test_an_empty_canonical_link_means_no_url_even_with_og_url():
+    head = "<head><link rel='canonical' href=' '><meta property='og:url' content='https://b.example/y'></head>"
+    assert html_to_text(head + "<p>x</p>").url is None
+
+
+def test_the_first_link_of_a_line_text_wins():
+    page = html_to_text("<body><main><p><a href='/a'>同じ見出し</a></p><p><a href='/b'>同じ見出し</a></p></main></body>")
+    assert page.link_targets == {"同じ見出し": "/a"}

@@ -124,6 +124,13 @@ def test_html_page_id_comes_from_canonical_url():
         # A bot check or maintenance notice in the site's shapes: its first line is a sentence, not a category.
         (("アクセスが集中しています\nロボットによる操作でないことをご確認ください\n" + "時間をおいて再度お試しください。" * 10).encode(), "no_category"),
         (make_html("ただいまメンテナンス中です\n再開までお待ちください\n" + "ご不便をおかけしますがご了承ください。" * 10, url=None).encode(), "no_category"),
+        # Other notices in those shapes: not found, please wait, finished, stopped.
+        (("ページが見つかりません\nアドレスが変わった可能性があります\n" + "トップページからお探しください。" * 10).encode(), "no_category"),
+        (("しばらくお待ちください\n混雑のため表示に時間がかかっています\n" + "このままお待ちいただけます。" * 10).encode(), "no_category"),
+        (("受付は終了しました\n多数のご相談をいただいています\n" + "次回の受付をお待ちください。" * 10).encode(), "no_category"),
+        (("この相談は公開を停止しました\n理由は次のとおりです\n" + "投稿者から削除の依頼がありました。" * 10).encode(), "no_category"),
+        # A label is short: a long first line without punctuation is no category either.
+        (make_page(category="ご利用中のブラウザではこのページの一部の機能や表示が正しく動作しない可能性があるため最新版への更新を推奨").encode(), "no_category"),
         ("労働問題\n\n...\n".encode(), "no_consultation"),
         ("労働問題\n\n...\n有給休暇は自由に取れますか?\n".encode(), "no_answer"),
         ("労働問題\nおすすめ法律相談\n質問?\n回答...".encode(), "no_consultation"),
@@ -229,8 +236,9 @@ def test_spaces_and_invisible_characters_written_as_html_entities_are_normalised
     assert result.related[1].url == "https://houritsu.example/fudosan/20240203040506-1"
 
 
-def test_html_whose_only_text_is_invisible_has_no_content():
-    result = parse_html("<html><body><main><p>&#8203;&nbsp;</p></main></body></html>")
+@pytest.mark.parametrize("invisible", ["&#8203;&nbsp;", "&#8203;&nbsp;&#8203;"])
+def test_html_whose_only_text_is_invisible_has_no_content(invisible):
+    result = parse_html(f"<html><body><main><p>{invisible}</p></main></body></html>")
     assert (result.status, result.reject_reason) == ("rejected", "no_content")
 
 
@@ -267,3 +275,53 @@ def test_advice_after_a_consultation_that_asks_nothing_stays_in_the_answer():
     result = parse_page(make_page(consultation="敷金の返還で困っている", answer_lines=[advice, *ANSWER_LINES]).encode("utf-8"), "p.txt")
     assert result.question == "敷金の返還で困っている"
     assert result.answer.startswith(advice)
+
+
+@pytest.mark.parametrize("mark", ["…", "‥", "..", "．．．", "・・・"])
+def test_lone_cut_mark_line_in_any_form_is_dropped(mark):
+    page = make_page().replace("\n...\n", f"\n{mark}\n", 1)
+    assert parse_text(page).to_dict() | {"sha256": None} == parse_text(make_page()).to_dict() | {"sha256": None}
+
+
+def test_block_header_after_a_marker_and_a_space_is_cut_with_them():
+    assert parse_text(make_page().replace("おすすめ法律相談", "■ おすすめ法律相談")).answer == parse_text(make_page()).answer
+
+
+def test_the_block_is_cut_at_its_first_header_when_the_header_repeats():
+    page = make_page() + "\n\nおすすめ法律相談\n\n遺言書は自分で書けますか?\n自筆証書遺言には、全文を自分で書くなどの要件があり..."
+    assert parse_text(page).answer == parse_text(make_page()).answer
+
+
+def test_a_title_like_line_followed_by_the_answer_is_the_question():
+    result = parse_text(make_page(consultation="更新料の支払いについて"))
+    assert (result.title, result.question) == (None, "更新料の支払いについて")
+    assert result.answer.startswith(ANSWER_LINES[0])
+
+
+@pytest.mark.parametrize(
+    "consultation",
+    ["敷金は全額返ってきますか?", "相続放棄の相談(背景)Aさんは亡くなった父に借金があると知りました。"],
+    ids=["asks already", "background marker"],
+)
+def test_an_answer_opening_on_a_question_mark_stays_the_answer(consultation):
+    """Only a story that asks nothing and carries no background marker takes the next line as its question."""
+    opening = "では、そもそも何が問題となるのでしょうか?"
+    result = parse_text(make_page(consultation=consultation, answer_lines=[opening, *ANSWER_LINES]))
+    assert result.answer.startswith(opening)
+
+
+def test_a_consultation_broken_over_two_lines_may_end_in_a_full_width_question_mark():
+    asked = ASKED.replace("?", "？")
+    result = parse_text(make_page(consultation=f"{STORY}\n{asked}"))
+    assert (result.question, result.background) == (asked, STORY)
+
+
+@pytest.mark.parametrize("suffix", ["/", "?from=ranking", "/#answer"])
+def test_site_page_id_survives_a_trailing_slash_query_or_fragment(suffix):
+    html = make_html(make_page(), url=f"https://houritsu.example/fudosan/20240102030405-7{suffix}")
+    assert parse_html(html).page_id == "20240102030405-7"
+
+
+def test_a_page_of_exactly_the_limit_is_accepted():
+    data = make_page().encode()
+    assert parse_page(data, "p.txt", max_bytes=len(data)).status == "ok"

@@ -52,6 +52,12 @@ FOUND = [
     ("phone", "電話\n090-1234-5678\n", "電話\n<PHONE>\n"),
     ("url", "詳しくは https://www.example.go.jp/guide/page.html。", "詳しくは <URL>。"),
     ("url", "www.example.or.jp/faq?q=1&x=2、を参照", "<URL>、を参照"),
+    ("phone", "IP電話050-1234-5678へ", "IP電話<PHONE>へ"),
+    ("phone", "0800-123-4567", "<PHONE>"),
+    ("phone", "ナビダイヤル0570-123-456", "ナビダイヤル<PHONE>"),
+    ("postal", "〒 530-0001", "<POSTAL>"),
+    ("url", "旧サイト http://example.jp/old/ も", "旧サイト <URL> も"),
+    ("url", "案内は https://example.jp/faq.", "案内は <URL>."),  # the sentence's period is not the URL's
 ]
 
 LEFT_ALONE = [

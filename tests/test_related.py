@@ -65,3 +65,27 @@ def test_full_width_cut_marks_cut_a_teaser_as_the_ascii_ones_do():
         ("少額訴訟を使えば、一回の期日で", True),
     ]
     assert unpaired == 0
+
+
+def test_lone_cut_marks_between_pairs_are_dropped():
+    block = "\n".join([
+        "隣の家の犬が夜通し吠えます。",
+        "..",
+        "鳴き声が受忍限度を超えるかどうかは、時間帯や回数から…",
+        "…",
+        "車をぶつけられました。",
+        "交通事故の被害にあった場合は、警察への届出が必要…",
+    ])  # fmt: skip
+    items, unpaired = parse_related(block)
+    assert [item.question for item in items] == ["隣の家の犬が夜通し吠えます。", "車をぶつけられました。"]
+    assert unpaired == 0
+
+
+def test_a_space_before_the_cut_mark_is_not_part_of_the_preview():
+    items, _ = parse_related("隣の家の犬が夜通し吠えます。\n鳴き声が受忍限度を超えるかどうかは …")
+    assert items[0].preview == "鳴き声が受忍限度を超えるかどうかは"
+
+
+def test_a_teaser_shown_whole_keeps_the_link_of_its_question():
+    items, _ = parse_related("敷金は戻りますか?\n原則として戻ります。", {"敷金は戻りますか?": "https://houritsu.example/fudosan/20240203040506-2"})
+    assert items == (Related("敷金は戻りますか?", "原則として戻ります。", False, "https://houritsu.example/fudosan/20240203040506-2"),)
