@@ -268,6 +268,12 @@ def test_a_consultation_broken_over_two_lines_keeps_its_question(form):
     assert "no_question_sentence" not in result.warnings
 
 
+def test_a_consultation_broken_over_two_lines_with_nothing_after_it_has_no_answer():
+    """The question line is the consultation's, not an answer of one line asking it."""
+    result = parse_page(f"不動産・賃貸\n{STORY}\n{ASKED}\n".encode(), "p.txt")
+    assert (result.status, result.reject_reason) == ("rejected", "no_answer")
+
+
 def test_advice_after_a_consultation_that_asks_nothing_stays_in_the_answer():
     """A request (〜してください) may be a consultation's question, but it is also how answers give advice: only a
     line ending in a question mark continues a consultation that asks nothing."""

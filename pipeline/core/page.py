@@ -228,7 +228,7 @@ def _consultation_and_answer(lines: list[str]) -> tuple[str | None, str, list[st
     consultation, start = lines[start], start + 1
     if start < len(lines) and BACKGROUND_MARKER.match(lines[start]):  # background on a line of its own
         consultation, start = f"{consultation}{lines[start]}", start + 1
-    elif start + 1 < len(lines) and _question_follows_story(consultation, lines[start]):
+    elif start < len(lines) and _question_follows_story(consultation, lines[start]):  # no answer after it: no_answer
         consultation, start = f"{consultation}{lines[start]}", start + 1
     if start >= len(lines):
         raise RejectError(RejectReason.NO_ANSWER, "no answer text after the consultation")
