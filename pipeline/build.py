@@ -204,7 +204,10 @@ def run_build(raw_dir: Path, processed_dir: Path, *, force: bool = False, out: T
     """Bring `processed_dir` up to date with `raw_dir`; 0 on success, 1 on any failure."""
     raw_dir, processed_dir = Path(raw_dir).resolve(), Path(processed_dir).resolve()
     if not raw_dir.is_dir():
-        print(f"error: raw folder {raw_dir} does not exist", file=out)
+        print(f"error: raw folder {raw_dir} {'is not a folder' if raw_dir.exists() else 'does not exist'}", file=out)
+        return 1
+    if processed_dir.exists() and not processed_dir.is_dir():
+        print(f"error: processed folder {processed_dir} is not a folder", file=out)
         return 1
     processed_dir.mkdir(parents=True, exist_ok=True)
 
@@ -213,7 +216,7 @@ def run_build(raw_dir: Path, processed_dir: Path, *, force: bool = False, out: T
         if refusal := instance_taken(instance, raw_dir, processed_dir):
             print(refusal, file=out, flush=True)
             return 1
-        for message in batches.skipped_folders(raw_dir):
+        for message in batches.skipped_in_raw(raw_dir):
             print(message, file=out, flush=True)
         snapshots = [batches.snapshot(folder) for folder in batches.batch_dirs(raw_dir)]
         if snapshots:
@@ -468,6 +471,8 @@ def print_summary(summary: Summary, out: TextIO) -> None:
     else:
         verdict = "Counts reconcile" if summary.reconciles else "ERROR: COUNTS DO NOT RECONCILE"
         print(f"{verdict}: {_equations(summary.rows, roles.get('current', 0))}", file=out)
+        if not summary.reconciles and not summary.checks_failed and not summary.failed_steps:
+            print("  (a dataset's file edited or replaced outside the build? `python -m pipeline build --force` makes every file again)", file=out)
     print(f"Build {'succeeded' if summary.ok else 'FAILED'}", file=out, flush=True)
 
 

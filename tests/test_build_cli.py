@@ -157,6 +157,18 @@ def test_run_build_fails_on_a_missing_raw_folder(tmp_path: Path):
     assert "does not exist" in out.getvalue()
 
 
+def test_run_build_says_which_folder_is_a_file(tmp_path: Path):
+    (tmp_path / "raw").mkdir()
+    a_file = tmp_path / "notes.md"
+    a_file.write_text("x", encoding="utf-8")
+    out = io.StringIO()
+    assert run_build(a_file, tmp_path / "processed", out=out) == 1
+    assert f"raw folder {a_file} is not a folder" in out.getvalue()
+    out = io.StringIO()
+    assert run_build(tmp_path / "raw", a_file, out=out) == 1  # was a FileExistsError traceback
+    assert f"processed folder {a_file} is not a folder" in out.getvalue()
+
+
 def test_run_build_returns_1_when_a_blocking_check_fails(sample_raw_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))  # an instance of its own: another corpus
     real_current_plan = screening._current_plan
@@ -180,3 +192,21 @@ def test_run_build_returns_1_when_a_blocking_check_fails(sample_raw_dir: Path, t
     assert "COUNTS DO NOT RECONCILE" in text
     assert "Build FAILED" in text
     assert not (tmp_path / "processed" / "sections").exists()
+
+
+def test_counts_that_stop_reconciling_between_builds_say_how_to_make_them_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from .conftest import write_batch
+    from .pages import make_page
+
+    monkeypatch.setenv("DAGSTER_HOME", str(make_dagster_home(tmp_path / "dagster_home")))
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    write_batch(raw, "2026-11-01", {"a.txt": make_page(), "empty.txt": b""})
+    assert run_build(raw, processed, out=io.StringIO()) == 0
+    rejects = processed / "rejects" / "part-0.parquet"
+    pq.write_table(pq.read_table(rejects).slice(0, 0), rejects)  # a row taken out by hand
+    out = io.StringIO()
+    assert run_build(raw, processed, out=out) == 1
+    assert "ERROR: COUNTS DO NOT RECONCILE" in out.getvalue() and "build --force" in out.getvalue()
+    out = io.StringIO()
+    assert run_build(raw, processed, force=True, out=out) == 0, out.getvalue()
+    assert "Counts reconcile" in out.getvalue()

@@ -52,7 +52,7 @@ def is_scrape(relative: str) -> bool:
 
 def batch_dirs(raw_dir: Path) -> list[Path]:
     """Batch folders in name order (name them so that order is scrape order, e.g. by date); what else raw/ holds
-    is left out, and `skipped_folders` says why."""
+    is left out, and `skipped_in_raw` says why."""
     return [folder for folder in _folders(raw_dir) if _not_a_batch(folder) is None]
 
 
@@ -75,9 +75,17 @@ def _not_a_batch(folder: Path) -> str | None:
     return None
 
 
-def skipped_folders(raw_dir: Path) -> list[str]:
-    """What the build and the sensor say of each folder in raw/ that `batch_dirs` leaves out (hidden ones aside)."""
-    return [f"Skipping raw/{as_text(folder.name)}: {why}" for folder in _folders(raw_dir) if (why := _not_a_batch(folder))]
+def skipped_in_raw(raw_dir: Path) -> list[str]:
+    """What the build and the sensor say of each folder in raw/ that `batch_dirs` leaves out, and of the files
+    in raw/ itself, in one line (hidden ones aside)."""
+    skipped = [f"Skipping raw/{as_text(folder.name)}: {why}" for folder in _folders(raw_dir) if (why := _not_a_batch(folder))]
+    if loose := sorted(as_text(p.name) for p in raw_dir.iterdir() if not p.is_dir() and not p.name.startswith(".")):
+        shown = ", ".join(loose[:3]) + (", …" if len(loose) > 3 else "")
+        skipped.append(
+            f"Skipping {len(loose)} file(s) in raw/ itself ({shown}): scrapes go in batch folders, raw/<batch>/"
+            " (is the folder given as raw/ a batch?)"
+        )
+    return skipped
 
 
 def gone_batches(known: Iterable[str], in_raw: Collection[str]) -> list[str]:

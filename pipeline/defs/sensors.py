@@ -50,7 +50,7 @@ def make_scrape_batches_sensor() -> dg.SensorDefinition:
         if not paths.raw_path.is_dir():
             return dg.SkipReason(f"raw folder {paths.raw_path} does not exist")
         requested: dict[str, str] = json.loads(context.cursor or "{}")
-        for message in batches.skipped_folders(paths.raw_path):  # every tick: the tick's log is where a user looks
+        for message in batches.skipped_in_raw(paths.raw_path):  # every tick: the tick's log is where a user looks
             context.log.warning(message)
         now = time.time()
         snapshots = [batches.snapshot(folder) for folder in batches.batch_dirs(paths.raw_path)]
