@@ -48,7 +48,7 @@ def test_card_figures_come_from_the_data(tmp_path):
     assert "3 inputs were not accepted" in text
     assert "| parse | `empty_file` | 2 |\n| validate | `expect_x` | 1 |" in text
     assert "1 of 2 teasers (50.0%)" in text and "| question | 50.0% |" in text
-    assert "2 of 3 pages (66.7%) are in one of 1 clusters" in text and "5-grams, 128 bins" in text
+    assert "2 of 3 pages (66.7%) are in one cluster of near-duplicates" in text and "5-grams, 128 bins" in text
     assert "| phone | `<PHONE>` | 1 |" in text and "The original texts are not published." in text
     assert "| `dup_similarity` | `double` | yes |" in text and "| `target_page_id` | `string` | yes |" in text
 

@@ -122,9 +122,13 @@ def _duplicates_section(duplicates: Mapping[str, int | float] | None, config: Du
     return (
         "## Near-duplicates\n\n"
         f"{duplicates['pages_in_clusters']:,} of {duplicates['pages']:,} pages "
-        f"({_percent_of_share(duplicates['duplicate_rate'])}) are in one of {duplicates['clusters']:,} clusters of "
+        f"({_percent_of_share(duplicates['duplicate_rate'])}) are in {_clusters(duplicates['clusters'])} of "
         f"near-duplicates ({method}). Pages are kept; `near_duplicates.dup_cluster` lets you keep one per cluster."
     )
+
+
+def _clusters(count: int) -> str:
+    return "one cluster" if count == 1 else f"one of {count:,} clusters"
 
 
 def _pii_section(counts: Mapping[str, int] | None, consultations: pa.Table | None) -> str:
