@@ -1211,6 +1211,12 @@ def generate(
         pages, batches, html_share=html_share, rescrape_share=rescrape_share, changed_share=changed_share,
         seed=seed, first_batch=first_batch, first_serial=first_serial,
     )  # fmt: skip
+    for name in dict.fromkeys(spec.batch for spec in specs):
+        if (out_dir / name).is_dir() and any((out_dir / name).iterdir()):
+            raise ValueError(
+                f"{out_dir / name} already holds files: synth writes whole batches, never into one"
+                " (continue a corpus with --first-batch and --first-serial)"
+            )
     total = 0
     cache: dict[tuple[int, int], bytes] = {}  # re-scrapes of recent pages without re-rendering
     made_dirs: set[str] = set()

@@ -154,6 +154,15 @@ def test_a_corpus_can_be_continued_with_a_batch_of_new_pages(tmp_path):
     assert not old_names & {p.name for p in batch_files(tmp_path / synth.batch_name(2))}
 
 
+def test_a_batch_already_written_is_never_written_into(tmp_path):
+    """Another seed written over a batch mixed two sites' pages in one folder without a word."""
+    synth.generate(tmp_path, 20, 1, seed=1)
+    before = sorted(p.name for p in (tmp_path / synth.batch_name(0)).iterdir())
+    with pytest.raises(ValueError, match="already holds files"):
+        synth.generate(tmp_path, 20, 1, seed=2)
+    assert sorted(p.name for p in (tmp_path / synth.batch_name(0)).iterdir()) == before
+
+
 def test_explicit_batch_sizes_and_text_only(tmp_path):
     summary = synth.generate(tmp_path, 30, [20, 10], html_share=0.0, seed=9)
     assert [len(batch_files(tmp_path / b)) for b in summary.batches] == [20, 10]
