@@ -48,6 +48,7 @@ from pipeline.defs.partitions import (
     PARSED_PAGES,
     add_batches,
     ingest_key,
+    instance_taken,
     latest_ingestion,
     latest_metadata,
     retire_batches,
@@ -61,7 +62,6 @@ CORPUS_DATASETS = ("consultations", "page_versions", "rejects", "sections", "rel
 WHOLE_CORPUS_DATASETS = tuple(name for name in DATASETS if name not in (*INGEST_DATASETS, *PARTED_DATASETS))
 ROLES = ("current", "unchanged", "superseded", "alias")
 DEFAULT_HOME = ".dagster_home"
-CORPUS_RECORD = "pipeline_corpus.json"  # in the instance's folder: the raw/ and processed/ it keeps the batches of
 LOCAL_INSTANCE_CONFIG = Path(__file__).with_name("dagster.yaml")  # the local instance's settings (run queue limits)
 ROW_COUNT = "dagster/row_count"
 # Dagster's own console log: warnings and errors only; progress is printed one line per asset instead.
@@ -84,30 +84,6 @@ def open_instance() -> Iterator[dg.DagsterInstance]:
         shutil.copyfile(LOCAL_INSTANCE_CONFIG, home / "dagster.yaml")
     with dg.DagsterInstance.local_temp(tempdir=str(home)) as instance:
         yield instance
-
-
-def instance_taken(instance: dg.DagsterInstance, raw_dir: Path, processed_dir: Path) -> str | None:
-    """Why this build must not use the instance, or None (the instance then records it as this corpus's).
-
-    An instance keeps one corpus's batches as partitions: a build of another raw/ with it would take them out
-    as gone, and each corpus's build would then ingest and make everything again. The folders are recorded
-    relative to the instance's own, so a checkout moved whole keeps its instance.
-    """
-    home = Path(instance.root_directory)
-    record = home / CORPUS_RECORD
-    folders = {"raw": os.path.relpath(raw_dir, home), "processed": os.path.relpath(processed_dir, home)}
-    if not record.exists():
-        record.write_text(json.dumps(folders, indent=2) + "\n", encoding="utf-8")
-        return None
-    kept = json.loads(record.read_text(encoding="utf-8"))
-    if kept == folders:
-        return None
-    return (
-        f"error: the Dagster instance {home} keeps the batches of {(home / kept['raw']).resolve()} (corpus"
-        f" {(home / kept['processed']).resolve()}); building {raw_dir} into {processed_dir} with it would take those"
-        " batches out of it. Give this corpus an instance of its own: DAGSTER_HOME=<a folder> python -m pipeline"
-        f" build … (a new folder is set up), or remove {record} if that corpus is gone."
-    )
 
 
 @dataclasses.dataclass
@@ -214,7 +190,7 @@ def run_build(raw_dir: Path, processed_dir: Path, *, force: bool = False, out: T
     print(f"Building {processed_dir} from {raw_dir}", file=out, flush=True)
     with open_instance() as instance, progress_to(out), frozen_imports():
         if refusal := instance_taken(instance, raw_dir, processed_dir):
-            print(refusal, file=out, flush=True)
+            print(f"error: {refusal}", file=out, flush=True)
             return 1
         for message in batches.skipped_in_raw(raw_dir):
             print(message, file=out, flush=True)

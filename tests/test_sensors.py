@@ -276,3 +276,19 @@ def test_a_link_to_a_batch_folder_is_no_batch_and_the_tick_says_so(raw: Path, in
     assert [batch for batch, _key in requested(result)] == ["2026-11-01"]
     assert added(result) == ["2026-11-01"]
     assert "Skipping raw/latest: a link to a folder, not a batch" in capfd.readouterr().err  # the tick's log
+
+
+def test_the_sensor_leaves_alone_an_instance_that_keeps_another_corpus(tmp_path: Path):
+    """As the build does: watching another raw/ with it would take the other corpus's batches out as gone."""
+    first, second = tmp_path / "first" / "raw", tmp_path / "second" / "raw"
+    write_batch(first, "2026-11-01", {"a.txt": PAGE})
+    write_batch(second, "2026-11-08", {"b.txt": OTHER_PAGE})
+    (tmp_path / "home").mkdir()
+    with dg.DagsterInstance.local_temp(tempdir=str(tmp_path / "home")) as instance:
+        assert requested(evaluate(first, instance)) != []
+        sensor = make_scrape_batches_sensor()
+        context = dg.build_sensor_context(instance=instance, resources={"paths": CorpusPaths(raw_dir=str(second))})
+        skipped = sensor(context)
+        assert instance.get_dynamic_partitions(scrape_batches.name) == ["2026-11-01"]
+    assert isinstance(skipped, dg.SkipReason)
+    assert f"keeps the batches of {first}" in skipped.skip_message

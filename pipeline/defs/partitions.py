@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ scrape_batches = dg.DynamicPartitionsDefinition(name="scrape_batches")
 INGEST_KEY = "ingest_key"
 PARSED_PAGES = dg.AssetKey("parsed_pages")
 CORPUS_RECIPE = "corpus_recipe"
+CORPUS_RECORD = "pipeline_corpus.json"  # in the instance's folder: the raw/ and processed/ it keeps the batches of
 DATASET_CARD = dg.AssetKey("dataset_card")
 _PACKAGE = Path(__file__).resolve().parents[1]
 
@@ -43,6 +46,41 @@ _SCHEMA_DIGEST = hashlib.sha256(
 def ingest_key(fingerprint: str) -> str:
     """What a batch's parsed pages are made from: its files (their fingerprint), the parser and the schema."""
     return f"{fingerprint} parser {PARSER_VERSION} schema {_SCHEMA_DIGEST}"
+
+
+def instance_taken(instance: dg.DagsterInstance, raw: os.PathLike | str, processed: os.PathLike | str) -> str | None:
+    """Why a build or the sensor must not use the instance for this raw/ and processed/, or None (the instance
+    then records them as its corpus's, at the first use).
+
+    An instance keeps one corpus's batches as partitions: used for another raw/ it would take them out as gone,
+    and each corpus's build would then ingest and make everything again. Local folders are recorded relative to
+    the instance's own, so a checkout moved whole keeps its instance.
+    """
+    home = Path(instance.root_directory)
+    record = home / CORPUS_RECORD
+    folders = {"raw": _as_recorded(raw, home), "processed": _as_recorded(processed, home)}
+    if not record.exists():
+        record.write_text(json.dumps(folders, indent=2) + "\n", encoding="utf-8")
+        return None
+    kept = json.loads(record.read_text(encoding="utf-8"))
+    if kept == folders:
+        return None
+    return (
+        f"the Dagster instance {home} keeps the batches of {_as_given(kept['raw'], home)} (corpus"
+        f" {_as_given(kept['processed'], home)}); using it for {raw} into {processed} would take those batches out"
+        " of it. Give this corpus an instance of its own: DAGSTER_HOME=<a folder> (a new folder is set up by"
+        f" python -m pipeline build), or remove {record} if that corpus is gone."
+    )
+
+
+def _as_recorded(folder: os.PathLike | str, home: Path) -> str:
+    """A local folder relative to the instance's; a URL (object storage) as it is."""
+    text = str(folder)
+    return text if "://" in text else os.path.relpath(Path(text).resolve(), home)
+
+
+def _as_given(recorded: str, home: Path) -> str:
+    return recorded if "://" in recorded else str((home / recorded).resolve())
 
 
 def corpus_recipe(keep_pii_originals: bool, near_duplicate_threshold: float) -> str:

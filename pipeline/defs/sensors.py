@@ -15,7 +15,7 @@ import dagster as dg
 
 from pipeline.core import batches
 from pipeline.defs.jobs import build_corpus, ingest_batch
-from pipeline.defs.partitions import Ingestion, ingest_key, latest_ingestion, scrape_batches
+from pipeline.defs.partitions import Ingestion, ingest_key, instance_taken, latest_ingestion, scrape_batches
 from pipeline.defs.resources import CorpusPaths
 
 INTERVAL_ENV = "PIPELINE_SENSOR_INTERVAL_SECONDS"
@@ -49,6 +49,8 @@ def make_scrape_batches_sensor() -> dg.SensorDefinition:
     def scrape_batches_sensor(context: dg.SensorEvaluationContext, paths: CorpusPaths):
         if not paths.raw_path.is_dir():
             return dg.SkipReason(f"raw folder {paths.raw_path} does not exist")
+        if refusal := instance_taken(context.instance, paths.raw_path, paths.processed_path):
+            return dg.SkipReason(refusal)
         requested: dict[str, str] = json.loads(context.cursor or "{}")
         for message in batches.skipped_in_raw(paths.raw_path):  # every tick: the tick's log is where a user looks
             context.log.warning(message)
