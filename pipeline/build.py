@@ -129,7 +129,8 @@ def build_job(name: str, raw_dir: str, processed_dir: str, quality: str) -> dg.J
     it (the run gets no captured outputs)."""
     loggers = {"console": dg.colored_console_logger, "progress": progress_logger}
     settings = QualitySettings(**json.loads(quality))
-    return make_defs(raw_dir, processed_dir, executor=dg.in_process_executor, loggers=loggers, quality=settings).resolve_job_def(name)
+    defs = make_defs(raw_dir, processed_dir, executor=dg.in_process_executor, loggers=loggers, quality=settings)
+    return defs.resolve_job_def(name)
 
 
 class _Progress(logging.Handler):
@@ -448,7 +449,8 @@ def print_summary(summary: Summary, out: TextIO) -> None:
         verdict = "Counts reconcile" if summary.reconciles else "ERROR: COUNTS DO NOT RECONCILE"
         print(f"{verdict}: {_equations(summary.rows, roles.get('current', 0))}", file=out)
         if not summary.reconciles and not summary.checks_failed and not summary.failed_steps:
-            print("  (a dataset's file edited or replaced outside the build? `python -m pipeline build --force` makes every file again)", file=out)
+            hint = "a dataset's file edited or replaced outside the build? `python -m pipeline build --force` makes every file again"
+            print(f"  ({hint})", file=out)
     print(f"Build {'succeeded' if summary.ok else 'FAILED'}", file=out, flush=True)
 
 
