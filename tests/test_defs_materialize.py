@@ -221,3 +221,24 @@ def test_a_corpus_run_reads_raw_only_to_remove_a_batch(sample_raw_dir: Path, tmp
         corpus = defs.resolve_job_def("build_corpus").execute_in_process(instance=instance, raise_on_error=False)
     assert corpus.success
     assert (processed / "parsed_pages" / f"{SAMPLE_BATCH}.parquet").is_file()
+
+
+def test_a_corpus_step_refuses_an_instance_that_keeps_another_corpus(tmp_path: Path):
+    """A schedule or the UI run with other folders took the instance's batches for its corpus's, and removed
+    that corpus's parts as orphans; the corpus lock is where every corpus step starts, so it refuses there."""
+    from pipeline.defs.partitions import instance_taken
+
+    @dg.asset
+    def corpus_step(corpus_lock: CorpusLock) -> None:
+        return None
+
+    (tmp_path / "home").mkdir()
+    with dg.DagsterInstance.local_temp(tempdir=str(tmp_path / "home")) as instance:
+        assert instance_taken(instance, tmp_path / "a" / "raw", tmp_path / "a" / "processed") is None  # a build of corpus a
+        lock = CorpusLock(raw_dir=str(tmp_path / "b" / "raw"), processed_dir=str(tmp_path / "b" / "processed"))
+        result = dg.materialize([corpus_step], instance=instance, resources={"corpus_lock": lock}, raise_on_error=False)
+        same = CorpusLock(raw_dir=str(tmp_path / "a" / "raw"), processed_dir=str(tmp_path / "a" / "processed"))
+        assert dg.materialize([corpus_step], instance=instance, resources={"corpus_lock": same}).success
+    assert not result.success
+    failure = next(event for event in result.all_events if event.is_failure)
+    assert "keeps the batches of" in str(failure.event_specific_data)

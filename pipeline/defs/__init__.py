@@ -43,7 +43,7 @@ def make_defs(
         schedules=[make_corpus_schedule()],
         resources={
             "paths": paths,
-            "corpus_lock": CorpusLock(processed_dir=paths.processed_dir),
+            "corpus_lock": CorpusLock(processed_dir=paths.processed_dir, raw_dir=paths.raw_dir),
             "quality": quality or QualitySettings.from_env(),
             "io_manager": ParquetIOManager(base_path=paths.processed_dir),
         },

@@ -19,7 +19,7 @@ from upath import UPath
 
 from pipeline.core.locking import corpus_writer
 from pipeline.core.quality.near_duplicates import DuplicateConfig
-from pipeline.defs.partitions import corpus_recipe
+from pipeline.defs.partitions import corpus_recipe, instance_taken
 
 RAW_DIR_ENV = "PIPELINE_RAW_DIR"
 PROCESSED_DIR_ENV = "PIPELINE_PROCESSED_DIR"
@@ -60,11 +60,16 @@ class CorpusLock(dg.ConfigurableResource):
     while it reads and writes (pipeline.core.locking). Held once for the whole run when the run's steps share
     a process (the build's runs), else per step."""
 
-    # The folder itself, not a nested CorpusPaths: Dagster's nested resources go through a deprecated API.
+    # The folders themselves, not a nested CorpusPaths: Dagster's nested resources go through a deprecated API.
     processed_dir: str = Field(default_factory=default_processed_dir, description="The corpus folder it locks (as CorpusPaths).")
+    raw_dir: str = Field(default_factory=default_raw_dir, description="That corpus's raw folder (as CorpusPaths).")
 
     @contextlib.contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[CorpusLock]:
+        # A corpus run on an instance that keeps another corpus (a schedule or the UI with other folders) would
+        # take that corpus's batches for this one's and remove this one's parts as orphans.
+        if context.instance is not None and (refusal := instance_taken(context.instance, self.raw_dir, self.processed_dir)):
+            raise dg.Failure(refusal)
         with corpus_writer(UPath(self.processed_dir), waiting=context.log.warning):
             yield self
 
