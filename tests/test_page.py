@@ -268,10 +268,11 @@ def test_a_consultation_broken_over_two_lines_keeps_its_question(form):
     assert "no_question_sentence" not in result.warnings
 
 
-def test_a_consultation_broken_over_two_lines_with_nothing_after_it_has_no_answer():
-    """The question line is the consultation's, not an answer of one line asking it."""
-    result = parse_page(f"不動産・賃貸\n{STORY}\n{ASKED}\n".encode(), "p.txt")
-    assert (result.status, result.reject_reason) == ("rejected", "no_answer")
+def test_a_story_then_one_paragraph_ending_in_a_question_mark_is_a_consultation_and_its_answer():
+    """With nothing after it, the line may be the whole answer (advice ending 〜いかがでしょうか?): the page is kept."""
+    advice = "まずは管理会社に見積もりの内訳を求め、納得できなければ消費生活センターに相談してみてはいかがでしょうか?"
+    result = parse_page(f"不動産・賃貸\n{STORY}\n{advice}\n".encode(), "p.txt")
+    assert (result.status, result.question, result.answer) == ("ok", STORY, advice)
 
 
 def test_advice_after_a_consultation_that_asks_nothing_stays_in_the_answer():

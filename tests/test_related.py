@@ -89,3 +89,18 @@ def test_a_space_before_the_cut_mark_is_not_part_of_the_preview():
 def test_a_teaser_shown_whole_keeps_the_link_of_its_question():
     items, _ = parse_related("敷金は戻りますか?\n原則として戻ります。", {"敷金は戻りますか?": "https://houritsu.example/fudosan/20240203040506-2"})
     assert items == (Related("敷金は戻りますか?", "原則として戻ります。", False, "https://houritsu.example/fudosan/20240203040506-2"),)
+
+
+def test_a_question_ending_in_a_mark_askers_type_keeps_its_whole_teaser():
+    block = "\n".join([
+        "夫と離婚したいのですが・・・",
+        "話し合いで解決できることも多くあります。",
+        "車をぶつけられました。",
+        "交通事故の被害にあった場合は、警察への届出が必要…",
+    ])  # fmt: skip
+    items, unpaired = parse_related(block)
+    assert [(item.question, item.preview, item.truncated) for item in items] == [
+        ("夫と離婚したいのですが・・・", "話し合いで解決できることも多くあります。", False),
+        ("車をぶつけられました。", "交通事故の被害にあった場合は、警察への届出が必要", True),
+    ]
+    assert unpaired == 0

@@ -228,7 +228,8 @@ def _consultation_and_answer(lines: list[str]) -> tuple[str | None, str, list[st
     consultation, start = lines[start], start + 1
     if start < len(lines) and BACKGROUND_MARKER.match(lines[start]):  # background on a line of its own
         consultation, start = f"{consultation}{lines[start]}", start + 1
-    elif start < len(lines) and _question_follows_story(consultation, lines[start]):  # no answer after it: no_answer
+    # Only with a line after it: a story, then one paragraph ending in "?", may as well be a one-paragraph answer.
+    elif start + 1 < len(lines) and _question_follows_story(consultation, lines[start]):
         consultation, start = f"{consultation}{lines[start]}", start + 1
     if start >= len(lines):
         raise RejectError(RejectReason.NO_ANSWER, "no answer text after the consultation")

@@ -12,6 +12,9 @@ BLOCK_HEADER_PATTERN = re.compile(r"おすすめ[ \u3000]*法律相談")
 # How the site cuts a teaser: a mark at the end of its line ("...", "…", and the full-width forms "．．．", "・・・",
 # "‥"), or one standing on a line of its own.
 TEASER_ENDINGS = ("...", "…", "．．．", "・・・", "‥")
+# Marks askers type at the end of a question too ("離婚したいのですが・・・"): with no question pending, a line
+# ending in one is a question, not the teaser of a lost one.
+_TYPED_MARKS = ("．．．", "・・・", "‥")
 ELLIPSIS_LINE = re.compile(r"^(?:\.{2,}|…+|‥+|．{2,}|・{3,})$")
 _ELLIPSIS_LINE_STARTS = ".…‥．・"  # what a line ELLIPSIS_LINE matches starts with
 
@@ -27,7 +30,7 @@ def parse_related(block: str, link_targets: Mapping[str, str] | None = None) -> 
     pending_question: str | None = None
     lines = content_lines(block)
     for index, line in enumerate(lines):
-        if line.endswith(TEASER_ENDINGS) and not (pending_question is None and _cut_question(lines, index)):
+        if line.endswith(TEASER_ENDINGS) and not (pending_question is None and _question_ending_as_teasers_do(lines, index)):
             if pending_question is None:
                 unpaired += 1  # a teaser whose question was lost
                 continue
@@ -44,11 +47,12 @@ def parse_related(block: str, link_targets: Mapping[str, str] | None = None) -> 
     return tuple(items), unpaired
 
 
-def _cut_question(lines: list[str], index: int) -> bool:
-    """Whether lines[index], which ends as a teaser does and comes when no question is pending, is a question the
-    site cut too: a teaser follows it (else the question and its teaser were both lost, one line apart)."""
+def _question_ending_as_teasers_do(lines: list[str], index: int) -> bool:
+    """Whether lines[index], which ends as a teaser does and comes when no question is pending, is a question: one
+    ending in a mark askers type, or one the site cut too, a teaser following it (else the question and its teaser
+    were both lost, one line apart)."""
     following = index + 1
-    return following < len(lines) and lines[following].endswith(TEASER_ENDINGS)
+    return lines[index].endswith(_TYPED_MARKS) or (following < len(lines) and lines[following].endswith(TEASER_ENDINGS))
 
 
 def _strip_teaser_ellipsis(line: str) -> str:
