@@ -233,6 +233,7 @@ def test_a_corpus_step_refuses_an_instance_that_keeps_another_corpus(tmp_path: P
         return None
 
     (tmp_path / "home").mkdir()
+    (tmp_path / "a" / "processed" / "consultations").mkdir(parents=True)  # corpus a, built
     with dg.DagsterInstance.local_temp(tempdir=str(tmp_path / "home")) as instance:
         assert instance_taken(instance, tmp_path / "a" / "raw", tmp_path / "a" / "processed") is None  # a build of corpus a
         lock = CorpusLock(raw_dir=str(tmp_path / "b" / "raw"), processed_dir=str(tmp_path / "b" / "processed"))

@@ -405,3 +405,28 @@ def test_a_checkout_moved_whole_keeps_its_instance(tmp_path: Path):
     with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(after / ".dagster_home")}):
         moved = build(after / "raw", after / "processed")
     assert moved.code == 0 and moved.runs == [] and "nothing new" in moved.output
+
+
+def test_a_first_build_pointed_at_the_wrong_folders_does_not_keep_the_instance(tmp_path: Path):
+    """Its record names a corpus folder that holds nothing: the corrected build replaces it rather than being refused."""
+    raw = tmp_path / "raw"
+    write_batch(raw, FIRST, {"rent.txt": RENT})
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "dagster_home"))}):
+        out = io.StringIO()
+        assert run_build(raw / FIRST, tmp_path / "processed", out=out) == 0  # a batch given as raw/: nothing built
+        assert "is the folder given as raw/ a batch?" in out.getvalue()
+        corrected = build(raw, tmp_path / "processed")
+        (tmp_path / "dagster_home" / "pipeline_corpus.json").write_text("{", encoding="utf-8")  # cut short
+        again = build(raw, tmp_path / "processed")
+    assert corrected.code == 0 and corrected.runs == ["ingest_batch", "build_corpus"], corrected.output
+    assert again.code == 0 and "nothing new" in again.output
+
+
+def test_an_object_storage_url_is_the_same_corpus_with_or_without_its_trailing_slash(tmp_path: Path):
+    from pipeline.defs.partitions import instance_taken
+
+    (tmp_path / "home").mkdir()
+    with dg.DagsterInstance.local_temp(tempdir=str(tmp_path / "home")) as instance:
+        assert instance_taken(instance, "memory://bucket/raw/", "memory://bucket/processed/") is None
+        assert instance_taken(instance, "memory://bucket/raw", "memory://bucket/processed") is None
+        assert instance_taken(instance, "memory://other/raw", "memory://other/processed") is not None

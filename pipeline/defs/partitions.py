@@ -49,21 +49,23 @@ def ingest_key(fingerprint: str) -> str:
 
 
 def instance_taken(instance: dg.DagsterInstance, raw: os.PathLike | str, processed: os.PathLike | str) -> str | None:
-    """Why a build or the sensor must not use the instance for this raw/ and processed/, or None (the instance
-    then records them as its corpus's, at the first use).
+    """Why a build, the sensor or a corpus step must not use the instance for this raw/ and processed/, or None
+    (the instance then records them as its corpus's).
 
     An instance keeps one corpus's batches as partitions: used for another raw/ it would take them out as gone,
     and each corpus's build would then ingest and make everything again. Local folders are recorded relative to
-    the instance's own, so a checkout moved whole keeps its instance.
+    the instance's own, so a checkout moved whole keeps its instance. A record whose corpus folder holds nothing
+    (a first build pointed at the wrong folder) or that cannot be read is replaced.
     """
-    home = Path(instance.root_directory)
+    home = Path(instance.root_directory).resolve()
     record = home / CORPUS_RECORD
     folders = {"raw": _as_recorded(raw, home), "processed": _as_recorded(processed, home)}
-    if not record.exists():
-        record.write_text(json.dumps(folders, indent=2) + "\n", encoding="utf-8")
-        return None
-    kept = json.loads(record.read_text(encoding="utf-8"))
-    if kept == folders:
+    kept = _read_record(record)
+    if kept is None or kept == folders or not _holds_files(_as_given(kept["processed"], home)):
+        if kept != folders:
+            temporary = record.with_name(f".{record.name}.tmp")
+            temporary.write_text(json.dumps(folders, indent=2) + "\n", encoding="utf-8")
+            temporary.replace(record)  # whole or not at all: a record cut short would stop every build
         return None
     return (
         f"the Dagster instance {home} keeps the batches of {_as_given(kept['raw'], home)} (corpus"
@@ -73,14 +75,33 @@ def instance_taken(instance: dg.DagsterInstance, raw: os.PathLike | str, process
     )
 
 
+def _read_record(record: Path) -> dict[str, str] | None:
+    try:
+        kept = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return kept if isinstance(kept, dict) and {"raw", "processed"} <= set(kept) else None
+
+
 def _as_recorded(folder: os.PathLike | str, home: Path) -> str:
-    """A local folder relative to the instance's; a URL (object storage) as it is."""
+    """A local folder (a file:// URL too) relative to the instance's, resolved; a URL (object storage) as it is,
+    without a trailing slash (UPath drops it, a setting may have it)."""
     text = str(folder)
-    return text if "://" in text else os.path.relpath(Path(text).resolve(), home)
+    if text.startswith("file://"):
+        text = text.removeprefix("file://")
+    return text.rstrip("/") if "://" in text else os.path.relpath(Path(text).resolve(), home)
 
 
 def _as_given(recorded: str, home: Path) -> str:
     return recorded if "://" in recorded else str((home / recorded).resolve())
+
+
+def _holds_files(folder: str) -> bool:
+    """Whether a recorded corpus folder holds anything; a URL is taken to (object storage is not listed here)."""
+    if "://" in folder:
+        return True
+    path = Path(folder)
+    return path.is_dir() and any(path.iterdir())
 
 
 def corpus_recipe(keep_pii_originals: bool, near_duplicate_threshold: float) -> str:
