@@ -61,6 +61,9 @@ CORPUS_DATASETS = ("consultations", "page_versions", "rejects", "sections", "rel
 # The datasets a corpus run stores in one file each (the parted ones are checked part by part).
 WHOLE_CORPUS_DATASETS = tuple(name for name in DATASETS if name not in (*INGEST_DATASETS, *PARTED_DATASETS))
 ROLES = ("current", "unchanged", "superseded", "alias")
+# What a corpus run materialises: each records the corpus recipe it was made under (a failed run or a UI run of
+# some of them leaves them apart).
+CORPUS_ASSET_KEYS = (*(dg.AssetKey(name) for name in DATASETS if name not in INGEST_DATASETS), DATASET_CARD)
 DEFAULT_HOME = ".dagster_home"
 LOCAL_INSTANCE_CONFIG = Path(__file__).with_name("dagster.yaml")  # the local instance's settings (run queue limits)
 ROW_COUNT = "dagster/row_count"
@@ -346,7 +349,8 @@ def corpus_staleness(instance: dg.DagsterInstance, processed_dir: Path, in_raw: 
     ingested = _latest_storage_id(instance, PARSED_PAGES)
     if not all(_latest_storage_id(instance, key) > ingested for key in (*map(dg.AssetKey, CORPUS_DATASETS), DATASET_CARD)):
         return "its last run did not finish after the latest ingest"
-    if latest_metadata(instance, DATASET_CARD, CORPUS_RECIPE) != QualitySettings.from_env().corpus_recipe():
+    recipe = QualitySettings.from_env().corpus_recipe()
+    if any(latest_metadata(instance, key, CORPUS_RECIPE) != recipe for key in CORPUS_ASSET_KEYS):
         return "the corpus code, an expectation suite or a quality setting changed since its last run"
     return None
 

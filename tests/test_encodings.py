@@ -139,10 +139,16 @@ def test_short_cp932_dense_in_nec_symbols_is_read_as_cp932():
     assert (decoded.text, decoded.encoding) == (text, "cp932")
 
 
-def test_bytes_that_decode_in_one_encoding_but_read_as_no_prose_stay_undecodable():
-    kanji_only = "㈱㈲①漢字圧縮".encode("cp932") * 3  # no hiragana: not prose
+@pytest.mark.parametrize(
+    "data",
+    [
+        "㈱㈲①漢字圧縮".encode("cp932") * 3,  # no hiragana: not prose
+        b"\xea}\xc4\x82\xd0N\x12u\x19K\xcb",  # a few stray bytes, one of them read as a hiragana
+    ],
+)
+def test_bytes_that_decode_in_one_encoding_but_read_as_no_prose_stay_undecodable(data):
     with pytest.raises(RejectError):
-        decode_page(kanji_only)
+        decode_page(data)
 
 
 @pytest.mark.parametrize("char", ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"])

@@ -155,10 +155,15 @@ def test_same_input_gives_the_same_result_in_a_fresh_index(tmp_path):
     assert nd.update_index(tmp_path / "one", pages).table.equals(nd.update_index(tmp_path / "two", pages).table)
 
 
-def test_an_index_built_with_other_settings_is_refused(tmp_path):
-    nd.update_index(tmp_path, keyed_table([page("h0000000000000001")]))
-    with pytest.raises(ValueError, match="use a new index folder"):
-        nd.update_index(tmp_path, keyed_table([page("h0000000000000002")]), nd.DuplicateConfig(ngram=3))
+def test_an_index_built_with_other_settings_is_built_again(tmp_path):
+    """A changed threshold failed every build, --force too, until the index folder was changed by hand."""
+    pages = keyed_table([page("h0000000000000001", "G"), page("h0000000000000002", "H")])
+    nd.update_index(tmp_path, pages)
+    other = nd.DuplicateConfig(ngram=3)
+    rebuilt = nd.update_index(tmp_path, pages, other)
+    assert rebuilt.table.equals(nd.update_index(tmp_path / "fresh", pages, other).table)
+    assert sorted(rebuilt.inserted) == ["h0000000000000001", "h0000000000000002"]  # every page signed anew
+    assert nd.update_index(tmp_path, pages, other).inserted == ()  # and kept from then on
 
 
 def test_signature_rows_stay_with_their_pages_when_a_page_in_the_middle_changes(tmp_path):
@@ -374,7 +379,7 @@ def test_an_index_of_an_older_format_is_rebuilt(tmp_path, caplog):
     (tmp_path / nd.MANIFEST_FILE).write_text(json.dumps({"config": {}, "pages": {"h0000000000000001": "0"}}), encoding="utf-8")
     pages = keyed_table([page("h0000000000000001", "A"), page("h0000000000000002", "B")])
     result = nd.update_index(tmp_path, pages)
-    assert "format None, not 3: rebuilding the index" in caplog.text
+    assert "format None with {}, not 3 with" in caplog.text and "rebuilding the index" in caplog.text
     assert result.inserted == ("h0000000000000001", "h0000000000000002")
     assert result.table["dup_cluster_size"].to_pylist() == [2, 2]
     assert sorted(files_of(tmp_path)) == ["manifest.json", "pages.1.parquet", "pairs.1.npy", "signatures.1.npy"]

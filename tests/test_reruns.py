@@ -370,6 +370,10 @@ def test_the_corpus_recipe_follows_the_code_the_suites_and_the_settings(tmp_path
         recipe = partitions.corpus_recipe(False, 0.8)
         (package / "synth.py").write_text("# not corpus code\n")
         assert partitions.corpus_recipe(False, 0.8) == recipe
+        (package / "core" / ".#answer.py").symlink_to("user@host.4242:1764570000")  # an editor's lock: a broken link
+        (package / "defs" / ".ipynb_checkpoints").mkdir()
+        (package / "defs" / ".ipynb_checkpoints" / "assets-checkpoint.py").write_text("# a copy\n")
+        assert partitions.corpus_recipe(False, 0.8) == recipe
 
 
 def test_an_instance_keeps_one_corpus_and_refuses_another(tmp_path: Path):
@@ -430,3 +434,23 @@ def test_an_object_storage_url_is_the_same_corpus_with_or_without_its_trailing_s
         assert instance_taken(instance, "memory://bucket/raw/", "memory://bucket/processed/") is None
         assert instance_taken(instance, "memory://bucket/raw", "memory://bucket/processed") is None
         assert instance_taken(instance, "memory://other/raw", "memory://other/processed") is not None
+
+
+def test_a_corpus_run_that_failed_part_way_under_other_settings_is_made_again(tmp_path: Path):
+    """A run with PII originals on wrote pii_originals, then failed before its last asset; with the setting off
+    again the build said 'nothing new' and kept the private text."""
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    calls = make_page(consultation="見知らぬ番号090-1234-5678から毎晩電話がかかってきます。やめさせる方法はありますか?")
+    write_batch(raw, FIRST, {"calls.txt": calls})
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "dagster_home"))}):
+        assert build(raw, processed).code == 0
+        (processed / "README.md").unlink()
+        (processed / "README.md").mkdir()  # the dataset card cannot be written: the run fails at its last asset
+        with mock.patch.dict(os.environ, {"PIPELINE_KEEP_PII_ORIGINALS": "1"}):
+            failed = build(raw, processed)
+        kept_rows = pq.read_table(processed / "pii_originals").num_rows
+        (processed / "README.md").rmdir()
+        after = build(raw, processed)
+    assert failed.code == 1 and kept_rows == 1
+    assert after.code == 0 and after.runs == ["build_corpus"], after.output
+    assert pq.read_table(processed / "pii_originals").num_rows == 0

@@ -40,6 +40,7 @@ _NOT_WIDE_TEXT = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ue000-\uf8ff]")
 # give kanji and half-width katakana, hiragana seldom.
 _HIRAGANA = re.compile(r"[\u3041-\u309f]")
 _MIN_HIRAGANA_SHARE = 0.2  # of the characters that are not ASCII
+_MIN_PROSE_CHARS = 10  # non-ASCII characters: below, a chance hiragana in a few stray bytes would pass for prose
 # A site that cuts its teasers by bytes, not characters, leaves the start of a UTF-8 character before the cut
 # mark ("\xe6\xb3..."): those bytes are dropped, and only those (`_drop_cut_character`).
 _CUT_MARKS_UTF8 = tuple(mark.encode() for mark in TEASER_ENDINGS)
@@ -168,7 +169,8 @@ def _only_japanese_decoding(data: bytes) -> tuple[str, str] | None:
         return None
     text = decodings[0][0]
     non_ascii = sum(not char.isascii() for char in text)
-    return decodings[0] if non_ascii and len(_HIRAGANA.findall(text)) >= _MIN_HIRAGANA_SHARE * non_ascii else None
+    prose = non_ascii >= _MIN_PROSE_CHARS and len(_HIRAGANA.findall(text)) >= _MIN_HIRAGANA_SHARE * non_ascii
+    return decodings[0] if prose else None
 
 
 def _utf8(data: bytes) -> tuple[str, bool]:

@@ -36,6 +36,7 @@ def make_defs(
         **({"raw_dir": os.fspath(raw_dir)} if raw_dir is not None else {}),
         **({"processed_dir": os.fspath(processed_dir)} if processed_dir is not None else {}),
     )
+    quality = quality or QualitySettings.from_env()
     return dg.Definitions(
         assets=[*INGEST_ASSETS, *CORPUS_ASSETS],
         jobs=[ingest_batch, build_corpus],
@@ -44,8 +45,8 @@ def make_defs(
         resources={
             "paths": paths,
             "corpus_lock": CorpusLock(processed_dir=paths.processed_dir, raw_dir=paths.raw_dir),
-            "quality": quality or QualitySettings.from_env(),
-            "io_manager": ParquetIOManager(base_path=paths.processed_dir),
+            "quality": quality,
+            "io_manager": ParquetIOManager(base_path=paths.processed_dir, corpus_recipe=quality.corpus_recipe()),
         },
         executor=executor or executor_from_env(),
         loggers=loggers,

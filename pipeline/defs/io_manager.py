@@ -48,7 +48,7 @@ from pipeline.core import schemas
 from pipeline.core.batches import is_local
 from pipeline.core.parts import PARTED_DATASETS, BatchTables, Part, PartWriter, StoredPart, concat_parts, parts_key
 from pipeline.core.schemas import DATASETS
-from pipeline.defs.partitions import latest_metadata
+from pipeline.defs.partitions import CORPUS_RECIPE, latest_metadata
 from pipeline.defs.resources import PROCESSED_DIR_ENV, default_processed_dir
 
 PART_STEM = "part-0"
@@ -212,9 +212,10 @@ class ParquetUPathIOManager(dg.UPathIOManager):
 
     extension = ".parquet"
 
-    def __init__(self, base_path: UPath | None = None, schemas: Mapping[str, pa.Schema] = DATASETS):
+    def __init__(self, base_path: UPath | None = None, schemas: Mapping[str, pa.Schema] = DATASETS, corpus_recipe: str = ""):
         super().__init__(base_path=base_path)
         self.schemas = schemas
+        self.corpus_recipe = corpus_recipe  # recorded with every dataset it stores: what made it (partitions.corpus_recipe)
 
     def get_asset_relative_path(self, context: dg.InputContext | dg.OutputContext) -> UPath:
         # <asset>/part-0 for a whole dataset; partitions are appended as <asset>/<partition> by the base class.
@@ -244,9 +245,11 @@ class ParquetUPathIOManager(dg.UPathIOManager):
         )
 
     def get_metadata(self, context: dg.OutputContext, obj: Any) -> dict[str, Any]:
-        """A parted dataset's path is its folder (the base class reports the nominal file)."""
+        """A parted dataset's path is its folder (the base class reports the nominal file); every dataset records
+        the corpus recipe it was made under, which a build compares with its own."""
         dataset, _ = self.schema_for(context)
-        return {"path": dg.MetadataValue.path(str(self._get_path(context).parent))} if dataset in PARTED_DATASETS else {}
+        path = {"path": dg.MetadataValue.path(str(self._get_path(context).parent))} if dataset in PARTED_DATASETS else {}
+        return path | ({CORPUS_RECIPE: self.corpus_recipe} if self.corpus_recipe else {})
 
     def write_parts(self, dataset: str, parts: Iterable[Part], folder: UPath) -> tuple[int, list[str], str]:
         """Write the parts that carry a table, check that the others are stored with their key (kept, or
@@ -446,6 +449,7 @@ class ParquetIOManager(dg.ConfigurableIOManagerFactory):
     storage_options: dict[str, Any] = Field(
         default_factory=dict, description="fsspec storage options for remote base paths."
     )
+    corpus_recipe: str = Field(default="", description="The corpus recipe to record with every dataset (set by make_defs).")
 
     def create_io_manager(self, context: dg.InitResourceContext) -> ParquetUPathIOManager:
-        return ParquetUPathIOManager(base_path=UPath(self.base_path, **self.storage_options))
+        return ParquetUPathIOManager(base_path=UPath(self.base_path, **self.storage_options), corpus_recipe=self.corpus_recipe)

@@ -7,8 +7,8 @@ parser's version, the parsed_pages schema) is stored in the metadata of its `par
 materialisation, so a batch is ingested again when a file is new or rewritten, or when the parser is
 (a new parser version re-parses every batch once), and an unchanged batch never is. What the corpus was made
 from besides the batches (its `corpus_recipe`: the corpus code, the expectation suites, the quality settings)
-is stored in the metadata of every `dataset_card` materialisation, the corpus run's last asset, so a build
-makes the corpus again when one of them changed.
+is stored in the metadata of every corpus dataset's materialisation (and `dataset_card`'s), so a build makes
+the corpus again when one of them changed, or a run left them apart.
 """
 
 from __future__ import annotations
@@ -108,11 +108,16 @@ def corpus_recipe(keep_pii_originals: bool, near_duplicate_threshold: float) -> 
     """What the corpus is made from besides the batches: the corpus code (pipeline/core, pipeline/defs), the
     expectation suites and the quality settings. A corpus run records it; a build whose recipe differs runs the
     corpus again, and the parts' own keys then say which parts are made again."""
-    code = sorted(path for folder in ("core", "defs") for path in (_PACKAGE / folder).rglob("*.py"))
+    code = sorted(path for folder in ("core", "defs") for path in (_PACKAGE / folder).rglob("*.py") if _is_source(path, _PACKAGE))
     suites = sorted(validation.EXPECTATIONS_DIR.glob("*.json"))
     sources = [(path.relative_to(_PACKAGE).as_posix(), _file_digest(path)) for path in code]
     sources += [(f"expectations/{path.name}", _file_digest(path)) for path in suites]
     return digest(sources, keep_pii_originals, near_duplicate_threshold)
+
+
+def _is_source(path: Path, root: Path) -> bool:
+    """A module of the package: not an editor's lock or backup file (hidden, a broken link) nor a checkpoint."""
+    return path.is_file() and not any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
 def _file_digest(path: Path) -> str:

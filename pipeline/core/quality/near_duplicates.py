@@ -413,16 +413,15 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _load(index_dir: Path, config: DuplicateConfig) -> _Index:
     path = index_dir / MANIFEST_FILE
     manifest = json.loads(path.read_bytes()) if path.is_file() else {}
-    if manifest.get("format") != _FORMAT:
+    # Signatures are comparable only within one format and one config: another one's index is built again, every
+    # page signed anew (a changed threshold in the settings, the build then runs the corpus again).
+    if manifest.get("format") != _FORMAT or manifest.get("config") != _config_json(config):
         if manifest:
-            _log.warning("%s: format %s, not %s: rebuilding the index", path, manifest.get("format"), _FORMAT)
+            _log.warning("%s: format %s with %s, not %s with %s: rebuilding the index", path,
+                         manifest.get("format"), manifest.get("config"), _FORMAT, _config_json(config))  # fmt: skip
         empty = pa.table({"page_id": pa.array([], pa.string()), "content_hash": pa.array([], pa.string())})
-        return _Index(empty, np.empty((0, config.num_perm), np.uint32), np.empty((0, 3), np.int64), generation=0)
-    if manifest["config"] != _config_json(config):
-        raise ValueError(
-            f"{index_dir} was built with {manifest['config']}, not {_config_json(config)}: signatures are not "
-            "comparable across settings; use a new index folder"
-        )
+        generation = manifest.get("generation", 0) if isinstance(manifest.get("generation"), int) else 0
+        return _Index(empty, np.empty((0, config.num_perm), np.uint32), np.empty((0, 3), np.int64), generation=generation)
     files = _files(index_dir, manifest["generation"])
     return _Index(
         pages=pq.read_table(files["pages"]).combine_chunks(),
