@@ -83,7 +83,7 @@ def open_instance() -> Iterator[dg.DagsterInstance]:
     with the project's dagster.yaml (the same local instance `make ui` creates)."""
     home = Path(os.environ.get("DAGSTER_HOME") or Path.cwd() / DEFAULT_HOME)
     home.mkdir(parents=True, exist_ok=True)
-    if not any(home.iterdir()):
+    if not any(not entry.name.startswith(".") for entry in home.iterdir()):  # hidden files aside (.DS_Store)
         shutil.copyfile(LOCAL_INSTANCE_CONFIG, home / "dagster.yaml")
     with dg.DagsterInstance.local_temp(tempdir=str(home)) as instance:
         yield instance

@@ -1212,9 +1212,12 @@ def generate(
         seed=seed, first_batch=first_batch, first_serial=first_serial,
     )  # fmt: skip
     for name in dict.fromkeys(spec.batch for spec in specs):
-        if (out_dir / name).is_dir() and any((out_dir / name).iterdir()):
+        folder = out_dir / name
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(f"{folder} is a file, where a batch folder would go")
+        if folder.is_dir() and any(not p.name.startswith(".") for p in folder.iterdir()):  # .DS_Store is no page
             raise ValueError(
-                f"{out_dir / name} already holds files: synth writes whole batches, never into one"
+                f"{folder} already holds files: synth writes whole batches, never into one"
                 " (continue a corpus with --first-batch and --first-serial)"
             )
     total = 0

@@ -161,6 +161,12 @@ def test_a_batch_already_written_is_never_written_into(tmp_path):
     with pytest.raises(ValueError, match="already holds files"):
         synth.generate(tmp_path, 20, 1, seed=2)
     assert sorted(p.name for p in (tmp_path / synth.batch_name(0)).iterdir()) == before
+    (tmp_path / synth.batch_name(1)).write_text("x")
+    with pytest.raises(ValueError, match="is a file"):
+        synth.generate(tmp_path, 20, 1, seed=1, first_batch=1)
+    (tmp_path / synth.batch_name(2)).mkdir()
+    (tmp_path / synth.batch_name(2) / ".DS_Store").write_bytes(b"")
+    synth.generate(tmp_path, 20, 1, seed=1, first_batch=2, first_serial=20)  # a folder holding hidden files only
 
 
 def test_explicit_batch_sizes_and_text_only(tmp_path):
