@@ -50,7 +50,7 @@ from pipeline.defs.partitions import (
     ingest_key,
     instance_taken,
     latest_ingestion,
-    latest_metadata,
+    metadata_value,
     retire_batches,
 )
 from pipeline.defs.resources import QualitySettings
@@ -347,10 +347,11 @@ def corpus_staleness(instance: dg.DagsterInstance, processed_dir: Path, in_raw: 
     if orphaned_batches(instance, storage, lambda: in_raw):
         return "it still holds a batch whose folder left raw/"
     ingested = _latest_storage_id(instance, PARSED_PAGES)
-    if not all(_latest_storage_id(instance, key) > ingested for key in (*map(dg.AssetKey, CORPUS_DATASETS), DATASET_CARD)):
+    latest = [instance.fetch_materializations(key, limit=1).records for key in CORPUS_ASSET_KEYS]
+    if not all(records and records[0].storage_id > ingested for records in latest):
         return "its last run did not finish after the latest ingest"
     recipe = QualitySettings.from_env().corpus_recipe()
-    if any(latest_metadata(instance, key, CORPUS_RECIPE) != recipe for key in CORPUS_ASSET_KEYS):
+    if any(metadata_value(records[0], CORPUS_RECIPE) != recipe for records in latest):
         return "the corpus code, an expectation suite or a quality setting changed since its last run"
     return None
 

@@ -160,7 +160,7 @@ def _only_japanese_decoding(data: bytes) -> tuple[str, str] | None:
     charset_normalizer declines short text dense in symbols such as NEC's ① and ㈱ (CP932 only) as a mess.
     """
     decodings = []
-    for codec in ("cp932", "euc_jp"):
+    for codec in (codec for codec in SUPPORTED_ENCODINGS if codec != "utf_8"):
         try:
             decodings.append((data.decode(codec), _CANONICAL_NAMES[codec]))
         except UnicodeDecodeError:

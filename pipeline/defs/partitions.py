@@ -22,9 +22,10 @@ from typing import Any
 
 import dagster as dg
 import sqlalchemy.exc
+from upath import UPath
 
 from pipeline.core import schemas, validation
-from pipeline.core.batches import gone_batches
+from pipeline.core.batches import gone_batches, is_local
 from pipeline.core.parts import digest
 from pipeline.core.record import PARSER_VERSION
 
@@ -84,21 +85,23 @@ def _read_record(record: Path) -> dict[str, str] | None:
 
 
 def _as_recorded(folder: os.PathLike | str, home: Path) -> str:
-    """A local folder (a file:// URL too) relative to the instance's, resolved; a URL (object storage) as it is,
-    without a trailing slash (UPath drops it, a setting may have it)."""
-    text = str(folder)
-    if text.startswith("file://"):
-        text = text.removeprefix("file://")
-    return text.rstrip("/") if "://" in text else os.path.relpath(Path(text).resolve(), home)
+    """A local folder (a file:// URL too) relative to the instance's, resolved; a URL (object storage) as UPath
+    writes it (without the trailing slash a setting may have)."""
+    path = UPath(folder)
+    return os.path.relpath(Path(path.path).resolve(), home) if is_local(path) else str(path)
+
+
+def _is_url(recorded: str) -> bool:
+    return "://" in recorded
 
 
 def _as_given(recorded: str, home: Path) -> str:
-    return recorded if "://" in recorded else str((home / recorded).resolve())
+    return recorded if _is_url(recorded) else str((home / recorded).resolve())
 
 
 def _holds_files(folder: str) -> bool:
     """Whether a recorded corpus folder holds anything; a URL is taken to (object storage is not listed here)."""
-    if "://" in folder:
+    if _is_url(folder):
         return True
     path = Path(folder)
     return path.is_dir() and any(path.iterdir())
@@ -134,13 +137,13 @@ class Ingestion:
 
 def latest_ingestion(instance: dg.DagsterInstance, batch: str) -> Ingestion | None:
     record = _latest_record(instance, PARSED_PAGES, batch)
-    return Ingestion(record.storage_id, _metadata_value(record, INGEST_KEY)) if record is not None else None
+    return Ingestion(record.storage_id, metadata_value(record, INGEST_KEY)) if record is not None else None
 
 
 def latest_metadata(instance: dg.DagsterInstance, asset_key: dg.AssetKey, name: str, *, partition: str | None = None) -> Any:
     """The value `name` in the metadata of the asset's (partition's) latest materialisation, if any."""
     record = _latest_record(instance, asset_key, partition)
-    return _metadata_value(record, name) if record is not None else None
+    return metadata_value(record, name) if record is not None else None
 
 
 def _latest_record(instance: dg.DagsterInstance, asset_key: dg.AssetKey, partition: str | None) -> dg.EventLogRecord | None:
@@ -150,7 +153,7 @@ def _latest_record(instance: dg.DagsterInstance, asset_key: dg.AssetKey, partiti
     return records[0] if records else None
 
 
-def _metadata_value(record: dg.EventLogRecord, name: str) -> Any:
+def metadata_value(record: dg.EventLogRecord, name: str) -> Any:
     if record.asset_materialization is None:
         return None
     value = record.asset_materialization.metadata.get(name)

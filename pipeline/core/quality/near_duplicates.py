@@ -420,7 +420,7 @@ def _load(index_dir: Path, config: DuplicateConfig) -> _Index:
             _log.warning("%s: format %s with %s, not %s with %s: rebuilding the index", path,
                          manifest.get("format"), manifest.get("config"), _FORMAT, _config_json(config))  # fmt: skip
         empty = pa.table({"page_id": pa.array([], pa.string()), "content_hash": pa.array([], pa.string())})
-        generation = manifest.get("generation", 0) if isinstance(manifest.get("generation"), int) else 0
+        generation = kept if isinstance(kept := manifest.get("generation"), int) else 0  # the next save goes past it
         return _Index(empty, np.empty((0, config.num_perm), np.uint32), np.empty((0, 3), np.int64), generation=generation)
     files = _files(index_dir, manifest["generation"])
     return _Index(
