@@ -380,7 +380,7 @@ def test_a_recheck_runs_gx_once_for_every_part(monkeypatch: pytest.MonkeyPatch):
     revisions = [Revision(run.check(part), part.select(["target_page_id", "link_method"]), np.array([0])) for part in parts]
     runs = []
     original = validation.run_suite
-    monkeypatch.setattr(validation, "run_suite", lambda suite, frame: runs.append(len(frame)) or original(suite, frame))
+    monkeypatch.setattr(validation, "run_suite", lambda spec, positions, frame: runs.append(len(frame)) or original(spec, positions, frame))
     run.recheck(revisions)
     assert runs == [5]  # one run, on the one changed row of each part
 
@@ -407,3 +407,31 @@ def test_validation_leaves_no_thread_behind():
 
     validate("sections", table(SECTIONS, [row_for(SECTIONS, page_id="20240315093000-1", section_index=0)]))
     assert [thread.name for thread in threading.enumerate() if "tqdm" in thread.name or "monitor" in thread.name] == []
+
+
+def test_a_run_lists_failing_rows_by_running_again_only_what_failed(monkeypatch: pytest.MonkeyPatch):
+    """A clean frame takes one GX run without row indices; a failing one a second run of its failed expectations
+    with them, and the results are those of one COMPLETE run of the whole suite."""
+    spec = load_suite_spec("consultations")
+    positions = list(range(len(spec["expectations"])))
+    columns = suite_columns(spec)
+    clean = validation.frame_for_gx(table(CONSULTATIONS, [consultation_row(n) for n in range(1, 4)]), columns)
+    rows = [consultation_row(n) for n in range(1, 6)]
+    rows[1] |= {"answer": ANSWER + "\n" + TEASER + "..."}
+    rows[3] |= {"category": "x", "question": None}
+    failing = validation.frame_for_gx(table(CONSULTATIONS, rows), columns)
+    runs: list[tuple[str, int]] = []
+    original = validation._validate
+    monkeypatch.setattr(
+        validation, "_validate", lambda suite, frame, kind: runs.append((kind, len(suite.expectations))) or original(suite, frame, kind)
+    )
+
+    validation.run_suite(spec, positions, clean)
+    assert runs == [("BASIC", len(positions))]
+
+    runs.clear()
+    two_runs = [validation.to_outcome(result) for result in validation.run_suite(spec, positions, failing)]
+    one_run = [validation.to_outcome(result) for result in original(build_suite(spec), failing, "COMPLETE")]
+    assert runs == [("BASIC", len(positions)), ("COMPLETE", 3)]  # the answer's teaser, the category's pattern, the question null
+    assert two_runs == one_run
+    assert {row for outcome in two_runs for row in outcome.unexpected_rows} == {1, 3}
