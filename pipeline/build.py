@@ -70,11 +70,14 @@ ROW_COUNT = "dagster/row_count"
 # Dagster's own console log: warnings and errors only; progress is printed one line per asset instead.
 RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}, "progress": {}}}
 PROGRESS_LOGGER = "pipeline.build.progress"
-# As `batches.gone_batches` has it: an empty raw/ is likelier unmounted than every scrape deleted.
-EMPTY_RAW = (
-    "raw/ holds no batch folder: nothing is ingested, removed or rebuilt, and processed/ stays as it is"
-    " (an empty raw/ is likelier unmounted than every scrape deleted)"
-)
+
+
+def empty_raw(raw_dir: Path, processed_dir: Path) -> str:
+    # As `batches.gone_batches` has it: an empty raw/ is likelier unmounted than every scrape deleted.
+    return (
+        f"{raw_dir} holds no batch folder: nothing is ingested, removed or rebuilt, and {processed_dir} stays as it is"
+        " (an empty raw folder is likelier unmounted than every scrape deleted)"
+    )
 
 
 @contextlib.contextmanager
@@ -202,12 +205,12 @@ def run_build(raw_dir: Path, processed_dir: Path, *, force: bool = False, out: T
         if snapshots:
             done = update(instance, snapshots, raw_dir, processed_dir, force=force, out=out)
         else:
-            print(EMPTY_RAW, file=out, flush=True)
+            print(empty_raw(raw_dir, processed_dir), file=out, flush=True)
             done = Done(standing=standing_checks(instance))
     with corpus_reader(processed_dir, waiting=lambda message: print(message, file=out, flush=True)):
         summary = summarise(done, processed_dir)
     if not snapshots and not summary.rows:
-        print("Nothing to build: add scrapes as folders raw/<batch>/", file=out, flush=True)
+        print(f"Nothing to build: add scrapes as folders {raw_dir}/<batch>/", file=out, flush=True)
         return 0
     print_summary(summary, out)
     return 0 if summary.ok else 1
@@ -233,7 +236,7 @@ def update(
     add_batches(instance, in_raw)  # as the sensor would
     retired = retire_batches(instance, in_raw)
     for batch in retired:
-        print(f"Batch {batch} left raw/: the corpus is made again without it", file=out, flush=True)
+        print(f"Batch {batch} left {raw_dir}: the corpus is made again without it", file=out, flush=True)
     stale = [snap.name for snap in snapshots if force or needs_ingest(instance, processed_dir, snap)]
     results = []
     for batch in stale:

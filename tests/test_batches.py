@@ -84,7 +84,7 @@ def test_a_link_to_a_batch_folder_is_not_a_batch(tmp_path):
     make_batch(tmp_path, "2026-11-01", {"a.txt": "x"})
     (tmp_path / "latest").symlink_to(tmp_path / "2026-11-01")
     assert [p.name for p in batch_dirs(tmp_path)] == ["2026-11-01"]
-    assert skipped_in_raw(tmp_path) == ["Skipping raw/latest: a link to a folder, not a batch (a batch is a real folder)"]
+    assert skipped_in_raw(tmp_path) == [f"Skipping {tmp_path}/latest: a link to a folder, not a batch (a batch is a real folder)"]
 
 
 def test_files_in_raw_itself_are_skipped_in_one_line_that_says_where_scrapes_go(tmp_path):
@@ -94,8 +94,8 @@ def test_files_in_raw_itself_are_skipped_in_one_line_that_says_where_scrapes_go(
     (tmp_path / ".hidden").write_text("x", encoding="utf-8")
     assert batch_dirs(tmp_path) == []
     assert skipped_in_raw(tmp_path) == [
-        "Skipping 4 file(s) in raw/ itself (001.txt, 002.txt, 003.html, …): scrapes go in batch folders, raw/<batch>/"
-        " (is the folder given as raw/ a batch?)"
+        f"Skipping 4 file(s) in {tmp_path} itself (001.txt, 002.txt, 003.html, …): scrapes go in batch folders,"
+        f" {tmp_path}/<batch>/ (is {tmp_path} itself a batch?)"
     ]
 
 
@@ -103,7 +103,7 @@ def test_a_batch_folder_named_in_shift_jis_is_skipped_with_the_reason(tmp_path):
     make_batch(tmp_path, "2026-11-01", {"a.txt": "x"})
     make_batch(tmp_path, os.fsdecode("第1回".encode("cp932")), {"b.txt": "y"})
     assert [p.name for p in batch_dirs(tmp_path)] == ["2026-11-01"]
-    assert skipped_in_raw(tmp_path) == ["Skipping raw/\\x91\\xe61\\x89\\xf1: its name is not UTF-8 (rename the folder: a batch's name is its partition key and file name)"]
+    assert skipped_in_raw(tmp_path) == [f"Skipping {tmp_path}/\\x91\\xe61\\x89\\xf1: its name is not UTF-8 (rename the folder: a batch's name is its partition key and file name)"]
 
 
 def test_a_file_name_that_is_not_utf8_has_a_fingerprint(tmp_path):

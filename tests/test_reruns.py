@@ -247,6 +247,7 @@ def test_a_batch_whose_folder_is_removed_leaves_the_corpus(tmp_path: Path):
     assert retired.code == 0, retired.output
     assert retired.runs == ["build_corpus"] and retired.parsed == []
     assert retired.value("batches removed now") == FIRST
+    assert f"Batch {FIRST} left {raw}: the corpus is made again without it" in retired.output
     assert "Counts reconcile" in retired.output
     assert partitions == [SECOND]
     for name in ("raw_pages", "parsed_pages", *PARTED_DATASETS):
@@ -257,7 +258,7 @@ def test_a_batch_whose_folder_is_removed_leaves_the_corpus(tmp_path: Path):
     assert pq.read_table(processed / "rejects").num_rows == 0  # the empty page went with its batch
     assert again.runs == [] and "nothing new" in again.output
     assert emptied.runs == [] and emptied.code == 0
-    assert "raw/ holds no batch folder: nothing is ingested, removed or rebuilt, and processed/ stays as it is" in emptied.output
+    assert f"{raw} holds no batch folder: nothing is ingested, removed or rebuilt, and {processed} stays as it is" in emptied.output
     assert "nothing new" not in emptied.output
     assert emptied.value("pages in (raw_pages)") == "1"
     assert "Counts reconcile" in emptied.output
@@ -279,8 +280,8 @@ def test_links_in_raw_are_rejected_or_skipped_and_said_never_followed(tmp_path: 
         with dg.DagsterInstance.get() as instance:
             partitions = instance.get_dynamic_partitions("scrape_batches")
     assert built.code == 0, built.output
-    assert "Skipping raw/latest: a link to a folder, not a batch" in built.output
-    assert "Skipping raw/\\x91\\xe62\\x89\\xf1: its name is not UTF-8 (rename the folder" in built.output
+    assert f"Skipping {raw}/latest: a link to a folder, not a batch" in built.output
+    assert f"Skipping {raw}/\\x91\\xe62\\x89\\xf1: its name is not UTF-8 (rename the folder" in built.output
     assert partitions == [FIRST] and built.parsed == [FIRST]
     assert [(r["source"], r["reject_reason"], r["reject_detail"]) for r in table(processed, "rejects")] == [
         (f"{FIRST}/gone.txt", "unreadable", "broken symbolic link to /nonexistent/gone.txt (FileNotFoundError: No such file or directory)"),
@@ -291,15 +292,16 @@ def test_links_in_raw_are_rejected_or_skipped_and_said_never_followed(tmp_path: 
 
 
 def test_a_first_build_on_an_empty_raw_builds_nothing_and_says_so(tmp_path: Path):
-    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    """The messages name the folders given (--raw, --processed), which need not be raw/ and processed/."""
+    raw, processed = tmp_path / "scrapes", tmp_path / "corpus"
     raw.mkdir()
     with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "dagster_home"))}):
         first, again = build(raw, processed), build(raw, processed)
     for built in (first, again):
         assert built.code == 0, built.output
         assert built.runs == []
-        assert "raw/ holds no batch folder" in built.output
-        assert "Nothing to build: add scrapes as folders raw/<batch>/" in built.output
+        assert f"{raw} holds no batch folder: nothing is ingested, removed or rebuilt, and {processed} stays" in built.output
+        assert f"Nothing to build: add scrapes as folders {raw}/<batch>/" in built.output
         assert "FAILED" not in built.output
     assert list(processed.iterdir()) == []
 
@@ -418,7 +420,7 @@ def test_a_first_build_pointed_at_the_wrong_folders_does_not_keep_the_instance(t
     with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "dagster_home"))}):
         out = io.StringIO()
         assert run_build(raw / FIRST, tmp_path / "processed", out=out) == 0  # a batch given as raw/: nothing built
-        assert "is the folder given as raw/ a batch?" in out.getvalue()
+        assert f"is {raw / FIRST} itself a batch?" in out.getvalue()
         corrected = build(raw, tmp_path / "processed")
         (tmp_path / "dagster_home" / "pipeline_corpus.json").write_text("{", encoding="utf-8")  # cut short
         again = build(raw, tmp_path / "processed")

@@ -77,13 +77,14 @@ def _not_a_batch(folder: Path) -> str | None:
 
 def skipped_in_raw(raw_dir: Path) -> list[str]:
     """What the build and the sensor say of each folder in raw/ that `batch_dirs` leaves out, and of the files
-    in raw/ itself, in one line (hidden ones aside)."""
-    skipped = [f"Skipping raw/{as_text(folder.name)}: {why}" for folder in _folders(raw_dir) if (why := _not_a_batch(folder))]
+    in raw/ itself, in one line (hidden ones aside); each names the folder as given, which need not be raw/."""
+    raw = as_text(str(raw_dir))
+    skipped = [f"Skipping {raw}/{as_text(folder.name)}: {why}" for folder in _folders(raw_dir) if (why := _not_a_batch(folder))]
     if loose := sorted(as_text(p.name) for p in raw_dir.iterdir() if not p.is_dir() and not p.name.startswith(".")):
         shown = ", ".join(loose[:3]) + (", …" if len(loose) > 3 else "")
         skipped.append(
-            f"Skipping {len(loose)} file(s) in raw/ itself ({shown}): scrapes go in batch folders, raw/<batch>/"
-            " (is the folder given as raw/ a batch?)"
+            f"Skipping {len(loose)} file(s) in {raw} itself ({shown}): scrapes go in batch folders, {raw}/<batch>/"
+            f" (is {raw} itself a batch?)"
         )
     return skipped
 
