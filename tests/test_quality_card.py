@@ -68,6 +68,13 @@ def test_card_says_how_to_load_each_way(tmp_path):
     assert 'ds.dataset("processed/consultations", format="parquet")' in text
 
 
+def test_card_loads_from_the_folder_it_sits_in(tmp_path):
+    tables_ = corpus(tmp_path)
+    text = card.render_dataset_card(tables_, stats=card.card_stats(tables_, near_duplicates.DuplicateConfig()), folder="corpus2")
+    assert 'pd.read_parquet("corpus2/consultations")' in text and "`corpus2/<dataset>/`" in text
+    assert "processed/" not in text
+
+
 def test_sections_without_their_data_are_left_out(tmp_path):
     only = {"consultations": table([consultation("h0000000000000001", question="質問ですか?")])}
     text = card.render_dataset_card(only, stats=card.CardStats())

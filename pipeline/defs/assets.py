@@ -305,7 +305,8 @@ CARD_INPUTS = {
     "rejects, link coverage, duplicate rate, PII, schemas, how to load).",
 )
 def dataset_card(corpus_lock: CorpusLock, paths: CorpusPaths, quality: QualitySettings, **datasets: pa.Table) -> dg.MaterializeResult:
-    text = card.render_dataset_card(datasets, stats=card.card_stats(datasets, quality.duplicate_config()))
+    stats = card.card_stats(datasets, quality.duplicate_config())
+    text = card.render_dataset_card(datasets, stats=stats, folder=paths.processed_path.name)
     path = paths.processed_path / "README.md"
     path.write_text(text, encoding="utf-8")
     return dg.MaterializeResult(

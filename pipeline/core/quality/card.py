@@ -18,7 +18,7 @@ from pipeline.core.quality.near_duplicates import DuplicateConfig, duplicate_sum
 from pipeline.core.quality.pii import PLACEHOLDERS, pii_totals
 
 TITLE = "Japanese legal consultation corpus"
-PROCESSED = "processed"  # where the card sits and the paths in its loading examples start
+PROCESSED = "processed"  # the default name of the folder the card sits in: its loading examples' paths start there
 _DECLARED: dict[str, pa.Schema] = {n: s for n, s in schemas.DATASETS.items() if n not in schemas.PRIVATE_DATASETS}
 
 
@@ -47,8 +47,9 @@ def card_stats(tables: Mapping[str, pa.Table], duplicate_config: DuplicateConfig
     )
 
 
-def render_dataset_card(tables: dict[str, pa.Table], *, stats: CardStats) -> str:
-    """Markdown for processed/README.md: contents, counts, quality figures, schemas and how to load."""
+def render_dataset_card(tables: dict[str, pa.Table], *, stats: CardStats, folder: str = PROCESSED) -> str:
+    """Markdown for <folder>/README.md: contents, counts, quality figures, schemas and how to load (the paths
+    relative to the folder that holds `folder`, so that the card holds wherever the corpus is copied)."""
     parts = [
         f"# {TITLE}\n\n"
         "Consultations from a Japanese legal Q&A site (category, title, question, background, answer split into "
@@ -61,7 +62,7 @@ def render_dataset_card(tables: dict[str, pa.Table], *, stats: CardStats) -> str
         _duplicates_section(stats.duplicates, stats.duplicate_config),
         _pii_section(stats.pii_counts, tables.get("consultations")),
         _schemas_section(tables),
-        _loading_section(tables),
+        _loading_section(tables, folder),
     ]
     return "\n\n".join(part for part in parts if part) + "\n"
 
@@ -153,12 +154,12 @@ def _schemas_section(tables: Mapping[str, pa.Table]) -> str:
     return "## Schemas\n\n" + "\n\n".join(blocks)
 
 
-def _loading_section(tables: Mapping[str, pa.Table]) -> str:
+def _loading_section(tables: Mapping[str, pa.Table], folder: str) -> str:
     name = "consultations" if "consultations" in tables else _ordered(tables)[0]
-    path = f"{PROCESSED}/{name}"
+    path = f"{folder}/{name}"
     return (
         "## Loading\n\n"
-        f"Each dataset is a folder of Parquet files, `{PROCESSED}/<dataset>/`.\n\n"
+        f"Each dataset is a folder of Parquet files, `{folder}/<dataset>/`.\n\n"
         f'```python\nimport pandas as pd\n\n{name} = pd.read_parquet("{path}")\n```\n\n'
         f'```python\nimport pyarrow.dataset as ds\n\n{name} = ds.dataset("{path}", format="parquet").to_table()\n```\n\n'
         f"```sql\n-- DuckDB\nSELECT * FROM '{path}/*.parquet';\n```\n\n"
