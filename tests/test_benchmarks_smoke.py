@@ -38,7 +38,8 @@ def test_quick_benchmark_writes_the_table_and_the_plot(tmp_path):
     for row in ("| cores |", "**text parse**", "**HTML parse**", "floor: read + decode", "serial (`workers=1`)",
                 "full build, 30 text pages", "no-op rerun", "| text parse ≥ 5,000 pages/s", "| memory grows sub-linearly",
                 "| adding 1% new pages ≤ 5% of a full build", "| `screen_pages` |", "| `parsed_pages` |",
-                "| outside the steps |"):  # fmt: skip
+                "| outside the steps |", "| no-op rerun ≤ 5 s of work beyond process start |",
+                "Process start, `python -c \"import pipeline.build\"`"):  # fmt: skip
         assert row in report, row
     assert plot.read_bytes().startswith(b"\x89PNG")
     assert (committed.stat().st_mtime_ns if committed.exists() else None) == before  # the repository's copy untouched
