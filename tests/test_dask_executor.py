@@ -10,6 +10,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.defs import make_defs
 from pipeline.defs.executors import dask_cluster_config, executor_from_env
 
 from .conftest import SAMPLE_BATCH, make_dagster_home
@@ -40,7 +41,10 @@ def test_ingest_batch_runs_on_a_local_dask_cluster(sample_raw_dir: Path, tmp_pat
 
 def test_executor_choice_from_environment(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("PIPELINE_EXECUTOR", raising=False)
-    assert executor_from_env() is None
+    assert executor_from_env().name == "in_process"
+    assert make_defs().resolve_job_def("build_corpus").executor_def.name == "in_process"  # what the daemon launches
+    monkeypatch.setenv("PIPELINE_EXECUTOR", "multiprocess")
+    assert executor_from_env().name == "multiprocess"
     monkeypatch.setenv("PIPELINE_EXECUTOR", "dask")
     assert executor_from_env().name == "dask"
     monkeypatch.setenv("PIPELINE_DASK_ADDRESS", "tcp://scheduler:8786")
