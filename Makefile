@@ -21,7 +21,7 @@ run: setup
 	$(BIN)/python -m pipeline build
 
 # pytest exits 5 when it collected no tests: that is not a failure for an empty suite. The tests run on every
-# core (pytest-xdist): ≈ 6–11 minutes on two cores, by host, against ≈ 11–12 in one process on a fast one. One test alone: pytest -n0 <test>.
+# core (pytest-xdist): ≈ 6–10 minutes on two cores, by host, against ≈ 11–12 in one process on a fast one. One test alone: pytest -n0 <test>.
 test: setup
 	@$(BIN)/python -m pytest -n auto; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests collected; treating as success"; exit 0; fi; \
