@@ -5,8 +5,8 @@ one machine.
 In-process by default: a run's steps mostly wait on one another, and each step spreads its own work over
 every core (a process pool over files or parts), so a process per step only added each step's start-up
 (the interpreter, Dagster, the code location and Great Expectations imported again: ≈ 3.4 s a step on a
-slow host, eight steps in a corpus run) to every run the sensor or the UI launched. `python -m pipeline build` runs its
-jobs in-process too.
+slow host, eight steps in a corpus run) to every run the sensor or the UI launched. `python -m pipeline
+build` runs its jobs in-process too.
 
 `PIPELINE_EXECUTOR=multiprocess` selects Dagster's multiprocess executor, `PIPELINE_EXECUTOR=dask` Dask
 (dagster-dask). `PIPELINE_DASK_ADDRESS` (e.g. tcp://dask-scheduler:8786) names an existing cluster; without
