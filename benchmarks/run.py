@@ -81,16 +81,23 @@ def _worker(kind: str, folder: Path) -> dict:
 
 def _step_seconds(dagster_home: Path, latest_runs: int | None = None) -> dict:
     """Seconds per step over the runs recorded in the instance (every run, or the latest ones; the ingest
-    steps summed over batches)."""
+    steps summed over batches), how many runs, and their own time: each run from its creation to its end,
+    less its steps (Dagster creating, starting and ending the run, and its work between steps)."""
     import dagster as dg
 
     seconds: dict[str, float] = {}
+    bookkeeping, runs = 0.0, 0
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
-        for run in instance.get_runs(limit=latest_runs):
-            for stat in instance.get_run_step_stats(run.run_id):
+        for record in instance.get_run_records(limit=latest_runs):
+            in_steps = 0.0
+            for stat in instance.get_run_step_stats(record.dagster_run.run_id):
                 if stat.start_time and stat.end_time:
                     seconds[stat.step_key] = seconds.get(stat.step_key, 0.0) + stat.end_time - stat.start_time
-    return {"steps": dict(sorted(seconds.items(), key=lambda item: -item[1]))}
+                    in_steps += stat.end_time - stat.start_time
+            if record.end_time is not None:
+                bookkeeping += record.end_time - record.create_timestamp.timestamp() - in_steps
+                runs += 1
+    return {"steps": dict(sorted(seconds.items(), key=lambda item: -item[1])), "runs": runs, "bookkeeping": bookkeeping}
 
 
 def _work_function(kind: str):
@@ -284,6 +291,12 @@ def start_command() -> list[str]:
     return [sys.executable, "-c", "import pipeline.build"]
 
 
+def start_with_gx_command() -> list[str]:
+    """The same, then Great Expectations imported as a build that validates imports it (`import_gx`): less the
+    process start, its import's cost in a build."""
+    return [sys.executable, "-c", "import pipeline.build; from pipeline.core.validation import import_gx; import_gx()"]
+
+
 def fresh_build(raw: Path, state: Path, *, sample: bool) -> dict:
     """A build from nothing: empty processed/ and a new DAGSTER_HOME."""
     shutil.rmtree(state, ignore_errors=True)
@@ -308,7 +321,8 @@ def build_figures(work: Path, sizes: list[int], batches: int, runs: int, large_r
             log(f"  build {size:>7} pages: {timed[-1]['wall']:.1f} s")
         label = f"full build, {size:,} text pages in {batches} batches"
         figures["sizes"].append(_build_row(label, size, timed, sampled))
-    figures["steps"] = worker_json("steps", work / f"build-{sizes[-1]}" / "state" / "dagster_home")["steps"]
+    # Where the last (timed) full build of the largest corpus spent its time, with its own wall time.
+    figures["steps"] = worker_json("steps", work / f"build-{sizes[-1]}" / "state" / "dagster_home") | {"wall": timed[-1]["wall"]}
 
     # Incremental: one more batch of 1% new pages onto the largest corpus, then a rerun with nothing new.
     largest = sizes[-1]
@@ -319,7 +333,7 @@ def build_figures(work: Path, sizes: list[int], batches: int, runs: int, large_r
         first_serial=largest, rescrape_share=0.0, changed_share=0.0,
     )  # fmt: skip
     snapshot = base / "state"  # the fresh build of the largest corpus, kept as it ended
-    add_runs, noop_runs, start_runs = [], [], []
+    add_runs, noop_runs, start_runs, gx_runs = [], [], [], []
     # seconds each, not a full build's minute: as many runs as the small builds, each timed run after a sampled one
     for sample in [True, False] * runs:
         state = base / "state-add"
@@ -336,18 +350,21 @@ def build_figures(work: Path, sizes: list[int], batches: int, runs: int, large_r
             if not sample:  # right after the timed no-op, under the same load: what of it is process start
                 start_runs.append(measure(start_command(), env=_build_env(state), sample=False))
                 log(f"  process start: {start_runs[-1]['wall']:.1f} s")
+                gx_runs.append(measure(start_with_gx_command(), env=_build_env(state), sample=False))
+                log(f"  process start and Great Expectations' import: {gx_runs[-1]['wall']:.1f} s")
         finally:
             shutil.rmtree(target)
     add_sampled, add_runs = add_runs[::2], add_runs[1::2]
     noop_sampled, noop_runs = noop_runs[::2], noop_runs[1::2]
-    # The step durations of the last add run (its ingest and corpus runs), with that run's own wall time.
-    figures["add_steps"] = worker_json("steps:2", base / "state-add" / "dagster_home")["steps"]
-    figures["add_steps_wall"] = add_runs[-1]["wall"]
+    # Where the last (timed) add run spent its time (its ingest and corpus runs), with its own wall time.
+    figures["add_steps"] = worker_json("steps:2", base / "state-add" / "dagster_home") | {"wall": add_runs[-1]["wall"]}
     label = f"add a batch of {new_pages:,} new pages (1%) to {largest:,}"
     figures["add_batch"] = _build_row(label, new_pages, add_runs, add_sampled)
     figures["noop"] = _build_row(f"no-op rerun of {largest + new_pages:,} pages (nothing new)", 0, noop_runs, noop_sampled)
     starts = sorted(run["wall"] for run in start_runs)
     figures["start"] = {"seconds": statistics.median(starts), "walls": starts}
+    gx_imports = sorted(gx["wall"] - start["wall"] for gx, start in zip(gx_runs, start_runs))  # each pair back to back
+    figures["gx_import"] = {"seconds": statistics.median(gx_imports), "walls": gx_imports}
     return figures
 
 
@@ -496,34 +513,16 @@ def render_block(info: dict, parse: dict, manifest: dict, builds: dict | None, p
             "",
             f"Process start, `python -c \"import pipeline.build\"` (the interpreter and the modules the build imports "
             f"before it looks at anything, nothing run), each right after a timed no-op rerun: "
-            f"{builds['start']['seconds']:.1f} s (runs: {starts}).",
+            f"{builds['start']['seconds']:.1f} s (runs: {starts}). Great Expectations' import on top of it (the same "
+            f"command then `import_gx()`, run right after it, less its time): {builds['gx_import']['seconds']:.1f} s (runs: "
+            f"{', '.join(f'{wall:.1f} s' for wall in builds['gx_import']['walls'])}).",
         ]
         if args.plot:
             lines += ["", f"![build time against corpus size]({Path(args.plot).name})"]
         lines += _build_targets(builds)
-        largest = builds["sizes"][-1]
-        lines += [
-            "",
-            f"Where the time of the last {largest['label']} went (Dagster step durations, the ingest steps summed "
-            "over its batches; the rest of the wall time is interpreter start-up, Dagster's run bookkeeping and the "
-            "listing of raw/):",
-            "",
-            "| step | seconds | share of the wall time |",
-            "| --- | ---: | ---: |",
-            *(f"| `{step}` | {sec:.1f} | {sec / largest['seconds']:.0%} |" for step, sec in builds["steps"].items()),
-        ]
-        add, wall = builds["add_batch"], builds["add_steps_wall"]
-        outside = wall - sum(builds["add_steps"].values())
-        lines += [
-            "",
-            f"Where the time of the last {add['label']} went ({wall:.1f} s: its ingest and corpus runs' step durations; "
-            "the rest is interpreter and import start-up, listing raw/, the runs' bookkeeping and the summary):",
-            "",
-            "| step | seconds | share of the wall time |",
-            "| --- | ---: | ---: |",
-            *(f"| `{step}` | {sec:.2f} | {sec / wall:.0%} |" for step, sec in builds["add_steps"].items()),
-            f"| outside the steps | {outside:.2f} | {outside / wall:.0%} |",
-        ]
+        imports = {"start": builds["start"]["seconds"], "gx_import": builds["gx_import"]["seconds"]}
+        lines += _time_table(builds["sizes"][-1]["label"], builds["steps"], **imports)
+        lines += _time_table(builds["add_batch"]["label"], builds["add_steps"], **imports)
     for kind, top in profiles.items():
         lines += [
             "",
@@ -535,6 +534,28 @@ def render_block(info: dict, parse: dict, manifest: dict, builds: dict | None, p
         ]
     lines.append(END)
     return "\n".join(lines) + "\n"
+
+
+def _time_table(label: str, spent: dict, *, start: float, gx_import: float) -> list[str]:
+    """Where a build's time went: its runs' steps (the ingest steps summed over batches), the runs' own
+    bookkeeping, the process start and Great Expectations' import (each timed on its own) and the rest, each
+    against that build's wall time."""
+    wall, steps = spent["wall"], spent["steps"]
+    rest = wall - sum(steps.values()) - spent["bookkeeping"] - start - gx_import
+    return [
+        "",
+        f"Where the time of the last {label} went ({wall:.1f} s; Dagster's step durations, then what the build "
+        "spent outside the steps):",
+        "",
+        "| where | seconds | share of the wall time |",
+        "| --- | ---: | ---: |",
+        *(f"| `{step}` | {sec:.2f} | {sec / wall:.0%} |" for step, sec in steps.items()),
+        f"| the {spent['runs']} runs' own bookkeeping (Dagster creating, starting and ending each run, between its steps) "
+        f"| {spent['bookkeeping']:.2f} | {spent['bookkeeping'] / wall:.0%} |",
+        f"| process start (the median timed alone, above) | {start:.2f} | {start / wall:.0%} |",
+        f"| Great Expectations' import (the median timed alone, above) | {gx_import:.2f} | {gx_import / wall:.0%} |",
+        f"| the rest: opening the instance, listing raw/, choosing what to run, the summary | {rest:.2f} | {rest / wall:.0%} |",
+    ]
 
 
 def _build_targets(builds: dict) -> list[str]:

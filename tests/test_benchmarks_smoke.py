@@ -38,7 +38,8 @@ def test_quick_benchmark_writes_the_table_and_the_plot(tmp_path):
     for row in ("| cores |", "**text parse**", "**HTML parse**", "floor: read + decode", "serial (`workers=1`)",
                 "full build, 30 text pages", "no-op rerun", "| text parse ≥ 5,000 pages/s", "| memory grows sub-linearly",
                 "| adding 1% new pages ≤ 5% of a full build", "| `screen_pages` |", "| `parsed_pages` |",
-                "| outside the steps |", "| no-op rerun ≤ 5 s of work beyond process start |",
+                "runs' own bookkeeping", "| process start (the median timed alone, above) |",
+                "| Great Expectations' import (the median timed alone, above) |", "| no-op rerun ≤ 5 s of work beyond process start |",
                 "Process start, `python -c \"import pipeline.build\"`"):  # fmt: skip
         assert row in report, row
     assert plot.read_bytes().startswith(b"\x89PNG")
@@ -54,6 +55,20 @@ def test_a_build_row_times_the_unsampled_runs_and_takes_memory_from_the_sampled_
     row = _build_row("full build", 100_000, timed, sampled)
     assert (row["seconds"], row["walls"], row["runs"]) == (60.0, [58.0, 60.0, 75.0], 3)
     assert (row["maxrss_mb"], row["tree_rss_mb"], row["tree_pss_mb"]) == (1500.0, 3000.0, 1700.0)
+
+
+def test_where_the_time_went_accounts_for_the_whole_wall_time():
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.run import _time_table
+
+    spent = {"wall": 20.0, "steps": {"related_questions": 6.0, "screen_pages": 4.0}, "runs": 2, "bookkeeping": 1.5}
+    rows = [line for line in _time_table("add a batch", spent, start=2.5, gx_import=2.0) if line.startswith("| ") and "---" not in line][1:]
+    seconds = {row.split(" | ")[0].removeprefix("| "): float(row.split(" | ")[1]) for row in rows}
+    assert seconds["`related_questions`"] == 6.0 and seconds["the 2 runs' own bookkeeping (Dagster creating, starting and ending each run, between its steps)"] == 1.5
+    assert seconds["process start (the median timed alone, above)"] == 2.5
+    assert seconds["Great Expectations' import (the median timed alone, above)"] == 2.0
+    assert sum(seconds.values()) == 20.0  # the rest is what the other rows leave: 4.0 s
+    assert any(name.startswith("the rest:") and value == 4.0 for name, value in seconds.items())
 
 
 def test_report_block_is_replaced_and_the_prose_around_it_kept(tmp_path):
