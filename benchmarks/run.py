@@ -92,8 +92,9 @@ def _step_seconds(dagster_home: Path, latest_runs: int | None = None) -> dict:
             in_steps = 0.0
             for stat in instance.get_run_step_stats(record.dagster_run.run_id):
                 if stat.start_time and stat.end_time:
-                    seconds[stat.step_key] = seconds.get(stat.step_key, 0.0) + stat.end_time - stat.start_time
-                    in_steps += stat.end_time - stat.start_time
+                    duration = stat.end_time - stat.start_time
+                    seconds[stat.step_key] = seconds.get(stat.step_key, 0.0) + duration
+                    in_steps += duration
             if record.end_time is not None:
                 bookkeeping += record.end_time - record.create_timestamp.timestamp() - in_steps
                 runs += 1
@@ -285,16 +286,19 @@ def build_command(raw: Path, processed: Path) -> list[str]:
     return [sys.executable, "-m", "pipeline", "build", "--raw", str(raw), "--processed", str(processed)]
 
 
+# What `python -m pipeline build` imports before it looks at anything (Dagster, pandas, pyarrow, the code location).
+_BUILD_IMPORTS = "import pipeline.build"
+
+
 def start_command() -> list[str]:
-    """The build's process start and nothing more: the interpreter and the modules `python -m pipeline build`
-    imports before it looks at anything (Dagster, pandas, pyarrow, the code location)."""
-    return [sys.executable, "-c", "import pipeline.build"]
+    """The build's process start and nothing more: the interpreter and the build's imports."""
+    return [sys.executable, "-c", _BUILD_IMPORTS]
 
 
 def start_with_gx_command() -> list[str]:
     """The same, then Great Expectations imported as a build that validates imports it (`import_gx`): less the
     process start, its import's cost in a build."""
-    return [sys.executable, "-c", "import pipeline.build; from pipeline.core.validation import import_gx; import_gx()"]
+    return [sys.executable, "-c", f"{_BUILD_IMPORTS}; from pipeline.core.validation import import_gx; import_gx()"]
 
 
 def fresh_build(raw: Path, state: Path, *, sample: bool) -> dict:
@@ -503,19 +507,18 @@ def render_block(info: dict, parse: dict, manifest: dict, builds: dict | None, p
         ]
         for row in [*builds["sizes"], builds["add_batch"], builds["noop"]]:
             rate = f"{row['pages'] / row['seconds']:,.0f}" if row["pages"] else "–"
-            walls = ", ".join(f"{w:.1f} s" for w in row["walls"])
+            walls = _seconds_list(row["walls"])
             lines.append(
                 f"| {row['label']} | {rate} | {row['seconds']:.1f} s | {row['runs']}: {walls} | "
                 f"{row['maxrss_mb']:.0f} MB | {row['tree_rss_mb']:.0f} MB | {row['tree_pss_mb']:.0f} MB |"
             )
-        starts = ", ".join(f"{wall:.1f} s" for wall in builds["start"]["walls"])
         lines += [
             "",
-            f"Process start, `python -c \"import pipeline.build\"` (the interpreter and the modules the build imports "
+            f"Process start, `python -c \"{_BUILD_IMPORTS}\"` (the interpreter and the modules the build imports "
             f"before it looks at anything, nothing run), each right after a timed no-op rerun: "
-            f"{builds['start']['seconds']:.1f} s (runs: {starts}). Great Expectations' import on top of it (the same "
-            f"command then `import_gx()`, run right after it, less its time): {builds['gx_import']['seconds']:.1f} s (runs: "
-            f"{', '.join(f'{wall:.1f} s' for wall in builds['gx_import']['walls'])}).",
+            f"{builds['start']['seconds']:.1f} s (runs: {_seconds_list(builds['start']['walls'])}). Great Expectations' "
+            f"import on top of it (the same command then `import_gx()`, run right after it, less its time): "
+            f"{builds['gx_import']['seconds']:.1f} s (runs: {_seconds_list(builds['gx_import']['walls'])}).",
         ]
         if args.plot:
             lines += ["", f"![build time against corpus size]({Path(args.plot).name})"]
@@ -534,6 +537,10 @@ def render_block(info: dict, parse: dict, manifest: dict, builds: dict | None, p
         ]
     lines.append(END)
     return "\n".join(lines) + "\n"
+
+
+def _seconds_list(walls: list[float]) -> str:
+    return ", ".join(f"{wall:.1f} s" for wall in walls)
 
 
 def _time_table(label: str, spent: dict, *, start: float, gx_import: float) -> list[str]:
