@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import platform
 
 import pyarrow as pa
 import pytest
@@ -54,3 +55,35 @@ def test_a_detached_slice_pickles_with_its_own_rows_only():
     assert detached.equals(part) and detached.schema.equals(part.schema)
     assert len(pickle.dumps(detached)) < len(pickle.dumps(corpus)) / 50 < len(pickle.dumps(part))
     assert workers.detached(corpus.slice(0, 0)).num_rows == 0
+
+
+_BLOCK = 16 * 2**20  # above glibc's default threshold for giving a block its own mapping (128 KB to 32 MB)
+
+
+def page_faults_of_a_block(_: int) -> tuple[int, int]:
+    """(pid, the page faults of allocating, filling and freeing a 16 MB block) in the worker."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    block = b"x" * _BLOCK  # malloc'd and written: every page of a new mapping faults
+    del block
+    return os.getpid(), resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+
+def _faults_after_each_workers_first_task(small_tasks: bool) -> list[int]:
+    results = workers.in_order(page_faults_of_a_block, list(range(8)), parallel=True, workers=2, small_tasks=small_tasks)
+    seen, later = set(), []
+    for pid, faults in results:
+        if pid in seen:
+            later.append(faults)
+        seen.add(pid)
+    return later
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator only")
+def test_small_tasks_reuse_what_the_task_before_freed():
+    block_pages = _BLOCK // os.sysconf("SC_PAGE_SIZE")
+    # Small tasks: the worker's heap keeps the block for the next task, whose pages are already there.
+    assert max(_faults_after_each_workers_first_task(small_tasks=True)) < block_pages // 10
+    # Large tasks hand back what they freed (and glibc maps a block this size on its own): each faults it anew.
+    assert min(_faults_after_each_workers_first_task(small_tasks=False)) >= block_pages * 9 // 10

@@ -65,7 +65,7 @@ def parse_manifest(
     chunks = [(batches[i : i + _CHUNK_FILES], sources[i : i + _CHUNK_FILES]) for i in range(0, len(sources), _CHUNK_FILES)]
     parse = functools.partial(_parse_chunk, raw_dir, max_bytes=max_bytes)
     parallel = len(sources) >= pools.PARALLEL_MIN_PAGES and is_local(raw_dir)
-    parsed = list(pools.in_order(parse, chunks, parallel=parallel, workers=workers, preload=[__name__], ahead=2))
+    parsed = list(pools.in_order(parse, chunks, parallel=parallel, workers=workers, preload=[__name__], ahead=2, small_tasks=True))
     return pa.concat_tables(parsed)
 
 

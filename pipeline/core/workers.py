@@ -23,7 +23,7 @@ from typing import TypeVar
 
 import pyarrow as pa
 
-from pipeline.core.memory import release_freed_memory
+from pipeline.core.memory import keep_freed_memory_for_reuse, release_freed_memory
 
 # Below this many pages (or files) in all, a pool's start costs more than the cores it adds save
 # (docs/benchmarks.md): small batches and tests never start one.
@@ -45,20 +45,25 @@ def in_order(
     preload: Sequence[str] = (),
     workers: int | None = None,
     ahead: int = 1,
+    small_tasks: bool = False,
 ) -> Iterator[Result]:
     """work(item) for each item, in order: in a pool of `workers` processes (default: every core) when
     `parallel`, else here. `work` and the items cross to the workers pickled: module-level functions and
     plain data. Results are yielded as the caller asks for them: `ahead` items per worker are under way,
-    so at most that many results wait in memory (more keeps short tasks from idling a worker)."""
+    so at most that many results wait in memory (more keeps short tasks from idling a worker).
+
+    After each task a worker hands back what it freed, so that a large task's memory (a part's) does not
+    stay beside the other processes. With `small_tasks` (a batch's files in chunks) it keeps it for the next
+    task instead (`keep_freed_memory_for_reuse`): handing back a few MB per task made every task fault its
+    pages in afresh, ≈ 10 page faults a page parsed against 1.4, a third of a full build's page faults."""
     workers = min(workers or cores(), len(items))
     if not parallel or workers <= 1:
         yield from map(work, items)
         return
-    # gc.freeze: a worker's collections skip what it inherited from this process (in a Dagster step they
-    # cost ≈ 15% of the workers' CPU, and copied the inherited pages too).
-    pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=pool_context(preload), initializer=gc.freeze)
+    started = functools.partial(_worker_started, keep_freed_memory=small_tasks)
+    pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=pool_context(preload), initializer=started)
     try:
-        task = functools.partial(_released_after, work)
+        task = work if small_tasks else functools.partial(_released_after, work)
         under_way = collections.deque(pool.submit(task, item) for item in items[: workers * ahead])
         following = iter(items[workers * ahead :])
         while under_way:
@@ -73,6 +78,14 @@ def in_order(
 
 
 _NONE = object()
+
+
+def _worker_started(*, keep_freed_memory: bool) -> None:
+    # gc.freeze: a worker's collections skip what it inherited from this process (in a Dagster step they
+    # cost ≈ 15% of the workers' CPU, and copied the inherited pages too).
+    gc.freeze()
+    if keep_freed_memory:
+        keep_freed_memory_for_reuse()
 
 
 def _released_after(work: Callable[[Item], Result], item: Item) -> Result:
