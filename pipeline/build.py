@@ -393,7 +393,7 @@ def summarise(done: Done, processed_dir: Path) -> Summary:
     present = [
         name
         for name in (*INGEST_DATASETS, *CORPUS_DATASETS)
-        if dataset_files(processed_dir, name) and (name in materialized or name in INGEST_DATASETS or not done.corpus_rebuilt)
+        if _on_disk(processed_dir, name) and (name in materialized or name in INGEST_DATASETS or not done.corpus_rebuilt)
     ]
     rows = {name: sum(pq.read_metadata(f).num_rows for f in dataset_files(processed_dir, name)) for name in present}
     evaluations = [e for result in done.results for e in result.evaluations] + list(done.standing)
@@ -411,6 +411,12 @@ def summarise(done: Done, processed_dir: Path) -> Summary:
         run_ids=[result.run_id for result in done.results],
         success=all(result.success for result in done.results),
     )
+
+
+def _on_disk(processed_dir: Path, dataset: str) -> bool:
+    """Whether a build wrote the dataset: its files, or a parted dataset's folder, which holds no file when no
+    batch has a page in it (every page rejected)."""
+    return bool(dataset_files(processed_dir, dataset)) or (dataset in PARTED_DATASETS and (processed_dir / dataset).is_dir())
 
 
 def _count(processed_dir: Path, dataset: str, columns: list[str]) -> dict:

@@ -15,7 +15,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.build import run_build
+from pipeline.build import dataset_files, run_build
 from pipeline.core import screening
 from pipeline.core.parts import PARTED_DATASETS
 from pipeline.core.schemas import DATASETS
@@ -210,3 +210,24 @@ def test_counts_that_stop_reconciling_between_builds_say_how_to_make_them_again(
     out = io.StringIO()
     assert run_build(raw, processed, force=True, out=out) == 0, out.getvalue()
     assert "Counts reconcile" in out.getvalue()
+
+
+def test_a_corpus_whose_every_page_is_rejected_is_built_empty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A batch of bot-check pages and an empty file: every input a reject, no consultation, no part to write.
+    The parted datasets are built with no rows, not "not built", and the counts reconcile (was: Build FAILED)."""
+    from .conftest import write_batch
+
+    monkeypatch.setenv("DAGSTER_HOME", str(make_dagster_home(tmp_path / "dagster_home")))
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    notice = "アクセスが集中しています。しばらくしてから再度お試しください。\n"
+    write_batch(raw, "2026-11-02", {"busy.txt": notice, "busy-again.txt": notice * 2, "empty.txt": b""})
+    for build in ("first", "no-op"):
+        out = io.StringIO()
+        assert run_build(raw, processed, out=out) == 0, out.getvalue()
+        text = out.getvalue()
+        assert summary_value(text, "consultations out") == "0", build
+        assert summary_value(text, "sections") == "0" and summary_value(text, "related questions") == "0"
+        assert summary_value(text, "rejects") == "3"
+        assert "Counts reconcile: raw_pages 3 = page_versions 0 + rejects 3" in text and "Build succeeded" in text
+    assert "nothing new" in text
+    assert not any(dataset_files(processed, name) for name in PARTED_DATASETS)  # the case: no part written
