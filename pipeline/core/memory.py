@@ -28,7 +28,7 @@ def release_freed_memory() -> None:
 # mallopt's parameters (glibc's malloc.h) and the values set for a worker process.
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _WORKER_MMAP_THRESHOLD = 32 * 2**20  # glibc's largest dynamic threshold: a task's big blocks come from the heap
-_WORKER_TRIM_THRESHOLD = 2**30  # the heap's top is handed back by release_freed_memory, not as it shrinks
+_WORKER_TRIM_THRESHOLD = 2**30  # the heap's top is kept as it shrinks: it goes back when the worker ends
 
 
 def keep_freed_memory_for_reuse() -> None:
@@ -37,7 +37,7 @@ def keep_freed_memory_for_reuse() -> None:
     By default glibc serves large blocks (from 128 KB, a threshold it raises as such blocks are freed) with
     their own mappings, unmapped when freed, and trims the heap's top as it shrinks: a worker that allocates
     and frees the same tens of MB for every task then faults their pages in afresh each time (a parsing worker:
-    ≈ 10 page faults a page parsed, 1.4 with these settings). release_freed_memory still hands it back.
+    ≈ 10 page faults a page parsed, 1.4 with these settings). release_freed_memory would still hand it back.
     """
     if mallopt := _glibc("mallopt"):
         mallopt(_M_MMAP_THRESHOLD, _WORKER_MMAP_THRESHOLD)
