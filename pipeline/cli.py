@@ -64,4 +64,7 @@ def _parse_command(args: argparse.Namespace) -> int:
 def _build_command(args: argparse.Namespace) -> int:
     from pipeline.build import run_build  # Dagster loads only for builds
 
+    # Its messages name folders and batches, which may not be ASCII: in a locale that cannot write them
+    # (PYTHONIOENCODING=ascii, a Latin-1 terminal) they are escaped rather than the build stopped half-way.
+    sys.stdout.reconfigure(errors="backslashreplace")
     return run_build(args.raw, args.processed, force=args.force)

@@ -7,6 +7,7 @@ import dataclasses
 import io
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,7 @@ from pipeline.core.schemas import DATASETS
 from pipeline.defs.checks import CHECK_NAME, VALIDATED_DATASETS
 from pipeline.defs.jobs import CORPUS_RUN_TAG, build_corpus
 
-from .conftest import copy_sample_raw, make_dagster_home
+from .conftest import SAMPLE_BATCH, copy_sample_raw, make_dagster_home
 
 
 def summary_value(output: str, label: str) -> str:
@@ -231,3 +232,22 @@ def test_a_corpus_whose_every_page_is_rejected_is_built_empty(tmp_path: Path, mo
         assert "Counts reconcile: raw_pages 3 = page_versions 0 + rejects 3" in text and "Build succeeded" in text
     assert "nothing new" in text
     assert not any(dataset_files(processed, name) for name in PARTED_DATASETS)  # the case: no part written
+
+
+def test_a_build_in_a_locale_that_cannot_write_its_folder_names_escapes_them(repo_root: Path, tmp_path: Path):
+    """Folder and batch names are any UTF-8 text; a terminal in ASCII or Latin-1 could not print them, and the
+    build stopped at its first line (UnicodeEncodeError), the batches not built."""
+    raw = tmp_path / "生データ"
+    shutil.copytree(repo_root / "raw" / SAMPLE_BATCH, raw / "2024-01-01_追加")
+    for index in range(4):  # loose files: their line ends in "…"
+        (raw / f"memo{index}.txt").write_text("x", encoding="utf-8")
+    env = {**os.environ, "DAGSTER_HOME": str(make_dagster_home(tmp_path / "dagster_home")), "PYTHONIOENCODING": "ascii"}
+    completed = subprocess.run(
+        [sys.executable, "-m", "pipeline", "build", "--raw", str(raw), "--processed", str(tmp_path / "out")],
+        env=env, capture_output=True, timeout=180,
+    )  # fmt: skip
+    output = completed.stdout.decode("ascii")  # the output is ASCII: anything else would fail here
+    assert completed.returncode == 0, output + completed.stderr.decode("ascii", "replace")
+    assert "Ingesting batch 2024-01-01_\\u8ffd\\u52a0" in output
+    assert "\\u751f\\u30c7\\u30fc\\u30bf" in output and "memo2.txt, \\u2026" in output
+    assert "Build succeeded" in output
