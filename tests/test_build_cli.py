@@ -251,3 +251,17 @@ def test_a_build_in_a_locale_that_cannot_write_its_folder_names_escapes_them(rep
     assert "Ingesting batch 2024-01-01_\\u8ffd\\u52a0" in output
     assert "\\u751f\\u30c7\\u30fc\\u30bf" in output and "memo2.txt, \\u2026" in output
     assert "Build succeeded" in output
+
+
+def test_a_raw_folder_whose_name_is_not_utf8_is_named_escaped(tmp_path: Path):
+    """A folder named in Shift_JIS reaches Python as surrogates, which no encoding writes: the first line failed."""
+    raw = Path(os.fsdecode(bytes(tmp_path) + b"/\x90\xb6raw"))  # 生 in Shift_JIS
+    raw.mkdir()
+    env = {**os.environ, "DAGSTER_HOME": str(make_dagster_home(tmp_path / "dagster_home")), "PYTHONIOENCODING": "utf-8"}
+    completed = subprocess.run(
+        [sys.executable, "-m", "pipeline", "build", "--raw", os.fsencode(raw), "--processed", str(tmp_path / "out")],
+        env=env, capture_output=True, timeout=180,
+    )  # fmt: skip
+    output = completed.stdout.decode("utf-8")
+    assert completed.returncode == 0, output + completed.stderr.decode("utf-8", "replace")
+    assert "\\udc90\\udcb6raw holds no batch folder" in output and "Nothing to build" in output
