@@ -22,8 +22,8 @@ UNLINKED = pc.field("target_page_id").is_null()
 
 
 def unlinked_teasers(related_parts: Mapping[str, StoredPart]) -> pa.Table:
-    """The teasers no corpus page was found for, only those read of each part (most teasers are linked: their
-    texts are never decoded)."""
+    """The teasers no corpus page was found for, only those kept of each part as it is read (most teasers are
+    linked: the whole dataset in memory would be several times what the frontier needs)."""
     wanted = schemas.projected(schemas.RELATED_QUESTIONS, TEASER_COLUMNS)
     unlinked = [related_parts[batch].read(TEASER_COLUMNS, where=UNLINKED) for batch in sorted(related_parts)]
     return pa.concat_tables([wanted.empty_table(), *unlinked])
