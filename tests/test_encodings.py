@@ -46,13 +46,22 @@ def test_every_variant_gives_the_same_fields(variant):
     assert (result.encoding, result.format) == (encoding, page_format)
 
 
+HIRAGANA_ONLY = "<html><head>{meta}</head><body><p>こんにちは。よろしくおねがいします。</p></body></html>"
+
+
 def test_declared_charset_wins_over_detection():
-    data = make_html(PAGE, charset="EUC-JP").encode("euc_jp")
-    assert decode_page(data).encoding == "euc_jp"
+    """EUC-JP bytes of hiragana are valid CP932 too (half-width katakana): detection reads them as EUC-JP, and a
+    meta naming Shift_JIS, which they decode in, is what they are read as."""
+    assert decode_page(HIRAGANA_ONLY.format(meta="").encode("euc_jp")).encoding == "euc_jp"
+    declared = HIRAGANA_ONLY.format(meta='<meta charset="Shift_JIS">').encode("euc_jp")
+    assert decode_page(declared).encoding == "cp932"
 
 
-def test_wrong_declared_charset_falls_back_to_detection():
-    data = make_html(PAGE, charset="utf-8").encode("cp932")
+@pytest.mark.parametrize("declared", ["EUC-JP", "utf-8"])
+def test_wrong_declared_charset_falls_back_to_detection(declared):
+    data = make_html(PAGE, charset=declared).encode("cp932")
+    with pytest.raises(UnicodeDecodeError):  # the declared charset cannot read the page
+        data.decode(codecs.lookup(declared).name)
     assert decode_page(data).encoding == "cp932"
 
 
@@ -120,16 +129,19 @@ def test_a_teaser_cut_inside_a_character_loses_that_character_only(wrap):
     "broken",
     [
         "労働".encode()[:-1] + "問題です。".encode(),  # a broken character not before a cut mark
-        "労働".encode()[:-1] + b"x...",  # the mark not right after it
         b"\x81" + "...".encode(),  # a lone continuation byte: no character's start
     ],
 )
-def test_other_invalid_utf8_is_not_dropped(broken):
-    try:
-        decoded = decode_page(broken)
-    except Exception:  # noqa: BLE001 - rejected: fine, as long as nothing was dropped silently
-        return
-    assert decoded.encoding != "utf-8" and not decoded.cut_character_dropped
+def test_other_invalid_utf8_is_rejected_not_dropped(broken):
+    with pytest.raises(RejectError, match="not valid as any of"):
+        decode_page(broken)
+
+
+def test_a_broken_character_whose_cut_mark_is_not_right_after_it_is_not_dropped():
+    """Not a teaser cut by bytes, so not UTF-8 with a character dropped: these bytes happen to be valid CP932."""
+    decoded = decode_page("労働".encode()[:-1] + b"x...")
+    assert (decoded.encoding, decoded.cut_character_dropped) == ("cp932", False)
+    assert decoded.text.endswith("x...")
 
 
 def test_short_cp932_dense_in_nec_symbols_is_read_as_cp932():
