@@ -8,10 +8,14 @@ import pytest
 
 from pipeline.core.schemas import DATASETS
 from pipeline.defs import defs, make_defs
+from pipeline.defs import hooks as hooks_module
 from pipeline.defs.checks import CHECK_NAME, VALIDATED_DATASETS
 from pipeline.defs.io_manager import ParquetIOManager
 from pipeline.defs.metadata import column_schema, describe
 from pipeline.defs.resources import CorpusPaths
+
+from .conftest import write_batch
+from .pages import make_page
 
 INGEST = {"raw_pages", "parsed_pages"}
 CORPUS_DATASETS = {
@@ -58,9 +62,21 @@ def test_ingest_batch_job_is_partitioned_by_scrape_batch():
 
 
 @pytest.mark.parametrize("name", ["ingest_batch", "build_corpus"])
-def test_every_step_hands_the_memory_it_freed_back(name: str):
+def test_every_job_has_the_hooks_that_hand_freed_memory_back(name: str):
     hooks = {"release_memory_after_success", "release_memory_after_failure"}
     assert {hook.name for hook in defs.resolve_job_def(name).hook_defs} == hooks
+
+
+def test_every_step_hands_the_memory_it_freed_back(tmp_path, monkeypatch):
+    released = []
+    monkeypatch.setattr(hooks_module, "release_freed_memory", lambda: released.append("step"))
+    write_batch(tmp_path / "raw", "2026-11-01", {"a.txt": make_page()})
+    local_defs = make_defs(raw_dir=tmp_path / "raw", processed_dir=tmp_path / "processed")
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("scrape_batches", ["2026-11-01"])
+        result = local_defs.resolve_job_def("ingest_batch").execute_in_process(instance=instance, partition_key="2026-11-01")
+    steps = result.get_step_success_events()
+    assert steps and len(released) == len(steps)
 
 
 def test_sensors_and_schedule_are_on_by_default():

@@ -155,7 +155,9 @@ def test_partitioned_assets_are_files_in_the_dataset_folder(tmp_path):
     assert pd.read_parquet(tmp_path / WHOLE).shape == (6, len(DATASETS[WHOLE]))
 
 
-def test_rewrite_is_atomic_and_leaves_no_temp_files(tmp_path):
+def test_a_rewrite_replaces_the_file_and_leaves_no_temp_files(tmp_path):
+    """What is left after a rewrite; that it is atomic (a run killed mid-write leaves the previous file) is
+    tests/test_crash_safety.py's."""
     manager = io_manager(str(tmp_path))
     write(manager, WHOLE, duplicates_table(3))
     write(manager, WHOLE, duplicates_table(5))
@@ -385,7 +387,10 @@ def test_parts_on_a_memory_url():
 def test_a_whole_dataset_refuses_parts_and_a_parted_one_refuses_a_table(tmp_path):
     manager = io_manager(str(tmp_path))
     with pytest.raises(TypeError, match="PartStream"):
+        write(manager, WHOLE, PartStream([Part("b1", "k1", {}, duplicates_table())]))
+    with pytest.raises(TypeError, match="PartStream"):
         write(manager, PARTED, sections_table(1))
+    assert not list(tmp_path.rglob("*.parquet"))
 
 
 def test_sidecars_are_kept_with_their_part_and_go_with_it(tmp_path):

@@ -83,7 +83,10 @@ def test_parts_made_in_worker_processes_are_the_parts_made_here(tmp_path, monkey
     here = list(parts.validated_parts("sections", keys, sections_of_batch, None, here_suite))
     files = PartFiles(UPath(tmp_path), DATASETS)
     monkeypatch.setattr(parts.workers, "PARALLEL_MIN_PAGES", 0)  # three parts of two pages: in two workers
+    asked, in_order = [], parts.workers.in_order
+    monkeypatch.setattr(parts.workers, "in_order", lambda *args, **kwargs: asked.append(kwargs["parallel"]) or in_order(*args, **kwargs))
     there = list(parts.validated_parts("sections", keys, sections_of_batch, None, there_suite, writer=files, pages=6))
+    assert asked == [True]
     assert [part.batch for part in there] == ["b1", "b2", "b3"] and all(part.written for part in there)
     for made, stored in zip(here, there):
         assert (made.key, made.memo) == (stored.key, stored.memo)

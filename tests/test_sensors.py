@@ -14,7 +14,7 @@ from pipeline.core.batches import snapshot
 from pipeline.defs import make_defs
 from pipeline.defs.partitions import INGEST_KEY, ingest_key, scrape_batches
 from pipeline.defs.resources import CorpusPaths
-from pipeline.defs.sensors import make_corpus_after_ingest_sensor, make_scrape_batches_sensor
+from pipeline.defs.sensors import make_scrape_batches_sensor
 
 from .conftest import write_batch
 from .pages import make_page
@@ -138,7 +138,7 @@ def test_a_batch_quiet_for_the_quiet_period_is_ready_without_marker(raw: Path, i
 def test_the_default_quiet_period_is_five_minutes(raw: Path, instance, monkeypatch):
     monkeypatch.delenv("PIPELINE_BATCH_QUIET_SECONDS", raising=False)
     write_batch(raw, "old", {"a.txt": PAGE}, marker=False, age_seconds=301)
-    write_batch(raw, "fresh", {"a.txt": PAGE}, marker=False, age_seconds=200)
+    write_batch(raw, "fresh", {"a.txt": PAGE}, marker=False, age_seconds=295)
     assert [partition for partition, _ in requested(evaluate(raw, instance))] == ["old"]
 
 
@@ -186,22 +186,22 @@ def test_interval_comes_from_the_environment(monkeypatch):
         assert defs.resolve_sensor_def(name).minimum_interval_seconds == 5
 
 
-def test_a_successful_ingest_run_requests_the_corpus(tmp_path: Path, raw: Path):
+def test_a_successful_ingest_run_requests_the_corpus_and_a_corpus_run_requests_nothing(tmp_path: Path, raw: Path):
+    """The sensor evaluated as the daemon does (its job and status filters too): one corpus run per ingest run,
+    none for a corpus run (which would start another, for ever)."""
     write_batch(raw, "2026-11-01", {"a.txt": PAGE})
     defs = make_defs(raw_dir=raw, processed_dir=tmp_path / "processed")
+    sensor, repository = defs.resolve_sensor_def("corpus_after_ingest"), defs.get_repository_def()
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(scrape_batches.name, ["2026-11-01"])
-        result = defs.resolve_job_def("ingest_batch").execute_in_process(instance=instance, partition_key="2026-11-01")
-        context = dg.build_run_status_sensor_context(
-            sensor_name="corpus_after_ingest",
-            dagster_event=result.get_run_success_event(),
-            dagster_instance=instance,
-            dagster_run=result.dagster_run,
-        )
-        request = make_corpus_after_ingest_sensor()(context)
-    assert isinstance(request, dg.RunRequest)
-    assert request.run_key == f"after-ingest:{result.run_id}"  # one corpus run per ingest run
-    sensor = defs.resolve_sensor_def("corpus_after_ingest")
+        started = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, repository_def=repository))  # from now on
+        ingest = defs.resolve_job_def("ingest_batch").execute_in_process(instance=instance, partition_key="2026-11-01")
+        defs.resolve_job_def("build_corpus").execute_in_process(instance=instance)
+        requests, cursor = [], started.cursor
+        for _ in range(4):  # a tick takes up one finished run: as many ticks as there are runs, and one more
+            tick = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, repository_def=repository, cursor=cursor))
+            requests, cursor = [*requests, *tick.run_requests], tick.cursor
+    assert [request.run_key for request in requests] == [f"after-ingest:{ingest.run_id}"]
     assert [target.job_name for target in sensor.targets] == ["build_corpus"]
 
 

@@ -219,9 +219,12 @@ def test_parts_screened_and_stored_in_worker_processes_are_the_parts_screened_he
     parsed = TablesInMemory({batch: tables.parse_manifest(tables.raw_manifest(raw, batch), raw) for batch in ("b1", "b2")})
     here = screening.screen_pages(dict(parsed))
     monkeypatch.setattr(workers, "PARALLEL_MIN_PAGES", 0)  # two parts of two pages: in two workers
+    asked, in_order = [], workers.in_order  # (parallel, parts) of each call
+    monkeypatch.setattr(workers, "in_order", lambda work, items, **kwargs: asked.append((kwargs["parallel"], len(items))) or in_order(work, items, **kwargs))
     files = PartFiles(UPath(tmp_path / "processed"), schemas.DATASETS)
     stored = screening.Screening(parsed, writer=files)
     made = list(stored.parts())
+    assert asked == [(True, 2), (False, 1)]  # both parts in workers; a later round of one part is screened here
 
     assert all(part.consultations.written and part.consultations.table is None for part in made)
     for name in ("consultations", "pii_originals"):
