@@ -367,3 +367,26 @@ def test_a_page_whose_every_version_fails_is_rejected_whole(tmp_path):
     assert "20240102030405-7" not in screened.consultations["page_id"].to_pylist() and screened.consultations.num_rows == 1
     assert sorted((r["source"], r["stage"]) for r in screened.rejects.to_pylist()) == [("b1/rent.html", "validate"), ("b2/rent.html", "validate")]
     assert screened.page_versions["source"].to_pylist() == ["b1/loan.txt"]
+
+
+def test_a_reject_whose_detail_quotes_the_page_is_published_redacted(tmp_path):
+    """A parser's reject may quote the page (here its first line, not a category), and rejects are published."""
+    raw = tmp_path / "raw"
+    write_batch(raw, "b1", {"rent.txt": RENT, "contact.txt": "お問い合わせ taro.yamada@example.com 03-1234-5678\n本文です。\n"})
+    parsed = tables.parse_manifest(tables.raw_manifest(raw, "b1"), raw)
+    rejected = parsed.filter(pa.compute.field("status") == "rejected")
+    # The quote is redacted before it is cut to 40 characters: a cut phone number would no longer be found.
+    assert rejected["reject_detail"].to_pylist() == ["first line is not a category label: 'お問い合わせ <EMAIL> <PHONE>'"]
+
+    # Whatever a detail holds (a parser error's message, say), the published one is redacted.
+    detail = "ParserError: near 'taro.yamada@example.com 03-1234-5678'"
+    position = parsed["status"].to_pylist().index("rejected")
+    details = parsed["reject_detail"].to_pylist()
+    details[position] = detail
+    parsed = parsed.set_column(parsed.schema.get_field_index("reject_detail"), "reject_detail", pa.array(details, pa.string()))
+    rejects = screening.screen_pages({"b1": parsed}).rejects
+    assert rejects["reject_detail"].to_pylist() == ["ParserError: near '<EMAIL> <PHONE>'"]
+    assert validation.SuiteRun("rejects").check(rejects).failing_rows() == {}
+    leaked = rejects.set_column(rejects.schema.get_field_index("reject_detail"), "reject_detail", pa.array([detail]))
+    [failing] = validation.SuiteRun("rejects").check(leaked).failing_rows().values()  # the suite catches a detail left unredacted
+    assert [outcome.expectation_type for outcome in failing] == ["expect_column_values_to_not_match_regex"]

@@ -21,6 +21,7 @@ from pipeline.core.consultation import (
 )
 from pipeline.core.decode import decode_page, normalise_text
 from pipeline.core.html_text import html_to_text
+from pipeline.core.quality.pii import redact
 from pipeline.core.record import PageResult, PageWarning, RejectError, RejectReason, rejected
 from pipeline.core.related import BLOCK_HEADER_PATTERN, content_lines, parse_related
 
@@ -214,7 +215,8 @@ def _category(lines: list[str]) -> str:
     if not lines:
         raise RejectError(RejectReason.NO_CATEGORY, "no text before the recommendation block")
     if not _CATEGORY.match(lines[0]) or _SENTENCE_END.search(lines[0]):
-        raise RejectError(RejectReason.NO_CATEGORY, f"first line is not a category label: {lines[0][:40]!r}")
+        # Redacted before it is cut: a phone number cut in two is no longer found (rejects are published).
+        raise RejectError(RejectReason.NO_CATEGORY, f"first line is not a category label: {redact(lines[0])[0][:40]!r}")
     return lines[0]
 
 

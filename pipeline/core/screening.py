@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 from pipeline.core import parts, schemas
 from pipeline.core.parts import BatchTables, Part, PartWriter, StoredPart
 from pipeline.core.quality import normalise, pii, signals
-from pipeline.core.quality.pii import pii_originals, pii_totals, redact_consultations
+from pipeline.core.quality.pii import pii_originals, pii_totals, redact, redact_consultations
 from pipeline.core.quality.signals import add_signals
 
 if TYPE_CHECKING:  # validation imports pandas and, when it runs, GX: not needed to plan a screening
@@ -207,10 +207,12 @@ class Screening:
         return self._ledger.versions.sort_by([("page_id", "ascending"), ("batch", "ascending"), ("source", "ascending")]).cast(schemas.PAGE_VERSIONS)
 
     def rejects(self) -> pa.Table:
+        """Every input not accepted, its detail redacted: rejects are published, and a detail may quote the page
+        (a parser's reject quotes its first line)."""
         self._require_screened()
         parse_rejects = _reject_rows(self._keys.filter(pc.equal(self._keys["status"], "rejected")), stage="parse")
         rows = sorted(
-            ({k: r[k] for k in schemas.REJECTS.names} for r in [*parse_rejects, *self._invalid]),
+            ({k: r[k] for k in schemas.REJECTS.names} | {"reject_detail": redact(r["reject_detail"])[0]} for r in [*parse_rejects, *self._invalid]),
             key=lambda r: (r["batch"], r["source"]),
         )
         return pa.Table.from_pylist(rows, schema=schemas.REJECTS)
