@@ -7,7 +7,7 @@ import enum
 import functools
 from typing import Any
 
-PARSER_VERSION = "1.3.0"
+PARSER_VERSION = "1.3.1"
 
 
 class RejectReason(enum.StrEnum):
