@@ -87,6 +87,18 @@ def test_a_link_to_a_batch_folder_is_not_a_batch(tmp_path):
     assert skipped_in_raw(tmp_path) == [f"Skipping {tmp_path}/latest: a link to a folder, not a batch (a batch is a real folder)"]
 
 
+def test_a_folder_whose_name_starts_with_an_underscore_is_not_a_batch(tmp_path):
+    """Its part files would be named _<batch>.parquet, which pyarrow and pandas skip: the build would count
+    pages that no reader of the datasets sees."""
+    make_batch(tmp_path, "2026-11-01", {"a.txt": "x"})
+    make_batch(tmp_path, "_tmp", {"b.txt": "y"})
+    assert [p.name for p in batch_dirs(tmp_path)] == ["2026-11-01"]
+    assert skipped_in_raw(tmp_path) == [
+        f"Skipping {tmp_path}/_tmp: its name starts with '_' (rename the folder: Parquet readers skip files so named,"
+        " and a batch's name is its file name)"
+    ]
+
+
 def test_files_in_raw_itself_are_skipped_in_one_line_that_says_where_scrapes_go(tmp_path):
     """Pointing raw/ at a batch folder left every page out with only 'raw/ holds no batch folder' to say why."""
     for name in ("001.txt", "002.txt", "003.html", "004.txt"):

@@ -66,10 +66,14 @@ def _not_a_batch(folder: Path) -> str | None:
 
     A link to a folder (raw/latest -> 2026-11-08) would be a second batch holding every page of the first. A
     batch's name is its partition key, the name of its part files and its rows' `batch`: text, so a name that
-    is not UTF-8 (a folder named in Shift_JIS) is left for the user to rename rather than escaped in all of them.
+    is not UTF-8 (a folder named in Shift_JIS) is left for the user to rename rather than escaped in all of them;
+    so is a name starting with "_": Parquet readers (pyarrow, pandas, Spark) skip such files, so its pages would be
+    counted by the build but missing from every dataset a reader loads.
     """
     if folder.is_symlink():
         return "a link to a folder, not a batch (a batch is a real folder)"
+    if folder.name.startswith("_"):
+        return "its name starts with '_' (rename the folder: Parquet readers skip files so named, and a batch's name is its file name)"
     if as_text(folder.name) != folder.name:
         return "its name is not UTF-8 (rename the folder: a batch's name is its partition key and file name)"
     return None
