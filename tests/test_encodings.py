@@ -191,9 +191,19 @@ def test_declared_charset_labels_name_the_codecs_we_read(label, codec):
     assert _declared_charset(f'<html><head><meta charset="{label}">'.encode()) == codec
 
 
-def test_a_few_stray_control_characters_are_text_but_many_are_binary():
+def test_a_few_stray_control_characters_are_removed_but_many_are_binary():
     def with_controls(n: int) -> bytes:
         return PAGE.replace("はじめに", "はじめに" + "\x07" * n, 1).encode()
 
-    assert parse_page(with_controls(3), "few").status == "ok"
+    few, reference = parse_page(with_controls(3), "few"), parse_page(PAGE.encode(), "reference")
+    assert few.warnings == (*reference.warnings, "control_characters_removed")
+    assert content(few) | {"warnings": None} == content(reference) | {"warnings": None}
     assert parse_page(with_controls(20), "many").reject_reason == "binary_content"
+
+
+def test_control_characters_are_never_taken_for_text():
+    """A first line of ESC and other control bytes passed for the category; a file of them for a page."""
+    garbled = parse_page(("\x1b\x01\x02\n" + PAGE.split("\n", 1)[1]).encode(), "garbled")
+    assert (garbled.status, garbled.reject_reason) == ("rejected", "no_category")
+    only = parse_page(b"\x1b\x1b\x1b\x01\x02\n", "only")
+    assert (only.reject_reason, only.reject_detail) == ("binary_content", "only control characters and whitespace")

@@ -20,6 +20,8 @@ _HTML_START = re.compile(rb"^\s*(?:<!doctype\s+html|<html|<head|<body|<!--|<meta
 _META_CHARSET = re.compile(rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.IGNORECASE)
 # Control characters other than tab/newline/carriage return/form feed: a sign of binary data.
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
+# Those of them a page's text never holds (U+FFFD stays: it marks text lost before the scrape): a few are removed.
+_STRAY_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 # Zero-width characters carry nothing and break matching.
 _INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff"
 _INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
@@ -53,6 +55,7 @@ class DecodedPage:
     encoding: str  # utf-8 | utf-8-sig | cp932 | euc_jp
     format: str  # text | html
     cut_character_dropped: bool = False  # the start of a character cut before a teaser's cut mark was dropped
+    control_characters_removed: bool = False  # a few stray control characters (ESC, BEL, ...) were removed
 
 
 def sniff_format(data: bytes) -> str:
@@ -69,12 +72,17 @@ def decode_page(data: bytes) -> DecodedPage:
         raise RejectError(RejectReason.BINARY_CONTENT, "NUL bytes in the first 8 KiB")
     page_format = sniff_format(data)
     text, encoding, cut_character_dropped = _decode_text(data, page_format)
-    if _control_chars_above(8, data, text) and len(_CONTROL_CHARS.findall(text[:8192])) > 8:
+    control_bytes = _control_bytes(data)
+    if _control_chars_above(8, control_bytes, text) and len(_CONTROL_CHARS.findall(text[:8192])) > 8:
         raise RejectError(RejectReason.BINARY_CONTENT, f"control characters in text decoded as {encoding}")
-    text = normalise_text(text)
+    # A few are removed: left in, one would be taken for text (a category line of ESC characters).
+    controls_removed = control_bytes > 0 and bool(_STRAY_CONTROLS.search(text))
+    text = normalise_text(_STRAY_CONTROLS.sub("", text) if controls_removed else text)
     if not text or text.isspace():  # any Unicode whitespace: ideographic spaces too
+        if controls_removed:
+            raise RejectError(RejectReason.BINARY_CONTENT, "only control characters and whitespace")
         raise RejectError(RejectReason.EMPTY_FILE, f"{len(data)} bytes, no visible content")
-    return DecodedPage(text, encoding, page_format, cut_character_dropped)
+    return DecodedPage(text, encoding, page_format, cut_character_dropped, controls_removed)
 
 
 def _wide_codec(data: bytes) -> str | None:
@@ -106,13 +114,18 @@ def _reads_as_text(head: bytes, codec: str) -> bool:
     return not _NOT_WIDE_TEXT.search(text)
 
 
-def _control_chars_above(limit: int, data: bytes, text: str) -> bool:
+def _control_chars_above(limit: int, control_bytes: int, text: str) -> bool:
     """Whether the text may hold more than `limit` control characters: a cheap upper bound.
 
-    Control characters other than U+FFFD come from control bytes only (one each), which bytes.translate
-    counts in C; only a page over the bound pays for the regex count over its first 8 KiB.
+    Control characters other than U+FFFD come from control bytes only (one each; `_control_bytes` counts
+    them in C); only a page over the bound pays for the regex count over its first 8 KiB.
     """
-    return len(data) - len(data.translate(None, _CONTROL_BYTES)) + text.count("\ufffd") > limit
+    return control_bytes + text.count("\ufffd") > limit
+
+
+def _control_bytes(data: bytes) -> int:
+    """The bytes that decode to control characters (U+FFFD aside): single bytes in UTF-8, CP932 and EUC-JP alike."""
+    return len(data) - len(data.translate(None, _CONTROL_BYTES))
 
 
 def normalise_text(text: str) -> str:

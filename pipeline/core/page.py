@@ -116,6 +116,7 @@ def _parse(data: bytes, source: str, sha256: str) -> PageResult:
         *([] if answer.headings else [PageWarning.NO_HEADINGS]),
         *([PageWarning.UNPAIRED_RELATED_LINE] if unpaired else []),
         *([PageWarning.CUT_CHARACTER_DROPPED] if decoded.cut_character_dropped else []),
+        *([PageWarning.CONTROL_CHARACTERS_REMOVED] if decoded.control_characters_removed else []),
     ]
     return PageResult(
         source=source,

@@ -7,7 +7,7 @@ import enum
 import functools
 from typing import Any
 
-PARSER_VERSION = "1.3.1"
+PARSER_VERSION = "1.4.0"
 
 
 class RejectReason(enum.StrEnum):
@@ -34,6 +34,7 @@ class PageWarning(enum.StrEnum):
     NO_HEADINGS = "no_headings"
     UNPAIRED_RELATED_LINE = "unpaired_related_line"
     CUT_CHARACTER_DROPPED = "cut_character_dropped"  # the site cut a teaser inside a character: its start dropped
+    CONTROL_CHARACTERS_REMOVED = "control_characters_removed"  # a few stray control characters (ESC, BEL, ...) removed
 
 
 class RejectError(Exception):
