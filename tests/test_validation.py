@@ -435,3 +435,90 @@ def test_a_run_lists_failing_rows_by_running_again_only_what_failed(monkeypatch:
     assert runs == [("BASIC", len(positions)), ("COMPLETE", 3)]  # the answer's teaser, the category's pattern, the question null
     assert two_runs == one_run
     assert {row for outcome in two_runs for row in outcome.unexpected_rows} == {1, 3}
+
+
+# --- expectations on the whole table, whatever parts it arrives in -----------------------------
+
+
+def _suite_with(tmp_path, *extra: dict[str, Any]) -> str:
+    """The consultations suite with these expectations added, in tmp_path (a user's edit of the suite)."""
+    spec = load_suite_spec("consultations")
+    spec["expectations"] += [{"meta": {"why": "a user's rule"}, **expectation} for expectation in extra]
+    (tmp_path / "consultations.json").write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
+    return "consultations"
+
+
+def test_a_row_count_maximum_judges_the_whole_table_not_each_part(tmp_path):
+    """Two batches of one page each: every part has a row, the table has two, over the maximum of one."""
+    dataset = _suite_with(tmp_path, {"type": "expect_table_row_count_to_be_between", "kwargs": {"max_value": 1}})
+    run = SuiteRun(dataset, suites_dir=tmp_path)
+    for n in (1, 2):
+        run.add(table(CONSULTATIONS, [consultation_row(n)]))
+    report = run.report()
+    assert failed_names(report) == ["expect_table_row_count_to_be_between()"]
+    assert "observed 2" in report.failed()[0].detail
+    assert report.failing_rows() == {}
+
+
+ONE_RUN_CASES = {
+    "row count": {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1, "max_value": 7}},
+    "row count equal": {"type": "expect_table_row_count_to_equal", "kwargs": {"value": 8}},
+    "column max": {"type": "expect_column_max_to_be_between", "kwargs": {"column": "kana_share", "min_value": 0.5}},
+    "column mean": {"type": "expect_column_mean_to_be_between", "kwargs": {"column": "kana_share", "min_value": 0.25}},
+    "distinct values": {"type": "expect_column_unique_value_count_to_be_between", "kwargs": {"column": "category", "max_value": 1}},
+    "z-scores": {"type": "expect_column_value_z_scores_to_be_less_than", "kwargs": {"column": "kana_share", "threshold": 1.5, "double_sided": True}},
+    "increasing": {"type": "expect_column_values_to_be_increasing", "kwargs": {"column": "kana_share"}},
+    "mostly": {"type": "expect_column_values_to_be_between", "kwargs": {"column": "kanji_share", "max_value": 0.5, "mostly": 0.5}},
+    "column pair": {"type": "expect_column_pair_values_to_be_equal", "kwargs": {"column_A": "batch", "column_B": "category"}},
+}
+
+
+@pytest.mark.parametrize("case", sorted(ONE_RUN_CASES))
+def test_a_suite_run_in_parts_gives_the_report_of_one_run_on_the_whole_table(tmp_path, case, monkeypatch: pytest.MonkeyPatch):
+    """Every expectation that is not row by row (a row count, a column's aggregate, a share of rows, rows compared
+    with one another, two columns) judges the table made of every part: each case gets another verdict on a part or
+    slice than on the table. Kept parts (their checks read back from memos, their files read for the whole-table
+    columns) too."""
+    dataset = _suite_with(tmp_path, ONE_RUN_CASES[case])
+    shares = [0.1, 0.9, 0.2, 0.8, 0.1, 0.1, 0.1, 0.1]
+    rows = [consultation_row(n, kana_share=share, kanji_share=share, category=f"分野{n % 2}", batch="分野1") for n, share in enumerate(shares, 1)]
+    parts = [table(CONSULTATIONS, rows[:2]), table(CONSULTATIONS, rows[2:])]
+    whole = pa.concat_tables(parts)
+    spec = load_suite_spec(dataset, tmp_path)
+    one_run = [validation.to_outcome(r) for r in validation.run_suite(spec, range(len(spec["expectations"])), validation.frame_for_gx(whole, whole.column_names))]
+
+    monkeypatch.setattr("pipeline.core.validation.SLICE_BYTES", whole.nbytes / len(shares))  # a row a slice
+    ran, replayed = SuiteRun(dataset, suites_dir=tmp_path), SuiteRun(dataset, suites_dir=tmp_path)
+    for part in parts:
+        check = ran.check(part)
+        ran.add(part, check)
+        memo = json.loads(json.dumps(check.to_memo()))
+        replayed.add(part.select(replayed.whole_table_columns), PartCheck.from_memo(dataset, memo, suites_dir=tmp_path))
+    assert list(ran.report().outcomes) == one_run
+    assert replayed.report() == ran.report()
+    assert validate(dataset, whole, suites_dir=tmp_path).outcomes == ran.report().outcomes
+
+
+@pytest.mark.parametrize("dataset", SUITES)
+def test_the_shipped_suites_read_no_more_of_every_part_than_their_uniqueness_columns(dataset):
+    """The whole-table path reads its columns of every stored part: only the keys, never a text column."""
+    expectations = load_suite_spec(dataset)["expectations"]
+    unique = {"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"}
+    keys = [c for e in expectations if e["type"] in unique for c in [e["kwargs"].get("column"), *e["kwargs"].get("column_list", [])] if c]
+    assert SuiteRun(dataset).whole_table_columns == keys
+
+
+def test_only_single_column_map_expectations_and_the_column_set_run_part_by_part():
+    """The row-wise list names GX's own single-column map expectations (a row judged alone), and none that compares
+    rows with one another; a type missing from both lists runs on the whole table."""
+    from great_expectations.expectations.expectation import ColumnMapExpectation
+
+    gx = validation.import_gx()
+    classes = {kind: getattr(gx.expectations, "".join(part.title() for part in kind.split("_"))) for kind in validation.ROW_WISE_TYPES | validation.COLUMN_SET_TYPES}
+    assert all(issubclass(classes[kind], ColumnMapExpectation) for kind in validation.ROW_WISE_TYPES)
+    assert not any(issubclass(classes[kind], ColumnMapExpectation) for kind in validation.COLUMN_SET_TYPES)
+    assert not {"expect_column_values_to_be_unique", "expect_column_values_to_be_increasing", "expect_column_value_z_scores_to_be_less_than"} & validation.ROW_WISE_TYPES
+    column = {"column": "a"}
+    assert not validation.runs_whole({"type": "expect_column_values_to_not_be_null", "kwargs": column})
+    assert validation.runs_whole({"type": "expect_column_values_to_not_be_null", "kwargs": column | {"mostly": 0.9}})
+    assert validation.runs_whole({"type": "expect_column_values_to_be_made_up", "kwargs": column})

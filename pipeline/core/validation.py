@@ -294,8 +294,60 @@ def to_outcome(result: Any) -> ExpectationOutcome:
 SLICE_BYTES = 48 * 2**20  # at 100k pages, 128 MB slices put the sections step over a 2 GB budget
 # A column this small is copied faster than a GX run of its own costs (≈ 0.1 s): no run of its own (_runs).
 SPLIT_MIN_BYTES = 16 * 2**20
-# Expectations that compare rows with one another: run once on the whole table (on their columns only).
-WHOLE_TABLE_TYPES = frozenset({"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"})
+
+# Where each expectation runs: the one rule is `runs_whole`. Part by part (and slice by slice, results merged) only the
+# expectations that get there the result of one run on the whole table:
+# - a single column's values judged row by row: a row passes or fails alone, whatever rows are beside it (unless
+#   `mostly` is below 1: the verdict is then a share of the table's rows);
+ROW_WISE_TYPES = frozenset({
+    "expect_column_value_lengths_to_be_between",
+    "expect_column_value_lengths_to_equal",
+    "expect_column_values_to_be_between",
+    "expect_column_values_to_be_dateutil_parseable",
+    "expect_column_values_to_be_in_set",
+    "expect_column_values_to_be_json_parseable",
+    "expect_column_values_to_be_null",
+    "expect_column_values_to_match_json_schema",
+    "expect_column_values_to_match_like_pattern",
+    "expect_column_values_to_match_like_pattern_list",
+    "expect_column_values_to_match_regex",
+    "expect_column_values_to_match_regex_list",
+    "expect_column_values_to_match_strftime_format",
+    "expect_column_values_to_not_be_in_set",
+    "expect_column_values_to_not_be_null",
+    "expect_column_values_to_not_match_like_pattern",
+    "expect_column_values_to_not_match_like_pattern_list",
+    "expect_column_values_to_not_match_regex",
+    "expect_column_values_to_not_match_regex_list",
+})  # fmt: skip
+# - the table's columns (their names, their number): every part has the dataset's columns (and the whole-table run
+#   has only the columns it reads).
+COLUMN_SET_TYPES = frozenset({
+    "expect_table_columns_to_match_set",
+    "expect_table_columns_to_match_ordered_list",
+    "expect_table_column_count_to_equal",
+    "expect_table_column_count_to_be_between",
+    "expect_column_to_exist",
+})  # fmt: skip
+# Every other expectation runs once on the whole table, in `SuiteRun.report()`, on the columns it reads of every part:
+# rows compared with one another (uniqueness, increasing values, z-scores), row counts, a column's aggregates (min,
+# mean, distinct values, ...), two or more columns (the part-wise runs give an expectation one column: `_runs`,
+# `recheck`), and any type not listed here.
+
+
+def runs_whole(expectation: Mapping[str, Any]) -> bool:
+    """Whether the expectation (as in the suite's JSON) runs once on the whole table rather than part by part."""
+    kind, kwargs = expectation["type"], expectation["kwargs"]
+    if kind in COLUMN_SET_TYPES:
+        return False
+    return kind not in ROW_WISE_TYPES or kwargs.get("mostly", 1) < 1
+
+
+def expectation_columns(expectation: Mapping[str, Any]) -> list[str]:
+    """The columns an expectation reads (a column, a pair, a list), in the order its kwargs name them."""
+    kwargs = expectation["kwargs"]
+    named = [kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B"), *kwargs.get("column_list", [])]
+    return [column for column in named if column is not None]
 
 
 def validate(
@@ -309,8 +361,8 @@ def validate(
 
 @dataclasses.dataclass(frozen=True)
 class PartCheck:
-    """The results of a suite's row-level and table-level expectations on one part of a table, one per
-    expectation: what a part's rows fail, and, once added to its SuiteRun, its share of the report."""
+    """The results of the suite's expectations that run part by part (not `runs_whole`) on one part of a table, one
+    per expectation: what a part's rows fail, and, once added to its SuiteRun, its share of the report."""
 
     dataset: str
     results: list[Any]
@@ -345,20 +397,18 @@ class Revision:
 class SuiteRun:
     """A dataset's suite over a table that arrives in parts (one batch at a time, say), never whole.
 
-    Row-level and table-level expectations run on each part (`check`, in slices, see SLICE_BYTES); the
-    expectations in WHOLE_TABLE_TYPES run once in `report()`, on the columns they read of every part added.
+    The row-by-row and column-set expectations run on each part (`check`, in slices, see SLICE_BYTES); every other
+    one (`runs_whole`: uniqueness, row counts, aggregates, ...) runs once in `report()`, on the columns it reads of
+    every part added: the report is that of one run on the table made of every part.
     """
 
     def __init__(self, dataset: str, *, suites_dir: Path = EXPECTATIONS_DIR):
         self.dataset = dataset
         self._spec = load_suite_spec(dataset, suites_dir)
         expectations = self._spec["expectations"]
-        self._whole = [i for i, e in enumerate(expectations) if e["type"] in WHOLE_TABLE_TYPES]
+        self._whole = [i for i, e in enumerate(expectations) if runs_whole(e)]
         self._sliced = [i for i in range(len(expectations)) if i not in self._whole]
-        self._whole_columns = suite_columns({"expectations": [expectations[i] for i in self._whole]})
-        self._whole_columns += [
-            c for i in self._whole for c in expectations[i]["kwargs"].get("column_list", []) if c not in self._whole_columns
-        ]
+        self._whole_columns = list(dict.fromkeys(c for i in self._whole for c in expectation_columns(expectations[i])))
         self._added: list[tuple[int, list[Any]]] = []  # (first row, results per sliced expectation) per part
         self._whole_frames: list[pd.DataFrame] = []
         self._rows = 0
@@ -369,7 +419,7 @@ class SuiteRun:
         return list(self._whole_columns)
 
     def check(self, part: pa.Table | pd.DataFrame) -> PartCheck:
-        """The part's results, one per row-level or table-level expectation, merged over its slices."""
+        """The part's results, one per expectation run part by part, merged over its slices."""
         results = self._run(part, self._sliced)
         return PartCheck(self.dataset, [results[position] for position in self._sliced], len(part))
 
@@ -378,10 +428,11 @@ class SuiteRun:
         every part are checked in one GX run (a run costs ≈ 0.1 s however few its rows, and a page added to the
         corpus can move a few links in every related_questions part).
 
-        As slicing does, this relies on every row-level or table-level expectation being either row by row (a
-        row passes or fails alone) or about the table's shape (its columns, its rows): an expectation on a
-        column that did not change, or on the shape (which a revision keeps), keeps its result; one on a
-        changed column keeps its results on the other rows and takes those of the changed rows from the run."""
+        As slicing does, this relies on every expectation run part by part being either row by row on one column (a
+        row passes or fails alone) or about the table's columns (`runs_whole` sends every other one to the whole
+        table): an expectation on a column that did not change, or on the column set (which a revision keeps), keeps
+        its result; one on a changed column keeps its results on the other rows and takes those of the changed rows
+        from the run."""
         if not revisions:
             return []
         changed = revisions[0].changed.column_names
@@ -436,8 +487,10 @@ class SuiteRun:
         hold only the whole-table expectations' columns, and its rows are the check's)."""
         checked = checked if checked is not None else self.check(part)
         self._added.append((self._rows, checked.results))
-        if self._whole:
-            self._whole_frames.append(frame_for_gx(part, self._whole_columns))
+        if self._whole:  # only the columns they read; none for a row count: the part's rows as checked
+            columns = self._whole_columns
+            frame = frame_for_gx(_columns(part, columns), columns) if columns else pd.DataFrame(index=pd.RangeIndex(checked.rows))
+            self._whole_frames.append(frame)
         self._rows += checked.rows
 
     def report(self) -> ValidationReport:
