@@ -100,6 +100,18 @@ def test_tables_have_the_schemas(two_batches):
         assert getattr(two_batches, name).schema.equals(schemas.DATASETS[name])
 
 
+def test_each_quarantined_row_says_what_it_failed_with_its_own_value(tmp_path):
+    """Not the part's summary ("2 of 2 rows fail ...; e.g. <both answers>"), which spoke of every failing row."""
+    raw = tmp_path / "raw"
+    brief = make_page(category="労働問題", consultation="残業代は請求できますか?", answer_lines=["できる場合があります。"])
+    write_batch(raw, "b1", {"short.txt": make_page(answer_lines=["短すぎる回答です。"]), "brief.txt": brief, "ok.txt": LOAN})
+    rule = "expect_column_value_lengths_to_be_between(answer) (min_value=100, max_value=200000)"
+    assert {row["source"]: row["reject_detail"] for row in screen(raw).rejects.to_pylist()} == {
+        "b1/short.txt": f"{rule}: 短すぎる回答です。",
+        "b1/brief.txt": f"{rule}: できる場合があります。",
+    }
+
+
 def test_row_failing_an_expectation_is_quarantined_with_its_name(tmp_path):
     raw = tmp_path / "raw"
     write_batch(raw, "b1", {"short.txt": make_page(answer_lines=["短すぎる回答です。"]), "ok.txt": LOAN})

@@ -21,7 +21,7 @@ import functools
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -414,7 +414,7 @@ def _screen_part(parsed_by_batch: BatchTables, part: _CurrentPart, *, keep_pii_o
     suite = SuiteRun("consultations")
     check = suite.check(consultations)
     failing = check.failing_rows()
-    rejects = _rejected(candidates, failing) + _failing_again(tried, part.batch)
+    rejects = _rejected(candidates, consultations, failing) + _failing_again(tried, part.batch)
     if failing:
         consultations = consultations.filter(pa.array([i not in failing for i in range(consultations.num_rows)], pa.bool_()))
         check = suite.check(consultations)
@@ -442,14 +442,19 @@ def _published(redacted: pa.Table) -> pa.Table:
     return add_signals(redacted).select(schemas.CONSULTATIONS.names).cast(schemas.CONSULTATIONS)
 
 
-def _rejected(candidates: pa.Table, failing: Mapping[int, list]) -> list[dict]:
-    """The quarantined rows of the failing positions: which input, and the expectations it failed."""
+def _rejected(candidates: pa.Table, published: pa.Table, failing: Mapping[int, list]) -> list[dict]:
+    """The quarantined rows of the failing positions: which input, and the expectations it failed with the value it
+    failed them with (as published: redacted)."""
     keys = candidates.select(["source", "page_id", "sha256"]).to_pylist()
+
+    def value(outcome: Any, position: int) -> Any:
+        return published[outcome.column][position].as_py() if outcome.column in published.column_names else None
+
     return [
         {
             **keys[position],
             "reject_reason": outcomes[0].expectation_type,
-            "reject_detail": "; ".join(f"{outcome.name}: {outcome.detail}" for outcome in outcomes),
+            "reject_detail": "; ".join(outcome.row_detail(value(outcome, position)) for outcome in outcomes),
         }
         for position, outcomes in failing.items()
     ]
@@ -465,7 +470,8 @@ def _failing_again(tried: pa.Table, batch: str) -> list[dict]:
         return []
     alone = [{"first_seen": batch, "last_seen": batch, "n_versions": 1, "aliases": []}] * tried.num_rows
     candidates = _with_history(tried, alone)
-    return _rejected(candidates, SuiteRun("consultations").check(_published(redact_consultations(candidates))).failing_rows())
+    published = _published(redact_consultations(candidates))
+    return _rejected(candidates, published, SuiteRun("consultations").check(published).failing_rows())
 
 
 def _reject_rows(rejected: pa.Table, *, stage: str) -> list[dict]:

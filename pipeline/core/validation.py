@@ -43,6 +43,12 @@ class ExpectationOutcome:
     row_level: bool  # True for column-map expectations that report failing rows
     unexpected_rows: tuple[int, ...]  # positional row indices into the validated table
     detail: str  # short human text: what failed, a few unexpected values
+    rule: str = ""  # the expectation's own parameters, e.g. "min_value=80"
+
+    def row_detail(self, value: Any) -> str:
+        """What one failing row fails, with its own value (`detail` speaks of every failing row of the table)."""
+        rule = f" ({short_value(self.rule)})" if self.rule else ""  # shortened: the PII check's regex is long
+        return f"{self.name}{rule}: {short_value(value)}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -231,7 +237,7 @@ def _position(result: Any) -> int:
 # --- results -> outcomes ----------------------------------------------------------------------
 
 
-def _short(value: Any) -> str:
+def short_value(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return "null"
     text = repr(str(value))[1:-1]  # one line: newlines shown as \\n
@@ -258,7 +264,7 @@ def _describe(column: str | None, kwargs: Mapping[str, Any], result: Any) -> str
         return f"{subject}: ok ({rule})"
     details = result.result
     if "unexpected_count" in details:
-        samples = ", ".join(_short(v) for v in details.get("partial_unexpected_list") or [])
+        samples = ", ".join(short_value(v) for v in details.get("partial_unexpected_list") or [])
         return (
             f"{subject}: {details['unexpected_count']} of {details.get('element_count')} rows "
             f"fail ({rule}); e.g. {samples}"
@@ -285,6 +291,7 @@ def to_outcome(result: Any) -> ExpectationOutcome:
         row_level=row_level,
         unexpected_rows=unexpected,
         detail=_describe(column, config.kwargs, result),
+        rule=_rule_text(config.kwargs),
     )
 
 
