@@ -88,6 +88,23 @@ def test_title_on_its_own_line():
     assert result.answer.startswith("原状回復の範囲")
 
 
+@pytest.mark.parametrize("mark", ["...", "…"])
+def test_a_title_the_site_cut_is_the_title_not_part_of_the_story(mark):
+    """In place of the lone '...' line: a long title cut by the site, as it cuts teasers."""
+    consultation = f"退去のときに壁紙の張替え費用を全額求められ{mark}\nTさんは五年住んだ部屋を退去しました。全額を払う必要はありますか?"
+    result = parse_text(make_page(consultation=consultation, ellipsis_line=False))
+    assert result.title == f"退去のときに壁紙の張替え費用を全額求められ{mark}"
+    assert (result.question, result.background) == ("全額を払う必要はありますか?", "Tさんは五年住んだ部屋を退去しました。")
+    assert result.answer.startswith(ANSWER_LINES[0])
+
+
+def test_a_line_the_asker_trailed_off_is_no_title():
+    """Askers type ・・・ themselves: such a line followed by a story is the consultation, as before."""
+    consultation = "退去費用のことで悩んでいます・・・\nTさんは五年住んだ部屋を退去しました。全額を払う必要はありますか?"
+    result = parse_text(make_page(consultation=consultation, ellipsis_line=False))
+    assert result.title is None and result.background.startswith("退去費用のことで悩んでいます・・・")
+
+
 def test_background_on_its_own_line_joins_the_consultation():
     consultation = "更新料は払わなければなりませんか?\n(背景)Sさんは二年ごとの更新で家賃一か月分を求められています。"
     result = parse_text(make_page(consultation=consultation))

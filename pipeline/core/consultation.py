@@ -8,6 +8,9 @@ import re
 # "〜について" / "〜さんの場合" topic line before the story, on the same line after a space.
 _TITLE_ENDINGS = r"(?:について|に関して|に関する相談|についての相談|の場合|の件)"
 TITLE_LINE = re.compile(rf"^[^。？?！!\s]{{2,60}}?{_TITLE_ENDINGS}$")
+# A title the site cut with its own mark ("…", "..."), as it cuts teasers; the lone "..." line after the category
+# of some pages is one cut to nothing. Not the marks askers type themselves (・・・, ．．．): see related.py.
+CUT_TITLE_LINE = re.compile(r"^[^。？?！!]{2,60}(?:\.\.\.|…)$")
 _TITLE_PREFIX = re.compile(rf"^(?P<title>[^。？?！!\s]{{2,60}}?{_TITLE_ENDINGS})\s+(?P<rest>\S.*)$", re.DOTALL)
 # Where the asker's background starts. "背景として" only counts at a sentence boundary.
 BACKGROUND_MARKER = re.compile(r"[(（]背景[)）]|【背景】|背景[:：]|(?:^|(?<=[?？。!！」』)）\s]))背景として[、,]?")

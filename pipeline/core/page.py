@@ -13,6 +13,7 @@ from pathlib import Path
 from pipeline.core.answer import structure_answer
 from pipeline.core.consultation import (
     BACKGROUND_MARKER,
+    CUT_TITLE_LINE,
     TITLE_LINE,
     find_background_marker,
     is_question,
@@ -226,7 +227,7 @@ def _consultation_and_answer(lines: list[str]) -> tuple[str | None, str, list[st
     if not lines:
         raise RejectError(RejectReason.NO_CONSULTATION, "nothing after the category line")
     title, start = None, 0
-    if len(lines) > 1 and TITLE_LINE.match(lines[0]) and _reads_as_story(lines[1]):
+    if len(lines) > 1 and (TITLE_LINE.match(lines[0]) or CUT_TITLE_LINE.match(lines[0])) and _reads_as_story(lines[1]):
         title, start = lines[0], 1
     consultation, start = lines[start], start + 1
     if start < len(lines) and BACKGROUND_MARKER.match(lines[start]):  # background on a line of its own
