@@ -221,3 +221,27 @@ def test_a_corpus_file_deleted_or_damaged_is_made_again_alone(two_builds):
     output = build(raw, processed)
     assert "Building the corpus" in output and "Counts reconcile" in output, output
     assert summary_value(output, "page versions") == "2"
+
+
+def test_a_version_quarantined_before_a_newer_one_came_is_superseded_as_a_build_from_scratch_makes_it(tmp_path: Path):
+    """A quarantined version is checked only while it would be the page's current one: once a later scrape of
+    the page passes, it is superseded, not a reject (it stayed a reject, and the corpus differed from one
+    built from scratch of the same raw/, and from --force)."""
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    url = "https://houritsu.example/roudou/20240305060708-9"
+    cut_short = make_html(SHORT, url=url)
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "dagster_home"))}):
+        write_batch(raw, FIRST, {"leave.html": make_html(LEAVE, url=url), "loan.txt": LOAN})
+        build(raw, processed)
+        write_batch(raw, SECOND, {"leave.html": cut_short})
+        build(raw, processed)
+        assert [row["source"] for row in pq.read_table(processed / "rejects").to_pylist()] == [f"{SECOND}/leave.html"]
+        write_batch(raw, "2026-12-15", {"leave.html": make_html(LEAVE.replace("繁忙期に", "年度末の繁忙期に"), url=url)})
+        build(raw, processed)
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "fresh_home"))}):
+        build(raw, tmp_path / "fresh")
+    for name in ("rejects", "page_versions", "consultations"):
+        assert pq.read_table(processed / name).equals(pq.read_table(tmp_path / "fresh" / name)), name
+    assert list(files(processed)) == list(files(tmp_path / "fresh"))  # no part left for the batch whose page moved on
+    roles = {row["source"]: row["role"] for row in pq.read_table(processed / "page_versions").to_pylist()}
+    assert roles[f"{SECOND}/leave.html"] == "superseded" and pq.read_table(processed / "rejects").num_rows == 0

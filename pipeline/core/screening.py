@@ -139,7 +139,7 @@ class Screening:
         if self._screened:
             raise RuntimeError("parts() was already iterated")
         code = _code()
-        failing = self._failing_before()
+        failing = _still_tried(self._accepted, self._failing_before())
         made: dict[str, tuple] = {}  # part key -> (kept, consultations, pii_originals), made or kept this build
         while True:
             is_failing = _is_in(self._accepted, failing)
@@ -313,6 +313,21 @@ def _codes(values: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
 def _inputs_of(rows: Iterable[Mapping[str, str]]) -> frozenset[tuple[str, str]]:
     """The inputs named by rows with a source and a sha256 (a quarantined row, an accepted input)."""
     return frozenset((row["source"], row["sha256"]) for row in rows)
+
+
+def _still_tried(accepted: pa.Table, failed: frozenset[tuple[str, str]]) -> frozenset[tuple[str, str]]:
+    """Of the inputs that failed before, those a build from scratch would still check: a version is checked only
+    once every later version of its page failed (it is current then). One with a later version that passes (a
+    newer scrape came since) is superseded, as a build from scratch makes it, not a reject any more."""
+    if not failed:
+        return failed
+    is_failing = _is_in(accepted, failed).to_numpy(zero_copy_only=False)
+    page, pages = _codes(accepted["page_id"])
+    rows = np.arange(accepted.num_rows)
+    last_passing = np.full(len(pages), -1)  # per page, its latest input that did not fail (accepted is in batch order)
+    np.maximum.at(last_passing, page[~is_failing], rows[~is_failing])
+    still = is_failing & (rows > last_passing[page])
+    return _inputs_of(accepted.filter(pa.array(still)).select(["source", "sha256"]).to_pylist())
 
 
 def _is_in(inputs: pa.Table, chosen: frozenset[tuple[str, str]]) -> pa.ChunkedArray:
