@@ -76,8 +76,9 @@ def decode_page(data: bytes) -> DecodedPage:
     if _control_chars_above(8, control_bytes, text) and len(_CONTROL_CHARS.findall(text[:8192])) > 8:
         raise RejectError(RejectReason.BINARY_CONTENT, f"control characters in text decoded as {encoding}")
     # A few are removed: left in, one would be taken for text (a category line of ESC characters).
-    controls_removed = control_bytes > 0 and bool(_STRAY_CONTROLS.search(text))
-    text = normalise_text(_STRAY_CONTROLS.sub("", text) if controls_removed else text)
+    text, removed = _STRAY_CONTROLS.subn("", text) if control_bytes else (text, 0)
+    controls_removed = removed > 0
+    text = normalise_text(text)
     if not text or text.isspace():  # any Unicode whitespace: ideographic spaces too
         if controls_removed:
             raise RejectError(RejectReason.BINARY_CONTENT, "only control characters and whitespace")
