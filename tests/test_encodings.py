@@ -96,6 +96,10 @@ BINARY = {
     "a UTF-16 BOM then random bytes": codecs.BOM_UTF16_LE + random.Random(8).randbytes(4096),
     "a UTF-32 BOM then random bytes": codecs.BOM_UTF32_LE + random.Random(9).randbytes(4096),
     **{f"a {codec} page with a stray NUL byte": PAGE.encode(codec).replace(b"\n", b"\n\x00", 1) for codec in ("utf-8", "cp932", "euc_jp")},
+    # ASCII around a NUL reads as UTF-16 kanji (no control character): it was named UTF-16 text
+    "ASCII text with a stray NUL byte": b"hello\x00world",
+    "ASCII lines with NUL bytes": b"category\x00\nquestion about a lease\x00\nanswer\n" * 3,
+    "a few bytes ending in NUL (no UTF-32 character)": b"ab\x00",
 }
 
 

@@ -95,24 +95,37 @@ def _wide_codec(data: bytes) -> str | None:
     NUL characters), then UTF-16 in the byte order where most NUL bytes are (in UTF-16 text they are mostly the
     high bytes of ASCII characters: line breaks, markup). And that start must read as text: binary data, or a page
     in a supported encoding with a stray NUL byte, read so breaks a character or gives a control or private-use one.
+    Without a BOM it must also read as Japanese or ASCII (`_reads_as_wide_text`).
     """
     head = data[:8192]
     bom = next((bom for bom in _WIDE_BOMS if head.startswith(bom)), None)
     if bom is not None:
-        candidates, head = [_WIDE_BOMS[bom]], head[len(bom) :]
-    elif b"\x00" in head:
-        candidates = ["utf_32_le", "utf_32_be", "utf_16_le" if head[1::2].count(0) > head[0::2].count(0) else "utf_16_be"]
-    else:
+        codec = _WIDE_BOMS[bom]
+        return codec if _reads_as_text(head[len(bom) :], codec) is not None else None
+    if b"\x00" not in head:
         return None
-    return next((codec for codec in candidates if _reads_as_text(head, codec)), None)
+    candidates = ["utf_32_le", "utf_32_be", "utf_16_le" if head[1::2].count(0) > head[0::2].count(0) else "utf_16_be"]
+    return next((codec for codec in candidates if _reads_as_wide_text(head, codec)), None)
 
 
-def _reads_as_text(head: bytes, codec: str) -> bool:
+def _reads_as_text(head: bytes, codec: str) -> str | None:
+    """The start decoded, if it holds no character wide text does not (control, private use); else None."""
     try:  # an incremental decoder: the 8 KiB may end inside a character
         text = codecs.getincrementaldecoder(codec)().decode(head)
     except UnicodeDecodeError:
-        return False
-    return not _NOT_WIDE_TEXT.search(text)
+        return None
+    return None if _NOT_WIDE_TEXT.search(text) else text
+
+
+def _reads_as_wide_text(head: bytes, codec: str) -> bool:
+    """Whether a start without a BOM reads as text in the codec: at least one character, and ASCII or Japanese.
+
+    ASCII text with a stray NUL byte ("hello\\x00world") reads as UTF-16 without a control character: two ASCII
+    bytes make a code unit in U+2020-U+7E7E, nearly all kanji, hiragana only for a letter before a "0". Japanese
+    text holds hiragana (its particles and endings). A few bytes read as UTF-32 may make no character at all.
+    """
+    text = _reads_as_text(head, codec)
+    return bool(text) and (text.isascii() or _HIRAGANA.search(text) is not None)
 
 
 def _control_chars_above(limit: int, control_bytes: int, text: str) -> bool:

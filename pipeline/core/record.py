@@ -7,7 +7,7 @@ import enum
 import functools
 from typing import Any
 
-PARSER_VERSION = "1.4.0"
+PARSER_VERSION = "1.4.1"
 
 
 class RejectReason(enum.StrEnum):
