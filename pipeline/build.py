@@ -34,14 +34,14 @@ import pyarrow.parquet as pq
 from upath import UPath
 
 from pipeline.core import batches
-from pipeline.core.locking import corpus_reader
+from pipeline.core.locking import corpus_reader, corpus_writer
 from pipeline.core.memory import release_freed_memory
 from pipeline.core.parts import PARTED_DATASETS
 from pipeline.core.schemas import DATASETS
 from pipeline.defs import make_defs
 from pipeline.defs.assets import INGEST_DATASETS, RECOMPUTE_TAG, orphaned_batches
 from pipeline.defs.checks import VALIDATED_DATASETS, expectation_check_key, failed_check_summary
-from pipeline.defs.io_manager import ParquetUPathIOManager, data_files
+from pipeline.defs.io_manager import READ_OPTIONS, ParquetUPathIOManager, damaged_files, data_files
 from pipeline.defs.partitions import (
     CORPUS_RECIPE,
     DATASET_CARD,
@@ -183,8 +183,9 @@ def progress_to(out: TextIO) -> Iterator[None]:
         logger.removeHandler(handler)
 
 
-def run_build(raw_dir: Path, processed_dir: Path, *, force: bool = False, out: TextIO = sys.stdout) -> int:
-    """Bring `processed_dir` up to date with `raw_dir`; 0 on success, 1 on any failure."""
+def run_build(raw_dir: Path, processed_dir: Path, *, force: bool = False, verify: bool = False, out: TextIO = sys.stdout) -> int:
+    """Bring `processed_dir` up to date with `raw_dir`; 0 on success, 1 on any failure. `verify`: every stored file
+    is read whole first, and those damaged are made again (`remove_damaged`)."""
     raw_dir, processed_dir = Path(raw_dir).resolve(), Path(processed_dir).resolve()
     if not raw_dir.is_dir():
         print(f"error: raw folder {raw_dir} {'is not a folder' if raw_dir.exists() else 'does not exist'}", file=out)
@@ -199,6 +200,8 @@ def run_build(raw_dir: Path, processed_dir: Path, *, force: bool = False, out: T
         if refusal := instance_taken(instance, raw_dir, processed_dir):
             print(f"error: {refusal}", file=out, flush=True)
             return 1
+        if verify:
+            remove_damaged(processed_dir, out)
         for message in batches.skipped_in_raw(raw_dir):
             print(message, file=out, flush=True)
         snapshots = [batches.snapshot(folder) for folder in batches.batch_dirs(raw_dir)]
@@ -214,6 +217,19 @@ def run_build(raw_dir: Path, processed_dir: Path, *, force: bool = False, out: T
         return 0
     print_summary(summary, out)
     return 0 if summary.ok else 1
+
+
+def remove_damaged(processed_dir: Path, out: TextIO) -> None:
+    """Remove every stored file that does not read whole (`damaged_files`), under the corpus lock: the build then
+    makes each again, as it does any file gone (a batch's ingest files: the batch is ingested again; a corpus
+    file: the corpus is made again). A build otherwise reads only the footers of the files it keeps."""
+    with corpus_writer(processed_dir, waiting=lambda message: print(message, file=out, flush=True)):
+        damaged = damaged_files(UPath(processed_dir))
+        for path, reason in damaged:
+            print(f"Damaged: {path} ({reason}): removed, to be made again", file=out, flush=True)
+            path.unlink(missing_ok=True)
+    if not damaged:
+        print("Verified: every stored file reads whole", file=out, flush=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -420,7 +436,7 @@ def _on_disk(processed_dir: Path, dataset: str) -> bool:
 
 
 def _count(processed_dir: Path, dataset: str, columns: list[str]) -> dict:
-    table = pq.read_table(processed_dir / dataset, columns=columns)
+    table = pq.read_table(processed_dir / dataset, columns=columns, **READ_OPTIONS)
     values = [table[name].to_pylist() for name in columns]
     keys = values[0] if len(columns) == 1 else zip(*values)
     return dict(sorted(collections.Counter(keys).items()))

@@ -36,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--raw", type=Path, default=Path("raw"), help="folder of scrape batches")
     build.add_argument("--processed", type=Path, default=Path("processed"), help="output folder")
     build.add_argument("--force", action="store_true", help="re-ingest every batch and rebuild the corpus")
+    build.add_argument("--verify", action="store_true", help="read every stored file whole first (page checksums); make the damaged ones again")
     build.set_defaults(command=_build_command)
 
     generate = commands.add_parser("synth", help="write a synthetic corpus of our own pages (benchmarks)")
@@ -67,4 +68,4 @@ def _build_command(args: argparse.Namespace) -> int:
     # Its messages name folders and batches, which may not be ASCII: in a locale that cannot write them
     # (PYTHONIOENCODING=ascii, a Latin-1 terminal) they are escaped rather than the build stopped half-way.
     sys.stdout.reconfigure(errors="backslashreplace")
-    return run_build(args.raw, args.processed, force=args.force)
+    return run_build(args.raw, args.processed, force=args.force, verify=args.verify)

@@ -5,10 +5,12 @@ dataset's schema."""
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -30,6 +32,8 @@ from pipeline.defs.io_manager import (
     SchemaMismatchError,
     conform_table,
 )
+
+from .parquet_damage import flip_bytes_in_column
 
 WHOLE = "near_duplicates"  # a dataset stored as one file
 PARTED = "sections"  # a dataset stored as a file per batch
@@ -409,3 +413,30 @@ def test_sidecars_are_kept_with_their_part_and_go_with_it(tmp_path):
 
     write_parts(manager, [Part("b1", "k9", {}, sections_table(1))])  # made again without a sidecar: the old one is stale
     assert manager.stored_parts(PARTED)["b1"].sidecar("keys") is None
+
+
+def test_a_file_damaged_after_it_was_written_fails_its_page_checksum_and_is_listed(tmp_path):
+    """Every page carries a checksum that reads verify: bytes flipped inside a page (the footer intact, so the
+    file still looks whole to a build reading footers) fail the read, and `damaged_files` names the file, a
+    sidecar's too, and not the intact ones."""
+    rng = random.Random(3)
+    bodies = ["".join(rng.choice("あいうえおかきくけこ法律相談") for _ in range(60)) for _ in range(2000)]
+    table = pa.Table.from_pylist(
+        [{"page_id": f"p{i}", "section_index": 0, "heading": None, "body": body} for i, body in enumerate(bodies)], schema=DATASETS[PARTED]
+    )
+    base = UPath(tmp_path)
+    damaged, intact = base / PARTED / "2024-01-01.parquet", base / PARTED / "2024-01-02.parquet"
+    sidecar = base / PARTED / "_keys" / "2024-01-01.parquet"
+    for path in (damaged, intact, sidecar):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        io_manager_module.write_parquet_atomic(table, DATASETS[PARTED], path)
+    for path in (damaged, sidecar):
+        flip_bytes_in_column(Path(path.path), "body")
+
+    assert pq.read_metadata(damaged.path).num_rows == 2000  # the footer reads
+    with pytest.raises(OSError, match="CRC checksum verification failed"):
+        io_manager_module.read_parquet(damaged)
+    assert io_manager_module.read_parquet(intact).equals(table)
+    found = io_manager_module.damaged_files(base)
+    assert [path for path, _ in found] == [damaged, sidecar]
+    assert all("CRC checksum verification failed" in reason for _, reason in found)

@@ -24,6 +24,7 @@ from pipeline.core.validation import SuiteRun
 
 from .conftest import make_dagster_home, write_batch
 from .pages import make_html, make_page
+from .parquet_damage import flip_bytes_in_column
 from .test_build_cli import summary_value
 
 FIRST, SECOND = "2026-12-01", "2026-12-08"
@@ -32,9 +33,9 @@ SHORT = make_page(category="労働問題", answer_lines=["短すぎる回答で�
 LEAVE = make_page(category="労働問題", consultation="有給休暇の取得を会社に断られました。違法ではありませんか?(背景)Xさんは繁忙期に休暇を申請しました。")
 
 
-def build(raw: Path, processed: Path, *, force: bool = False) -> str:
+def build(raw: Path, processed: Path, *, force: bool = False, verify: bool = False) -> str:
     out = io.StringIO()
-    assert run_build(raw, processed, force=force, out=out) == 0, out.getvalue()
+    assert run_build(raw, processed, force=force, verify=verify, out=out) == 0, out.getvalue()
     return out.getvalue()
 
 
@@ -221,6 +222,29 @@ def test_a_corpus_file_deleted_or_damaged_is_made_again_alone(two_builds):
     output = build(raw, processed)
     assert "Building the corpus" in output and "Counts reconcile" in output, output
     assert summary_value(output, "page versions") == "2"
+
+
+def test_build_verify_makes_again_the_files_damaged_inside_their_pages(two_builds):
+    """Bytes flipped inside a kept part and a batch's parsed pages leave their footers whole, which is all a build
+    reads of the files it keeps: `--verify` reads every file whole, removes the damaged ones and makes them again
+    (the batch ingested again, the part made again alone), and the corpus is as it was."""
+    raw, processed, _, _, _ = two_builds
+    intact = {path: digest for path, (digest, _) in files(processed).items()}
+    part, parsed = processed / "consultations" / f"{FIRST}.parquet", processed / "parsed_pages" / f"{FIRST}.parquet"
+    parsed_before = pq.read_table(parsed)
+    flip_bytes_in_column(part, "answer")
+    flip_bytes_in_column(parsed, "answer")
+
+    output = build(raw, processed, verify=True)
+    damaged = [line.split()[1] for line in output.splitlines() if line.startswith("Damaged: ")]
+    assert damaged == [str(parsed), str(part)], output
+    assert f"Ingesting batch {FIRST}" in output and "Counts reconcile" in output, output
+    assert parts_written("consultations") == [FIRST]
+    assert {path: digest for path, (digest, _) in files(processed).items()} == intact
+    assert pq.read_table(parsed).equals(parsed_before)
+
+    again = build(raw, processed, verify=True)
+    assert "Verified: every stored file reads whole" in again and "nothing new" in again, again
 
 
 def test_a_version_quarantined_before_a_newer_one_came_is_superseded_as_a_build_from_scratch_makes_it(tmp_path: Path):

@@ -15,7 +15,8 @@ no longer in it are removed. Every file is written atomically (a hidden temp fil
 flushed and fsynced, then renamed over the target), so readers never see a half-written file; a dataset
 being rewritten part by part may briefly mix parts of two builds. A temp file is named after its writer
 (pid and host); one left behind by a writer that is gone (killed mid-write) is removed by the next write
-to its folder. Loads return `pa.Table` with the dataset's schema (a parted dataset: its parts in batch
+to its folder. Every page of a file carries a checksum, verified whenever the pipeline reads it
+(`damaged_files` reads a whole folder so). Loads return `pa.Table` with the dataset's schema (a parted dataset: its parts in batch
 order, as one table, or `{batch: parts.StoredPart}` for an input declared with `AssetIn(metadata={PARTS:
 True})`); an unpartitioned asset reading a partitioned one gets `{partition: pa.Table}`. An input declared
 with `AssetIn(metadata={"columns": [...]})` reads only those columns (Parquet is columnar: the texts a
@@ -56,7 +57,10 @@ COMPRESSION = "zstd"
 # Parquet writer options. Lists keep Arrow's child name "item" (the schemas' `pa.list_(...)`), so a plain
 # pq.read_table / pd.read_parquet of a dataset folder gives back exactly the schema in schemas.py; the
 # "compliant" name "element" would read back as a different list type. Still standard 3-level lists.
-WRITE_OPTIONS = {"compression": COMPRESSION, "use_compliant_nested_type": False}
+# Every page carries a CRC (Parquet's page checksum), which every read here verifies (READ_OPTIONS): a file
+# damaged after it was written fails to read, where decompression alone let some damage through as other values.
+WRITE_OPTIONS = {"compression": COMPRESSION, "use_compliant_nested_type": False, "write_page_checksum": True}
+READ_OPTIONS = {"page_checksum_verification": True}
 COLUMNS = "columns"  # input metadata: read only these columns
 PARTS = "parts"  # input metadata: the stored parts of a parted dataset ({batch: StoredPart}), not one table
 PARTS_KEY = "parts_key"  # a parted dataset's materialisation metadata: the key of the set of parts it stored (parts.parts_key)
@@ -169,11 +173,31 @@ def _fsync_dir(directory: str) -> None:
 
 
 def read_parquet(path: UPath, columns: list[str] | None = None, **options: Any) -> pa.Table:
-    """The file's table (the columns asked for); `options` go to pyarrow's read_table."""
+    """The file's table (the columns asked for), its pages' checksums verified; `options` go to pyarrow's read_table."""
     if is_local(path):
-        return pq.read_table(path.path, columns=columns, **options)
+        return pq.read_table(path.path, columns=columns, **READ_OPTIONS, **options)
     with path.open("rb") as f:
-        return pq.read_table(f, columns=columns, **options)
+        return pq.read_table(f, columns=columns, **READ_OPTIONS, **options)
+
+
+def damaged_files(base: UPath) -> list[tuple[UPath, str]]:
+    """Every Parquet file of the datasets under `base` (sidecars too) that does not read whole, with pyarrow's
+    reason: a file damaged after it was written, which a build, reading only the footers of what it keeps, would
+    not notice. Each file is read a row group at a time, its pages' checksums verified (a file written before
+    checksums: its pages decoded)."""
+    folders = [base / name for name in DATASETS]
+    files = [path for folder in folders for sub in (folder, *_sidecar_folders(folder)) for path in data_files(sub)]
+    return [(path, reason) for path in files if (reason := _unreadable(path)) is not None]
+
+
+def _unreadable(path: UPath) -> str | None:
+    try:
+        with path.open("rb") as f:
+            for _ in pq.ParquetFile(f, **READ_OPTIONS).iter_batches():
+                pass
+    except (OSError, pa.ArrowException) as exc:  # ArrowInvalid, or OSError for a checksum or decompression
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return None
 
 
 class PartitionTables(BatchTables):
@@ -276,7 +300,7 @@ class ParquetUPathIOManager(dg.UPathIOManager):
         """The first rows of a stored part (a preview: the file's first pages, not the whole part)."""
         path = _part_path(self._base_path / dataset, batch)
         with path.open("rb") as f:
-            first = next(pq.ParquetFile(f).iter_batches(batch_size=rows), None)
+            first = next(pq.ParquetFile(f, **READ_OPTIONS).iter_batches(batch_size=rows), None)
         schema = self.schemas[dataset]
         return conform_table(pa.Table.from_batches([first]) if first is not None else schema.empty_table(), schema, dataset=dataset)
 
