@@ -349,3 +349,16 @@ def test_site_page_id_survives_a_trailing_slash_query_or_fragment(suffix):
 def test_a_page_of_exactly_the_limit_is_accepted():
     data = make_page().encode()
     assert parse_page(data, "p.txt", max_bytes=len(data)).status == "ok"
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["▼おすすめ法律相談▼", "■おすすめ法律相談■", "★ おすすめ法律相談 ★", "「おすすめ法律相談」", "＜おすすめ法律相談＞",
+     "［おすすめ法律相談］", "-- おすすめ法律相談 --", "おすすめ法律相談：", "おすすめ法律相談 ▼"],
+)  # fmt: skip
+def test_decoration_around_the_block_header_on_its_line_goes_with_it(header):
+    """A mark left after the header was read as the first related question (its question then taken as the teaser,
+    and its teaser dropped); an opening bracket left before it ended the answer."""
+    result = parse_text(make_page().replace("おすすめ法律相談", header))
+    reference = parse_text(make_page())
+    assert (result.answer, result.related, result.warnings) == (reference.answer, reference.related, reference.warnings)

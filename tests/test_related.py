@@ -104,3 +104,31 @@ def test_a_question_ending_in_a_mark_askers_type_keeps_its_whole_teaser():
         ("車をぶつけられました。", "交通事故の被害にあった場合は、警察への届出が必要", True),
     ]
     assert unpaired == 0
+
+
+def test_the_block_header_again_is_no_related_question():
+    """A page that shows the block twice: the second header was read as a question, and shifted every pair after it."""
+    pair = ["敷金が返ってきません。", "敷金の返還を求めるには、まず内容証明郵便で..."]
+    items, unpaired = parse_related("\n".join([*pair, "【おすすめ法律相談】", *pair]))
+    assert items == (Related(pair[0], pair[1][:-3], True),) * 2 and unpaired == 0
+    items, unpaired = parse_related("\n".join(["質問だけが残りました?", "おすすめ法律相談", *pair]))
+    assert items == (Related(pair[0], pair[1][:-3], True),) and unpaired == 1
+
+
+def test_a_question_whose_teaser_was_lost_does_not_take_the_next_question():
+    """A related question shown without its teaser: the next question was taken as its (whole) teaser, and that
+    question's own teaser dropped as unpaired."""
+    block = "\n".join([
+        "残業代は請求できますか?",
+        "会社を辞めるときは何日前に伝えればよいですか？",
+        "退職の意思表示は、期間の定めのない雇用なら二週間前までに…",
+    ])  # fmt: skip
+    items, unpaired = parse_related(block)
+    assert items == (Related("会社を辞めるときは何日前に伝えればよいですか？", "退職の意思表示は、期間の定めのない雇用なら二週間前までに", True),)
+    assert unpaired == 1
+
+
+def test_a_whole_teaser_followed_by_a_pair_is_still_a_teaser():
+    items, unpaired = parse_related("質問です。\n短い回答です。\n車をぶつけられました?\n交通事故の被害にあった場合は…")
+    assert [(item.question, item.preview) for item in items] == [("質問です。", "短い回答です。"), ("車をぶつけられました?", "交通事故の被害にあった場合は")]
+    assert unpaired == 0

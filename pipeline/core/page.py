@@ -24,7 +24,7 @@ from pipeline.core.decode import decode_page, normalise_text
 from pipeline.core.html_text import html_to_text
 from pipeline.core.quality.pii import redact
 from pipeline.core.record import PageResult, PageWarning, RejectError, RejectReason, rejected
-from pipeline.core.related import BLOCK_HEADER_PATTERN, content_lines, parse_related
+from pipeline.core.related import BLOCK_HEADER_PATTERN, content_lines, is_decoration, parse_related
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 _QUESTION_MARKS = ("?", "？")  # how the site's consultations end
@@ -33,9 +33,10 @@ _CATEGORY = re.compile(r"^[^。？?！!]{1,40}$")
 # A category is a label (労働問題, 離婚・男女問題), never a sentence: a first line ending as one does is the
 # notice of a bot check, maintenance or error page (アクセスが集中しています), not a consultation's category.
 _SENTENCE_END = re.compile(r"(?:です|ます|ません|ました|でした|さい)$")  # さい: ください, 下さい
-# Decoration around the block header ("【おすすめ法律相談】", "■おすすめ法律相談") left on either side of the cut.
-_HEADER_DECORATION_BEFORE_CHARS = "【[(（■●◆▼★☆<《"  # and whitespace
-_HEADER_DECORATION_AFTER = re.compile(r"^[\s】\])）>》]*")
+# Decoration around the block header ("【おすすめ法律相談】", "■おすすめ法律相談") left on either side of the cut,
+# when the header shares its line with text; on a line of its own, whatever holds no letter or digit goes with it.
+_HEADER_DECORATION_BEFORE_CHARS = "【[(（■●◆▼★☆<《「『〈＜［〔≪"  # and whitespace
+_HEADER_DECORATION_AFTER = re.compile(r"^[\s】\])）>》」』〉＞］〕≫:：]*")
 # What NFKC changes most often in Japanese text (full-width ASCII, the ideographic space, circled numbers),
 # each with its NFKD.
 _NFKD = {
@@ -164,9 +165,14 @@ def split_recommendations(text: str) -> tuple[str, str | None]:
     header = BLOCK_HEADER_PATTERN.search(text)
     if header is None:
         return text, None
-    before = _strip_header_decoration_before(text[: header.start()])
-    after = _HEADER_DECORATION_AFTER.sub("", text[header.end() :])
-    return before, after
+    before, after = text[: header.start()], text[header.end() :]
+    line_start = before.rfind("\n") + 1
+    if is_decoration(before[line_start:]):  # "▼", "-- ", "「" before the header on its line
+        before = before[:line_start]
+    line_end = after.find("\n") % (len(after) + 1)  # the end of the header's line: its newline, else the text's end
+    if is_decoration(after[:line_end]):  # "▼", " --", "」", "：" after it
+        after = after[line_end:]
+    return _strip_header_decoration_before(before), _HEADER_DECORATION_AFTER.sub("", after)
 
 
 def _strip_header_decoration_before(text: str) -> str:

@@ -7,7 +7,7 @@ import enum
 import functools
 from typing import Any
 
-PARSER_VERSION = "1.4.1"
+PARSER_VERSION = "1.4.2"
 
 
 class RejectReason(enum.StrEnum):

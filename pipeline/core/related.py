@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 
 from pipeline.core.record import Related
@@ -17,6 +18,9 @@ TEASER_ENDINGS = ("...", "…", "．．．", "・・・", "‥")
 _TYPED_MARKS = ("．．．", "・・・", "‥")
 ELLIPSIS_LINE = re.compile(r"^(?:\.{2,}|…+|‥+|．{2,}|・{3,})$")
 _ELLIPSIS_LINE_STARTS = ".…‥．・"  # what a line ELLIPSIS_LINE matches starts with
+# How a related question ends when the site shows it whole (its closing brackets aside).
+_QUESTION_MARKS = ("?", "？")
+_QUESTION_CLOSERS = "」』)）"
 
 
 def parse_related(block: str, link_targets: Mapping[str, str] | None = None) -> tuple[tuple[Related, ...], int]:
@@ -30,6 +34,10 @@ def parse_related(block: str, link_targets: Mapping[str, str] | None = None) -> 
     pending_question: str | None = None
     lines = content_lines(block)
     for index, line in enumerate(lines):
+        if is_header_line(line):  # the block again (a page that shows it twice): a new run of pairs
+            unpaired += pending_question is not None
+            pending_question = None
+            continue
         if line.endswith(TEASER_ENDINGS) and not (pending_question is None and _question_ending_as_teasers_do(lines, index)):
             if pending_question is None:
                 unpaired += 1  # a teaser whose question was lost
@@ -38,6 +46,9 @@ def parse_related(block: str, link_targets: Mapping[str, str] | None = None) -> 
             items.append(Related(pending_question, preview, True, links.get(pending_question)))
             pending_question = None
         elif pending_question is None:
+            pending_question = line
+        elif _question_of_the_next_teaser(lines, index):  # the pending question's teaser was lost
+            unpaired += 1
             pending_question = line
         else:  # a teaser short enough to be shown whole
             items.append(Related(pending_question, line, False, links.get(pending_question)))
@@ -53,6 +64,31 @@ def _question_ending_as_teasers_do(lines: list[str], index: int) -> bool:
     were both lost, one line apart)."""
     following = index + 1
     return lines[index].endswith(_TYPED_MARKS) or (following < len(lines) and lines[following].endswith(TEASER_ENDINGS))
+
+
+def _question_of_the_next_teaser(lines: list[str], index: int) -> bool:
+    """Whether lines[index], which comes when a question is pending and is not cut, is the next question rather than
+    the pending one's teaser: it asks (ends in a question mark, as a teaser, the start of an answer, does not) and
+    the next line is a teaser. Else the pending question would take it as its teaser and the next teaser, its own,
+    would be dropped as unpaired."""
+    following = index + 1
+    return (
+        following < len(lines)
+        and lines[index].rstrip(_QUESTION_CLOSERS).endswith(_QUESTION_MARKS)
+        and lines[following].endswith(TEASER_ENDINGS)
+        and not is_header_line(lines[following])
+    )
+
+
+def is_decoration(text: str) -> bool:
+    """Whether the text holds no letter and no digit: spaces, brackets, marks (▼, ■, ★, ：, --) only."""
+    return not any(unicodedata.category(char)[0] in "LN" for char in text)
+
+
+def is_header_line(line: str) -> bool:
+    """Whether the line is the block's header, decoration around it included (▼おすすめ法律相談▼, 「おすすめ法律相談」)."""
+    header = BLOCK_HEADER_PATTERN.search(line) if "法律相談" in line else None
+    return header is not None and is_decoration(line[: header.start()]) and is_decoration(line[header.end() :])
 
 
 def _strip_teaser_ellipsis(line: str) -> str:
