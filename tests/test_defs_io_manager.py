@@ -434,7 +434,7 @@ def test_a_file_damaged_after_it_was_written_fails_its_page_checksum_and_is_list
         flip_bytes_in_column(Path(path.path), "body")
 
     assert pq.read_metadata(damaged.path).num_rows == 2000  # the footer reads
-    with pytest.raises(OSError, match="CRC checksum verification failed"):
+    with pytest.raises(io_manager_module.DamagedFileError, match=rf"^{damaged} is damaged \(.*CRC checksum verification failed.*--verify"):
         io_manager_module.read_parquet(damaged)
     assert io_manager_module.read_parquet(intact).equals(table)
     found = io_manager_module.damaged_files(base)

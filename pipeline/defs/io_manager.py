@@ -172,12 +172,21 @@ def _fsync_dir(directory: str) -> None:
             os.close(fd)
 
 
+class DamagedFileError(OSError):
+    """A stored file that does not read (a page's checksum, its compression or its encoding): named, with the way out."""
+
+
 def read_parquet(path: UPath, columns: list[str] | None = None, **options: Any) -> pa.Table:
     """The file's table (the columns asked for), its pages' checksums verified; `options` go to pyarrow's read_table."""
-    if is_local(path):
-        return pq.read_table(path.path, columns=columns, **READ_OPTIONS, **options)
-    with path.open("rb") as f:
-        return pq.read_table(f, columns=columns, **READ_OPTIONS, **options)
+    try:
+        if is_local(path):
+            return pq.read_table(path.path, columns=columns, **READ_OPTIONS, **options)
+        with path.open("rb") as f:
+            return pq.read_table(f, columns=columns, **READ_OPTIONS, **options)
+    except FileNotFoundError:
+        raise
+    except (OSError, pa.ArrowInvalid) as exc:  # pyarrow's message names no file
+        raise DamagedFileError(f"{path} is damaged ({exc}): `python -m pipeline build --verify` makes it again") from exc
 
 
 def damaged_files(base: UPath) -> list[tuple[UPath, str]]:
