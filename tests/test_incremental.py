@@ -269,3 +269,24 @@ def test_a_version_quarantined_before_a_newer_one_came_is_superseded_as_a_build_
     assert list(files(processed)) == list(files(tmp_path / "fresh"))  # no part left for the batch whose page moved on
     roles = {row["source"]: row["role"] for row in pq.read_table(processed / "page_versions").to_pylist()}
     assert roles[f"{SECOND}/leave.html"] == "superseded" and pq.read_table(processed / "rejects").num_rows == 0
+
+
+def test_a_version_quarantined_alone_then_collapsed_into_a_site_page_is_an_alias_as_a_build_from_scratch_makes_it(tmp_path: Path):
+    """A text dump (hashed id) fails on its category alone and is quarantined; a later batch brings the site's page
+    with the same content (a good category), kept in its place. A build from scratch never checks the dump (an alias
+    is not screened): it is an alias of the site page. It stayed a reject, and the site page had no alias."""
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    badly_labelled = LOAN.replace("債権回収", "債権回収（貸金）", 1)  # fails the category pattern, same content
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "dagster_home"))}):
+        write_batch(raw, FIRST, {"loan.txt": badly_labelled})
+        build(raw, processed)
+        assert [row["source"] for row in pq.read_table(processed / "rejects").to_pylist()] == [f"{FIRST}/loan.txt"]
+        write_batch(raw, SECOND, {"loan.html": make_html(LOAN, url="https://houritsu.example/saiken/20240101000000-1")})
+        build(raw, processed)
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "fresh_home"))}):
+        build(raw, tmp_path / "fresh")
+    for name in ("rejects", "page_versions", "consultations"):
+        assert pq.read_table(processed / name).equals(pq.read_table(tmp_path / "fresh" / name)), name
+    roles = {row["source"]: row["role"] for row in pq.read_table(processed / "page_versions").to_pylist()}
+    assert roles == {f"{FIRST}/loan.txt": "alias", f"{SECOND}/loan.html": "current"}
+    assert pq.read_table(processed / "rejects").num_rows == 0

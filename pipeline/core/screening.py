@@ -133,18 +133,18 @@ class Screening:
         """Each batch's part (batch order), made or kept; a made part's consultations are ordered by page_id.
 
         Planned again until the versions that fail are the ones the plan left out: each round screens only the
-        parts whose key changed. It ends: a version's verdict depends on its own row only, so once a version is
-        checked its verdict stays, and each round checks only the versions the round before made current (a page
-        moves to an earlier version at most once per version it has)."""
+        parts whose key changed, and folds the corpus again from nothing with the verdicts known so far (stored
+        and found now: `_still_tried`), as a build from scratch would. It ends: a version's verdict depends on its
+        own row only, so each round either learns a failing version or drops one that passes now."""
         if self._screened:
             raise RuntimeError("parts() was already iterated")
         code = _code()
-        failing = _still_tried(self._accepted, self._failing_before())
+        known = self._failing_before()  # inputs known to fail: checked by an earlier build or by this one
+        failing = _still_tried(self._accepted, known)
         made: dict[str, tuple] = {}  # part key -> (kept, consultations, pii_originals), made or kept this build
         while True:
             is_failing = _is_in(self._accepted, failing)
             tried, valid = self._accepted.filter(is_failing), self._accepted.filter(pc.invert(is_failing))
-            failing = _inputs_of(tried.select(["source", "sha256"]).to_pylist())  # those still in raw/
             ledger = _version_ledger(valid)
             plan = _current_plan(valid, ledger, tried)
             keys = [parts.digest("screening", code, self._keep_pii_originals, self._parsed.digest(c.batch), c.identity()) for c in plan]
@@ -152,7 +152,10 @@ class Screening:
             found = _inputs_of(row for _kept, consultations, _originals in made.values() for row in consultations.memo["rejects"])
             if found == failing:
                 break
-            failing = found
+            # The tried inputs were checked again (found says which still fail); the others known keep their verdict.
+            # The corpus is planned again from nothing with what is known, as a build from scratch would fold it.
+            known = found | (known - failing)
+            failing = _still_tried(self._accepted, known)
         self._ledger = ledger
         for current, key in zip(plan, keys):
             kept, consultations, originals = made[key]
@@ -316,18 +319,26 @@ def _inputs_of(rows: Iterable[Mapping[str, str]]) -> frozenset[tuple[str, str]]:
 
 
 def _still_tried(accepted: pa.Table, failed: frozenset[tuple[str, str]]) -> frozenset[tuple[str, str]]:
-    """Of the inputs that failed before, those a build from scratch would still check: a version is checked only
-    once every later version of its page failed (it is current then). One with a later version that passes (a
-    newer scrape came since) is superseded, as a build from scratch makes it, not a reject any more."""
+    """Of the inputs known to fail, those a build from scratch would check, and so quarantine: a build from scratch
+    checks only the current versions of the kept pages, takes the failing ones out and plans again. So a version
+    is checked only once every later version of its page failed (one with a later version that passes is
+    superseded, not a reject), and only while its page is not collapsed into another as an alias (an alias is
+    never checked: a version quarantined while its page stood alone is an alias, not a reject, once a page with
+    the same content is kept in its place). Folded here from nothing, with the verdicts known standing for the
+    checks: unknown verdicts count as passing (the rounds of `Screening.parts` find out)."""
     if not failed:
         return failed
-    is_failing = _is_in(accepted, failed).to_numpy(zero_copy_only=False)
-    page, pages = _codes(accepted["page_id"])
-    rows = np.arange(accepted.num_rows)
-    last_passing = np.full(len(pages), -1)  # per page, its latest input that did not fail (accepted is in batch order)
-    np.maximum.at(last_passing, page[~is_failing], rows[~is_failing])
-    still = is_failing & (rows > last_passing[page])
-    return _inputs_of(accepted.filter(pa.array(still)).select(["source", "sha256"]).to_pylist())
+    is_known = _is_in(accepted, failed).to_numpy(zero_copy_only=False)
+    excluded = np.zeros(accepted.num_rows, dtype=bool)
+    while True:
+        valid_rows = np.flatnonzero(~excluded)
+        ledger = _version_ledger(accepted.take(pa.array(valid_rows, pa.int64())))
+        current = valid_rows[ledger.pages["current"].to_numpy()]  # the kept pages' current versions, rows of accepted
+        newly = current[is_known[current]]
+        if not newly.size:
+            break
+        excluded[newly] = True
+    return _inputs_of(accepted.filter(pa.array(excluded)).select(["source", "sha256"]).to_pylist())
 
 
 def _is_in(inputs: pa.Table, chosen: frozenset[tuple[str, str]]) -> pa.ChunkedArray:
