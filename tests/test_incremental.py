@@ -290,3 +290,25 @@ def test_a_version_quarantined_alone_then_collapsed_into_a_site_page_is_an_alias
     roles = {row["source"]: row["role"] for row in pq.read_table(processed / "page_versions").to_pylist()}
     assert roles == {f"{FIRST}/loan.txt": "alias", f"{SECOND}/loan.html": "current"}
     assert pq.read_table(processed / "rejects").num_rows == 0
+
+
+def test_a_text_dump_quarantined_while_its_site_page_changed_is_an_alias_again_when_the_page_changes_back(tmp_path: Path):
+    """The text dump of a site page is an alias of it (never checked); the page changes, so the dump stands alone,
+    is checked and fails (its category); the page changes back: the dump is an alias again, as a build from
+    scratch makes it. It stayed a reject."""
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    url = "https://houritsu.example/saiken/20240101000000-1"
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "dagster_home"))}):
+        write_batch(raw, FIRST, {"loan.html": make_html(LOAN, url=url), "loan.txt": LOAN.replace("債権回収", "債権回収（貸金）", 1)})
+        build(raw, processed)
+        write_batch(raw, SECOND, {"loan.html": make_html(LOAN.replace("口約束で", "借用書なしで"), url=url)})
+        build(raw, processed)
+        assert [row["source"] for row in pq.read_table(processed / "rejects").to_pylist()] == [f"{FIRST}/loan.txt"]
+        write_batch(raw, "2026-12-15", {"loan.html": make_html(LOAN, url=url)})
+        build(raw, processed)
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "fresh_home"))}):
+        build(raw, tmp_path / "fresh")
+    for name in ("rejects", "page_versions", "consultations"):
+        assert pq.read_table(processed / name).equals(pq.read_table(tmp_path / "fresh" / name)), name
+    roles = {row["source"]: row["role"] for row in pq.read_table(processed / "page_versions").to_pylist()}
+    assert roles[f"{FIRST}/loan.txt"] == "alias" and pq.read_table(processed / "rejects").num_rows == 0
