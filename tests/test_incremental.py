@@ -58,6 +58,17 @@ def parts_written(dataset: str) -> list[str]:
     return latest_metadata(dataset, "parts_written")
 
 
+def assert_as_built_from_scratch(
+    raw: Path, processed: Path, fresh: Path, datasets: tuple[str, ...] = ("rejects", "page_versions", "consultations")
+) -> None:
+    """The datasets built incrementally into `processed` are those a build from scratch of the same raw/ makes (into
+    `fresh`, with an instance of its own)."""
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(fresh.with_name(fresh.name + "_home")))}):
+        build(raw, fresh)
+    for name in datasets:
+        assert pq.read_table(processed / name).equals(pq.read_table(fresh / name)), name
+
+
 @pytest.fixture
 def two_builds(tmp_path: Path):
     raw, processed = tmp_path / "raw", tmp_path / "processed"
@@ -156,11 +167,7 @@ def test_parts_left_by_a_step_that_stopped_half_way_are_all_linked_again(tmp_pat
         write_batch(raw, "2026-12-15", {"renewal.txt": renewal})
         build(raw, processed)
         assert latest_metadata("related_questions", "links/linked_now") == latest_metadata("related_questions", "links/teasers")
-    incremental = pq.read_table(processed / "related_questions")
-    fresh = tmp_path / "fresh"
-    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "fresh_home"))}):
-        build(raw, fresh)
-    assert incremental.equals(pq.read_table(fresh / "related_questions"))
+    assert_as_built_from_scratch(raw, processed, tmp_path / "fresh", ("related_questions",))
 
 
 def test_a_corpus_written_before_parts_is_made_again_in_parts(tmp_path: Path):
@@ -262,10 +269,7 @@ def test_a_version_quarantined_before_a_newer_one_came_is_superseded_as_a_build_
         assert [row["source"] for row in pq.read_table(processed / "rejects").to_pylist()] == [f"{SECOND}/leave.html"]
         write_batch(raw, "2026-12-15", {"leave.html": make_html(LEAVE.replace("繁忙期に", "年度末の繁忙期に"), url=url)})
         build(raw, processed)
-    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "fresh_home"))}):
-        build(raw, tmp_path / "fresh")
-    for name in ("rejects", "page_versions", "consultations"):
-        assert pq.read_table(processed / name).equals(pq.read_table(tmp_path / "fresh" / name)), name
+    assert_as_built_from_scratch(raw, processed, tmp_path / "fresh")
     assert list(files(processed)) == list(files(tmp_path / "fresh"))  # no part left for the batch whose page moved on
     roles = {row["source"]: row["role"] for row in pq.read_table(processed / "page_versions").to_pylist()}
     assert roles[f"{SECOND}/leave.html"] == "superseded" and pq.read_table(processed / "rejects").num_rows == 0
@@ -283,10 +287,7 @@ def test_a_version_quarantined_alone_then_collapsed_into_a_site_page_is_an_alias
         assert [row["source"] for row in pq.read_table(processed / "rejects").to_pylist()] == [f"{FIRST}/loan.txt"]
         write_batch(raw, SECOND, {"loan.html": make_html(LOAN, url="https://houritsu.example/saiken/20240101000000-1")})
         build(raw, processed)
-    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "fresh_home"))}):
-        build(raw, tmp_path / "fresh")
-    for name in ("rejects", "page_versions", "consultations"):
-        assert pq.read_table(processed / name).equals(pq.read_table(tmp_path / "fresh" / name)), name
+    assert_as_built_from_scratch(raw, processed, tmp_path / "fresh")
     roles = {row["source"]: row["role"] for row in pq.read_table(processed / "page_versions").to_pylist()}
     assert roles == {f"{FIRST}/loan.txt": "alias", f"{SECOND}/loan.html": "current"}
     assert pq.read_table(processed / "rejects").num_rows == 0
@@ -306,9 +307,6 @@ def test_a_text_dump_quarantined_while_its_site_page_changed_is_an_alias_again_w
         assert [row["source"] for row in pq.read_table(processed / "rejects").to_pylist()] == [f"{FIRST}/loan.txt"]
         write_batch(raw, "2026-12-15", {"loan.html": make_html(LOAN, url=url)})
         build(raw, processed)
-    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(make_dagster_home(tmp_path / "fresh_home"))}):
-        build(raw, tmp_path / "fresh")
-    for name in ("rejects", "page_versions", "consultations"):
-        assert pq.read_table(processed / name).equals(pq.read_table(tmp_path / "fresh" / name)), name
+    assert_as_built_from_scratch(raw, processed, tmp_path / "fresh")
     roles = {row["source"]: row["role"] for row in pq.read_table(processed / "page_versions").to_pylist()}
     assert roles[f"{FIRST}/loan.txt"] == "alias" and pq.read_table(processed / "rejects").num_rows == 0
