@@ -354,7 +354,7 @@ def test_a_page_of_exactly_the_limit_is_accepted():
 @pytest.mark.parametrize(
     "header",
     ["▼おすすめ法律相談▼", "■おすすめ法律相談■", "★ おすすめ法律相談 ★", "「おすすめ法律相談」", "＜おすすめ法律相談＞",
-     "［おすすめ法律相談］", "-- おすすめ法律相談 --", "おすすめ法律相談：", "おすすめ法律相談 ▼"],
+     "［おすすめ法律相談］", "-- おすすめ法律相談 --", "おすすめ法律相談：", "おすすめ法律相談 ▼", "ーー おすすめ法律相談 ーー"],
 )  # fmt: skip
 def test_decoration_around_the_block_header_on_its_line_goes_with_it(header):
     """A mark left after the header was read as the first related question (its question then taken as the teaser,

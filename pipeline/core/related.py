@@ -81,8 +81,9 @@ def _question_of_the_next_teaser(lines: list[str], index: int) -> bool:
 
 
 def is_decoration(text: str) -> bool:
-    """Whether the text holds no letter and no digit: spaces, brackets, marks (▼, ■, ★, ：, --) only."""
-    return not any(unicodedata.category(char)[0] in "LN" for char in text)
+    """Whether the text holds no letter and no digit: spaces, brackets, marks (▼, ■, ★, ：, --) only. A modifier
+    letter is no letter here: the long vowel mark "ー" is drawn as a rule (ーー おすすめ法律相談 ーー)."""
+    return not any((category := unicodedata.category(char))[0] in "LN" and category != "Lm" for char in text)
 
 
 def is_header_line(line: str) -> bool:
