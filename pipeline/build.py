@@ -41,7 +41,7 @@ from pipeline.core.schemas import DATASETS
 from pipeline.defs import make_defs
 from pipeline.defs.assets import INGEST_DATASETS, RECOMPUTE_TAG, orphaned_batches
 from pipeline.defs.checks import VALIDATED_DATASETS, expectation_check_key, failed_check_summary
-from pipeline.defs.io_manager import READ_OPTIONS, ParquetUPathIOManager, damaged_files, data_files
+from pipeline.defs.io_manager import ParquetUPathIOManager, damaged_files, data_files, read_parquet
 from pipeline.defs.partitions import (
     CORPUS_RECIPE,
     DATASET_CARD,
@@ -436,7 +436,11 @@ def _on_disk(processed_dir: Path, dataset: str) -> bool:
 
 
 def _count(processed_dir: Path, dataset: str, columns: list[str]) -> dict:
-    table = pq.read_table(processed_dir / dataset, columns=columns, **READ_OPTIONS)
+    # File by file, through read_parquet: a damaged file fails naming itself and the way out (--verify).
+    tables = [read_parquet(UPath(path), columns) for path in dataset_files(processed_dir, dataset)]
+    if not tables:
+        return {}
+    table = pa.concat_tables(tables)
     values = [table[name].to_pylist() for name in columns]
     keys = values[0] if len(columns) == 1 else zip(*values)
     return dict(sorted(collections.Counter(keys).items()))

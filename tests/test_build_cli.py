@@ -13,17 +13,21 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from upath import UPath
 
-from pipeline.build import dataset_files, run_build
+from pipeline.build import _count, dataset_files, run_build
 from pipeline.core import screening
 from pipeline.core.parts import PARTED_DATASETS
 from pipeline.core.schemas import DATASETS
 from pipeline.defs.checks import CHECK_NAME, VALIDATED_DATASETS
+from pipeline.defs.io_manager import DamagedFileError, write_parquet_atomic
 from pipeline.defs.jobs import CORPUS_RUN_TAG, build_corpus
 
 from .conftest import SAMPLE_BATCH, copy_sample_raw, make_dagster_home
+from .parquet_damage import flip_bytes_in_column
 
 
 def summary_value(output: str, label: str) -> str:
@@ -265,3 +269,17 @@ def test_a_raw_folder_whose_name_is_not_utf8_is_named_escaped(tmp_path: Path):
     output = completed.stdout.decode("utf-8")
     assert completed.returncode == 0, output + completed.stderr.decode("utf-8", "replace")
     assert "\\udc90\\udcb6raw holds no batch folder" in output and "Nothing to build" in output
+
+
+def test_the_summary_names_a_damaged_file_it_counts(tmp_path: Path):
+    """The summary reads page_versions and rejects whole, the only whole read of a file a build kept: a file damaged
+    inside its pages failed there with pyarrow's message alone (no file named, no way out), after "nothing new"."""
+    schema = DATASETS["page_versions"]
+    rows = [{name: f"{name} {i}" for name in schema.names} | {"role": ["current", "alias"][i % 2]} for i in range(2000)]
+    path = tmp_path / "page_versions" / "part-0.parquet"
+    path.parent.mkdir()
+    write_parquet_atomic(pa.Table.from_pylist(rows, schema=schema), schema, UPath(path))
+    assert _count(tmp_path, "page_versions", ["role"]) == {"alias": 1000, "current": 1000}
+    flip_bytes_in_column(path, "role")
+    with pytest.raises(DamagedFileError, match=rf"{re.escape(str(path))} is damaged .*--verify"):
+        _count(tmp_path, "page_versions", ["role"])
