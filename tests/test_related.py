@@ -132,3 +132,20 @@ def test_a_whole_teaser_followed_by_a_pair_is_still_a_teaser():
     items, unpaired = parse_related("質問です。\n短い回答です。\n車をぶつけられました?\n交通事故の被害にあった場合は…")
     assert [(item.question, item.preview) for item in items] == [("質問です。", "短い回答です。"), ("車をぶつけられました?", "交通事故の被害にあった場合は")]
     assert unpaired == 0
+
+
+def test_a_whole_teaser_asking_before_a_cut_question_is_still_a_teaser():
+    """A teaser shown whole that ends in a question mark, then a question the site cut (its teaser after it): the
+    teaser was taken for a question whose teaser was lost, and the cut question for its teaser."""
+    block = "\n".join([
+        "敷金は返ってきますか?",
+        "どうすればよいでしょうか?",
+        "会社を辞めるときは何日前に伝え...",
+        "退職の意思表示は、期間の定めのない雇用なら二週間前までに…",
+    ])  # fmt: skip
+    items, unpaired = parse_related(block)
+    assert [(item.question, item.preview) for item in items] == [
+        ("敷金は返ってきますか?", "どうすればよいでしょうか?"),
+        ("会社を辞めるときは何日前に伝え...", "退職の意思表示は、期間の定めのない雇用なら二週間前までに"),
+    ]
+    assert unpaired == 0

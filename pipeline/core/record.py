@@ -7,7 +7,7 @@ import enum
 import functools
 from typing import Any
 
-PARSER_VERSION = "1.4.3"
+PARSER_VERSION = "1.4.4"
 
 
 class RejectReason(enum.StrEnum):

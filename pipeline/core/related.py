@@ -70,13 +70,15 @@ def _question_of_the_next_teaser(lines: list[str], index: int) -> bool:
     """Whether lines[index], which comes when a question is pending and is not cut, is the next question rather than
     the pending one's teaser: it asks (ends in a question mark, as a teaser, the start of an answer, does not) and
     the next line is a teaser. Else the pending question would take it as its teaser and the next teaser, its own,
-    would be dropped as unpaired."""
+    would be dropped as unpaired. A next line followed by a teaser of its own is a question the site cut, not a
+    teaser: lines[index] is then the pending question's whole teaser (one that happens to end in a question mark)."""
     following = index + 1
     return (
         following < len(lines)
         and lines[index].rstrip(_QUESTION_CLOSERS).endswith(_QUESTION_MARKS)
         and lines[following].endswith(TEASER_ENDINGS)
         and not is_header_line(lines[following])
+        and not (following + 1 < len(lines) and lines[following + 1].endswith(TEASER_ENDINGS))
     )
 
 
