@@ -75,3 +75,31 @@ def test_the_vectorised_ledger_follows_the_rules(rows):
     assert {page["page_id"]: {k: page[k] for k in ("first_seen", "last_seen", "n_versions", "aliases")} for page in pages} == history
     latest = {v["input_page_id"]: i for i, v in enumerate(versions)}  # the last input of each page id
     assert all(page["current"] == latest[page["page_id"]] for page in pages)
+
+
+def whole_fold(accepted: pa.Table, failing: set[str]) -> set[str]:
+    """A build from scratch's quarantine, folding every input: the kept pages' current versions that are among the
+    failing sources go out, and the corpus is folded again, until no current version fails."""
+    out: set[str] = set()
+    while True:
+        valid = accepted.filter(pa.array([source not in out for source in accepted["source"].to_pylist()], pa.bool_()))
+        ledger = screening._version_ledger(valid)
+        current = {valid["source"][index].as_py() for index in ledger.pages["current"].to_pylist()}
+        if not current & failing:
+            return out
+        out |= current & failing
+
+
+@settings(max_examples=300, deadline=None)
+@given(inputs, st.sets(st.integers(0, 13), max_size=6))
+def test_the_quarantine_folds_only_the_pages_a_failure_concerns_as_the_whole_corpus_would(rows, failing_rows):
+    """`_still_tried` folds the rows of the pages a known failure can concern (those holding one, and those of the
+    same current content as one of their versions), a step per failing version: it quarantines what folding every
+    input does."""
+    accepted = pa.Table.from_pylist([
+        {"batch": f"b{batch}", "source": f"b{batch}/{n:02d}.txt", "page_id": page_id, "sha256": f"{n:064d}", "content_hash": content}
+        for n, (batch, page_id, content, _ok) in sorted(enumerate(rows), key=lambda item: item[1][0])
+    ], schema=pa.schema([(name, pa.string()) for name in ("batch", "source", "page_id", "sha256", "content_hash")]))  # fmt: skip
+    failing = {row["source"] for n, row in enumerate(accepted.to_pylist()) if n in failing_rows}
+    known = frozenset((row["source"], row["sha256"]) for row in accepted.to_pylist() if row["source"] in failing)
+    assert {source for source, _ in screening._still_tried(accepted, known)} == whole_fold(accepted, failing)

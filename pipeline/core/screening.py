@@ -329,16 +329,32 @@ def _still_tried(accepted: pa.Table, failed: frozenset[tuple[str, str]]) -> froz
     if not failed:
         return failed
     is_known = _is_in(accepted, failed).to_numpy(zero_copy_only=False)
-    excluded = np.zeros(accepted.num_rows, dtype=bool)
+    involved = _rows_a_failure_concerns(accepted, is_known)  # a step per failing version: over these rows only
+    inputs, is_known = accepted.take(pa.array(involved, pa.int64())), is_known[involved]
+    excluded = np.zeros(inputs.num_rows, dtype=bool)
     while True:
         valid_rows = np.flatnonzero(~excluded)
-        ledger = _version_ledger(accepted.take(pa.array(valid_rows, pa.int64())))
-        current = valid_rows[ledger.pages["current"].to_numpy()]  # the kept pages' current versions, rows of accepted
+        ledger = _version_ledger(inputs.take(pa.array(valid_rows, pa.int64())))
+        current = valid_rows[ledger.pages["current"].to_numpy()]  # the kept pages' current versions, rows of inputs
         newly = current[is_known[current]]
         if not newly.size:
             break
         excluded[newly] = True
-    return _inputs_of(accepted.filter(pa.array(excluded)).select(["source", "sha256"]).to_pylist())
+    return _inputs_of(inputs.filter(pa.array(excluded)).select(["source", "sha256"]).to_pylist())
+
+
+def _rows_a_failure_concerns(accepted: pa.Table, is_known: np.ndarray) -> np.ndarray:
+    """The rows (in order) of the pages holding a known failure, and of the pages whose latest content is the
+    content of one of those pages' versions. The fold decides these pages on these rows alone as on the whole
+    corpus: it takes out versions of the first pages only, and a page collapses only with pages of the same
+    current content, which whatever the fold takes out is one of those contents."""
+    page, _ = _codes(accepted["page_id"])
+    content, _ = _codes(accepted["content_hash"])
+    last = np.full(page.max(initial=-1) + 1, -1)
+    np.maximum.at(last, page, np.arange(len(page)))
+    failing = np.isin(page, np.unique(page[is_known]))
+    sharing = np.flatnonzero(np.isin(content[last], np.unique(content[failing])))  # pages, by their latest content
+    return np.flatnonzero(failing | np.isin(page, sharing))
 
 
 def _is_in(inputs: pa.Table, chosen: frozenset[tuple[str, str]]) -> pa.ChunkedArray:
