@@ -200,10 +200,13 @@ def damaged_files(base: UPath) -> list[tuple[UPath, str]]:
 
 
 def _unreadable(path: UPath) -> str | None:
+    """pyarrow's reason the file does not read whole; None when it does, or is gone (removed since it was listed)."""
     try:
         with path.open("rb") as f:
             for _ in pq.ParquetFile(f, **READ_OPTIONS).iter_batches():
                 pass
+    except FileNotFoundError:
+        return None
     except (OSError, pa.ArrowException) as exc:  # ArrowInvalid, or OSError for a checksum or decompression
         return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return None
