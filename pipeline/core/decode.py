@@ -101,15 +101,16 @@ def _wide_codec(data: bytes) -> str | None:
     bom = next((bom for bom in _WIDE_BOMS if head.startswith(bom)), None)
     if bom is not None:
         codec = _WIDE_BOMS[bom]
-        return codec if _reads_as_text(head[len(bom) :], codec) is not None else None
+        return codec if _text_in(head[len(bom) :], codec) is not None else None
     if b"\x00" not in head:
         return None
     candidates = ["utf_32_le", "utf_32_be", "utf_16_le" if head[1::2].count(0) > head[0::2].count(0) else "utf_16_be"]
     return next((codec for codec in candidates if _reads_as_wide_text(head, codec)), None)
 
 
-def _reads_as_text(head: bytes, codec: str) -> str | None:
-    """The start decoded, if it holds no character wide text does not (control, private use); else None."""
+def _text_in(head: bytes, codec: str) -> str | None:
+    """The start decoded in the codec, if it decodes and holds no character wide text does not (control, private
+    use); else None."""
     try:  # an incremental decoder: the 8 KiB may end inside a character
         text = codecs.getincrementaldecoder(codec)().decode(head)
     except UnicodeDecodeError:
@@ -124,7 +125,7 @@ def _reads_as_wide_text(head: bytes, codec: str) -> bool:
     bytes make a code unit in U+2020-U+7E7E, nearly all kanji, hiragana only for a letter before a "0". Japanese
     text holds hiragana (its particles and endings). A few bytes read as UTF-32 may make no character at all.
     """
-    text = _reads_as_text(head, codec)
+    text = _text_in(head, codec)
     return bool(text) and (text.isascii() or _HIRAGANA.search(text) is not None)
 
 

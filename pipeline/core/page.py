@@ -24,10 +24,9 @@ from pipeline.core.decode import decode_page, normalise_text
 from pipeline.core.html_text import html_to_text
 from pipeline.core.quality.pii import redact
 from pipeline.core.record import PageResult, PageWarning, RejectError, RejectReason, rejected
-from pipeline.core.related import BLOCK_HEADER_PATTERN, content_lines, is_decoration, parse_related
+from pipeline.core.related import BLOCK_HEADER_PATTERN, QUESTION_MARKS, content_lines, is_decoration, parse_related
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
-_QUESTION_MARKS = ("?", "？")  # how the site's consultations end
 SITE_PAGE_ID = re.compile(r"(\d{14}-\d+)/?(?:[?#].*)?$")
 _CATEGORY = re.compile(r"^[^。？?！!]{1,40}$")
 # A category is a label (労働問題, 離婚・男女問題), never a sentence: a first line ending as one does is the
@@ -251,7 +250,7 @@ def _question_follows_story(story: str, line: str) -> bool:
     ending in a question mark, as the site's consultations end. Only a question mark: a request (〜してください),
     which a consultation's question may be, is also how an answer's advice reads."""
     # the cheap test first: most answers do not open on a question mark
-    return line.endswith(_QUESTION_MARKS) and find_background_marker(story) is None and not _asks(story)
+    return line.endswith(QUESTION_MARKS) and find_background_marker(story) is None and not _asks(story)
 
 
 def _reads_as_story(line: str) -> bool:

@@ -18,8 +18,8 @@ TEASER_ENDINGS = ("...", "…", "．．．", "・・・", "‥")
 _TYPED_MARKS = ("．．．", "・・・", "‥")
 ELLIPSIS_LINE = re.compile(r"^(?:\.{2,}|…+|‥+|．{2,}|・{3,})$")
 _ELLIPSIS_LINE_STARTS = ".…‥．・"  # what a line ELLIPSIS_LINE matches starts with
-# How a related question ends when the site shows it whole (its closing brackets aside).
-_QUESTION_MARKS = ("?", "？")
+# How the site's questions end, a consultation's or a related one shown whole (its closing brackets aside).
+QUESTION_MARKS = ("?", "？")
 _QUESTION_CLOSERS = "」』)）"
 
 
@@ -75,7 +75,7 @@ def _question_of_the_next_teaser(lines: list[str], index: int) -> bool:
     following = index + 1
     return (
         following < len(lines)
-        and lines[index].rstrip(_QUESTION_CLOSERS).endswith(_QUESTION_MARKS)
+        and lines[index].rstrip(_QUESTION_CLOSERS).endswith(QUESTION_MARKS)
         and lines[following].endswith(TEASER_ENDINGS)
         and not is_header_line(lines[following])
         and not (following + 1 < len(lines) and lines[following + 1].endswith(TEASER_ENDINGS))
