@@ -41,7 +41,7 @@ from pipeline.core.schemas import DATASETS
 from pipeline.defs import make_defs
 from pipeline.defs.assets import INGEST_DATASETS, RECOMPUTE_TAG, orphaned_batches
 from pipeline.defs.checks import VALIDATED_DATASETS, expectation_check_key, failed_check_summary
-from pipeline.defs.io_manager import ParquetUPathIOManager, damaged_files, data_files, read_parquet
+from pipeline.defs.io_manager import ParquetUPathIOManager, data_files, read_parquet, unreadable_files
 from pipeline.defs.partitions import (
     CORPUS_RECIPE,
     DATASET_CARD,
@@ -200,8 +200,11 @@ def run_build(raw_dir: Path, processed_dir: Path, *, force: bool = False, verify
         if refusal := instance_taken(instance, raw_dir, processed_dir):
             print(f"error: {refusal}", file=out, flush=True)
             return 1
-        if verify:
-            remove_damaged(processed_dir, out)
+        # Not built on files it could not verify: the summary would call them sound (or a build replace them)
+        if verify and not remove_damaged(processed_dir, out):
+            advice = "make them readable or remove them, then build again"
+            print(f"error: --verify could not read the files named above: {advice}", file=out, flush=True)
+            return 1
         for message in batches.skipped_in_raw(raw_dir):
             print(message, file=out, flush=True)
         snapshots = [batches.snapshot(folder) for folder in batches.batch_dirs(raw_dir)]
@@ -219,17 +222,23 @@ def run_build(raw_dir: Path, processed_dir: Path, *, force: bool = False, verify
     return 0 if summary.ok else 1
 
 
-def remove_damaged(processed_dir: Path, out: TextIO) -> None:
-    """Remove every stored file that does not read whole (`damaged_files`), under the corpus lock: the build then
-    makes each again, as it does any file gone (a batch's ingest files: the batch is ingested again; a corpus
-    file: the corpus is made again). A build otherwise reads only the footers of the files it keeps."""
+def remove_damaged(processed_dir: Path, out: TextIO) -> bool:
+    """Remove every stored file that does not read whole because it is damaged (`unreadable_files`), under the
+    corpus lock: the build then makes each again, as it does any file gone (a batch's ingest files: the batch is
+    ingested again; a corpus file: the corpus is made again). A build otherwise reads only the footers of the
+    files it keeps. A file the system does not let be read (no permission, a folder in its place) may be whole:
+    named and left as it is. True when every file was read, or found damaged."""
     with corpus_writer(processed_dir, waiting=lambda message: print(message, file=out, flush=True)):
-        damaged = damaged_files(UPath(processed_dir))
-        for path, reason in damaged:
-            print(f"Damaged: {path} ({reason}): removed, to be made again", file=out, flush=True)
-            path.unlink(missing_ok=True)
-    if not damaged:
+        unreadable = unreadable_files(UPath(processed_dir))
+        for found in unreadable:
+            if found.damaged:
+                print(f"Damaged: {found.path} ({found.reason}): removed, to be made again", file=out, flush=True)
+                found.path.unlink(missing_ok=True)
+            else:
+                print(f"Unreadable: {found.path} ({found.reason}): not removed", file=out, flush=True)
+    if not unreadable:
         print("Verified: every stored file reads whole", file=out, flush=True)
+    return all(found.damaged for found in unreadable)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,7 +27,7 @@ from pipeline.defs.io_manager import DamagedFileError, write_parquet_atomic
 from pipeline.defs.jobs import CORPUS_RUN_TAG, build_corpus
 
 from .conftest import SAMPLE_BATCH, copy_sample_raw, make_dagster_home
-from .parquet_damage import flip_bytes_in_column
+from .parquet_damage import flip_bytes_in_column, refuse_to_open
 
 
 def summary_value(output: str, label: str) -> str:
@@ -283,3 +283,29 @@ def test_the_summary_names_a_damaged_file_it_counts(tmp_path: Path):
     flip_bytes_in_column(path, "role")
     with pytest.raises(DamagedFileError, match=rf"{re.escape(str(path))} is damaged .*--verify"):
         _count(tmp_path, "page_versions", ["role"])
+
+
+def test_build_verify_removes_damaged_files_but_stops_at_one_it_may_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A file `--verify` may not read at all (no permission; a folder where a part file should be) may be whole: it
+    is named and left, the damaged one beside it removed, and the build stops (exit 1) instead of building on files
+    it could not verify. Both were "Damaged: …: removed" (and unlinking the folder raised)."""
+    monkeypatch.setenv("DAGSTER_HOME", str(make_dagster_home(tmp_path / "dagster_home")))
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    raw.mkdir()
+    folder = processed / "sections"
+    damaged, locked, not_a_file = (folder / f"2026-11-0{day}.parquet" for day in (1, 2, 3))
+    not_a_file.mkdir(parents=True)
+    rows = [{"page_id": f"p{i}", "section_index": 0, "heading": None, "body": f"本文 {i} " * 20} for i in range(2000)]
+    for path in (damaged, locked):
+        write_parquet_atomic(pa.Table.from_pylist(rows, schema=DATASETS["sections"]), DATASETS["sections"], UPath(path))
+    flip_bytes_in_column(damaged, "body")
+    refuse_to_open(monkeypatch, UPath(locked))
+
+    out = io.StringIO()
+    assert run_build(raw, processed, verify=True, out=out) == 1
+    reports = [line for line in out.getvalue().splitlines() if line.startswith(("Damaged: ", "Unreadable: ", "error: "))]
+    assert [line.split(" (")[0] for line in reports[:3]] == [f"Damaged: {damaged}", f"Unreadable: {locked}", f"Unreadable: {not_a_file}"]
+    assert reports[3] == "error: --verify could not read the files named above: make them readable or remove them, then build again"
+    assert reports[1].endswith("Permission denied: '" + str(locked) + "'): not removed") and reports[2].endswith("): not removed")
+    assert not damaged.exists() and locked.is_file() and not_a_file.is_dir()
+    assert "Build succeeded" not in out.getvalue() and "Build FAILED" not in out.getvalue()  # stopped before building

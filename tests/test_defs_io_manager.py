@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -33,7 +34,7 @@ from pipeline.defs.io_manager import (
     conform_table,
 )
 
-from .parquet_damage import flip_bytes_in_column
+from .parquet_damage import flip_bytes_in_column, refuse_to_open
 
 WHOLE = "near_duplicates"  # a dataset stored as one file
 PARTED = "sections"  # a dataset stored as a file per batch
@@ -437,6 +438,30 @@ def test_a_file_damaged_after_it_was_written_fails_its_page_checksum_and_is_list
     with pytest.raises(io_manager_module.DamagedFileError, match=rf"^{damaged} is damaged \(.*CRC checksum verification failed.*--verify"):
         io_manager_module.read_parquet(damaged)
     assert io_manager_module.read_parquet(intact).equals(table)
-    found = io_manager_module.damaged_files(base)
-    assert [path for path, _ in found] == [damaged, sidecar]
-    assert all("CRC checksum verification failed" in reason for _, reason in found)
+    found = io_manager_module.unreadable_files(base)
+    assert [(file.path, file.damaged) for file in found] == [(damaged, True), (sidecar, True)]
+    assert all("CRC checksum verification failed" in file.reason for file in found)
+
+
+def test_a_file_the_system_does_not_let_be_read_is_not_called_damaged(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """No permission, or a folder where a part file should be, is the system's word on the file, not pyarrow's on its
+    content: a read raises it as itself (its message names the file) and `unreadable_files` lists it as not damaged,
+    so that `--verify` leaves a file that may be whole. Both were "damaged" (PermissionError is an OSError)."""
+    base = UPath(tmp_path)
+    locked, damaged = base / PARTED / "2024-01-01.parquet", base / PARTED / "2024-01-02.parquet"
+    locked.parent.mkdir(parents=True)
+    rows = [{"page_id": f"p{i}", "section_index": 0, "heading": None, "body": f"本文 {i} " * 20} for i in range(2000)]
+    for path in (locked, damaged):
+        io_manager_module.write_parquet_atomic(pa.Table.from_pylist(rows, schema=DATASETS[PARTED]), DATASETS[PARTED], path)
+    flip_bytes_in_column(Path(damaged.path), "body")
+    folder = base / PARTED / "2024-01-03.parquet"  # named like a part file
+    folder.mkdir()
+    refuse_to_open(monkeypatch, locked)
+
+    with pytest.raises(PermissionError, match=re.escape(locked.path)):  # not DamagedFileError, an OSError beside it
+        io_manager_module.read_parquet(locked)
+    with pytest.raises(io_manager_module.DamagedFileError):  # damage is still damage
+        io_manager_module.read_parquet(damaged)
+    found = {file.path: file for file in io_manager_module.unreadable_files(base)}
+    assert {path: file.damaged for path, file in found.items()} == {locked: False, damaged: True, folder: False}
+    assert "Permission denied" in found[locked].reason and "Is a directory" in found[folder].reason

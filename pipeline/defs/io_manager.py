@@ -16,7 +16,7 @@ flushed and fsynced, then renamed over the target), so readers never see a half-
 being rewritten part by part may briefly mix parts of two builds. A temp file is named after its writer
 (pid and host); one left behind by a writer that is gone (killed mid-write) is removed by the next write
 to its folder. Every page of a file carries a checksum, verified whenever the pipeline reads it
-(`damaged_files` reads a whole folder so). Loads return `pa.Table` with the dataset's schema (a parted dataset: its parts in batch
+(`unreadable_files` reads a whole folder so). Loads return `pa.Table` with the dataset's schema (a parted dataset: its parts in batch
 order, as one table, or `{batch: parts.StoredPart}` for an input declared with `AssetIn(metadata={PARTS:
 True})`); an unpartitioned asset reading a partitioned one gets `{partition: pa.Table}`. An input declared
 with `AssetIn(metadata={"columns": [...]})` reads only those columns (Parquet is columnar: the texts a
@@ -177,38 +177,61 @@ class DamagedFileError(OSError):
 
 
 def read_parquet(path: UPath, columns: list[str] | None = None, **options: Any) -> pa.Table:
-    """The file's table (the columns asked for), its pages' checksums verified; `options` go to pyarrow's read_table."""
+    """The file's table (the columns asked for), its pages' checksums verified; `options` go to pyarrow's read_table.
+    A file the system does not let be read (gone, no permission) raises the system's error, which names it."""
     try:
         if is_local(path):
             return pq.read_table(path.path, columns=columns, **READ_OPTIONS, **options)
         with path.open("rb") as f:
             return pq.read_table(f, columns=columns, **READ_OPTIONS, **options)
-    except FileNotFoundError:
-        raise
-    except (OSError, pa.ArrowInvalid) as exc:  # pyarrow's message names no file
+    except Exception as exc:
+        if not _is_damage(exc):
+            raise
+        # pyarrow's message names no file
         raise DamagedFileError(f"{path} is damaged ({exc}): `python -m pipeline build --verify` makes it again") from exc
 
 
-def damaged_files(base: UPath) -> list[tuple[UPath, str]]:
-    """Every Parquet file of the datasets under `base` (sidecars too) that does not read whole, with pyarrow's
-    reason: a file damaged after it was written, which a build, reading only the footers of what it keeps, would
-    not notice. Each file is read a row group at a time, its pages' checksums verified (a file written before
-    checksums: its pages decoded)."""
+def _is_damage(error: Exception) -> bool:
+    """Whether a read's error is pyarrow's word on the file's content, which making the file again mends: a page's
+    checksum, its decompression or decoding, the footer's thrift (a bare OSError, no errno), no magic bytes or a
+    footer that does not parse (ArrowInvalid). The system's word on the file itself (gone, no permission, a folder
+    in its place, a disk's read error: an OSError subclass, or one with an errno) says nothing of its content."""
+    if isinstance(error, OSError):
+        return type(error) is OSError and error.errno is None
+    return isinstance(error, pa.ArrowInvalid)
+
+
+@dataclasses.dataclass(frozen=True)
+class UnreadableFile:
+    """A stored file that does not read whole, with the reason: `damaged` when pyarrow says so of its content (it is
+    made again), else the system would not let it be read (no permission, a folder in its place): no verdict."""
+
+    path: UPath
+    reason: str
+    damaged: bool
+
+
+def unreadable_files(base: UPath) -> list[UnreadableFile]:
+    """Every Parquet file of the datasets under `base` (sidecars too) that does not read whole: a file damaged after
+    it was written, which a build, reading only the footers of what it keeps, would not notice, or one the system
+    does not let be read. Each file is read a row group at a time, its pages' checksums verified (a file written
+    before checksums: its pages decoded)."""
     folders = [base / name for name in DATASETS]
     files = [path for folder in folders for sub in (folder, *_sidecar_folders(folder)) for path in data_files(sub)]
-    return [(path, reason) for path in files if (reason := _unreadable(path)) is not None]
+    return [found for path in files if (found := _unreadable(path)) is not None]
 
 
-def _unreadable(path: UPath) -> str | None:
-    """pyarrow's reason the file does not read whole; None when it does, or is gone (removed since it was listed)."""
+def _unreadable(path: UPath) -> UnreadableFile | None:
+    """Why the file does not read whole; None when it does, or is gone (removed since it was listed)."""
     try:
         with path.open("rb") as f:
             for _ in pq.ParquetFile(f, **READ_OPTIONS).iter_batches():
                 pass
     except FileNotFoundError:
         return None
-    except (OSError, pa.ArrowException) as exc:  # ArrowInvalid, or OSError for a checksum or decompression
-        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    except Exception as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return UnreadableFile(path, reason, damaged=_is_damage(exc))
     return None
 
 
