@@ -465,3 +465,36 @@ def test_a_file_the_system_does_not_let_be_read_is_not_called_damaged(tmp_path, 
     found = {file.path: file for file in io_manager_module.unreadable_files(base)}
     assert {path: file.damaged for path, file in found.items()} == {locked: False, damaged: True, folder: False}
     assert "Permission denied" in found[locked].reason and "Is a directory" in found[folder].reason
+
+
+def test_columns_a_file_does_not_have_are_named_not_called_damage(tmp_path):
+    """A file written under an older schema is not damaged: asking it for a column it does not have fails naming the
+    file and the column, not with --verify's advice (which would find nothing to make again)."""
+    base = UPath(tmp_path)
+    path = base / PARTED / "2024-01-01.parquet"
+    path.parent.mkdir(parents=True)
+    older = sections_table(2).drop_columns(["heading"])
+    io_manager_module.write_parquet_atomic(older, older.schema, path)
+
+    with pytest.raises(io_manager_module.MissingColumnsError, match=rf"^{re.escape(path.path)} has no column heading: written under another schema$"):
+        io_manager_module.read_parquet(path, ["page_id", "heading", "body"])
+    assert io_manager_module.read_parquet(path, ["page_id", "body"]).equals(older.select(["page_id", "body"]))
+    assert io_manager_module.unreadable_files(base) == []
+    cut = base / PARTED / "2024-01-02.parquet"  # no footer to look the columns up in: damaged
+    cut.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(io_manager_module.DamagedFileError, match=r"magic bytes not found"):
+        io_manager_module.read_parquet(cut, ["page_id", "heading"])
+
+
+def test_a_sidecar_that_does_not_read_is_computed_again(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """A part's sidecar is a step's cache: damaged, or refused by the system, the step computes it again (None) rather
+    than fail (read_parquet raises both as OSErrors, DamagedFileError and PermissionError)."""
+    manager = io_manager(str(tmp_path))
+    keys = pa.table({"key": [f"鍵{i}" for i in range(5000)]})
+    write_parts(manager, [Part(batch, f"k{batch}", {}, sections_table(1), {"keys": keys}) for batch in ("b1", "b2", "b3")])
+    sidecars = UPath(tmp_path) / PARTED / "_keys"
+    flip_bytes_in_column(Path((sidecars / "b1.parquet").path), "key")
+    refuse_to_open(monkeypatch, sidecars / "b2.parquet")
+
+    stored = manager.stored_parts(PARTED)
+    assert [stored[batch].sidecar("keys") is None for batch in ("b1", "b2", "b3")] == [True, True, False]

@@ -176,6 +176,10 @@ class DamagedFileError(OSError):
     """A stored file that does not read (a page's checksum, its compression or its encoding): named, with the way out."""
 
 
+class MissingColumnsError(ValueError):
+    """A stored file asked for columns it does not have (written under another schema): not damaged."""
+
+
 def read_parquet(path: UPath, columns: list[str] | None = None, **options: Any) -> pa.Table:
     """The file's table (the columns asked for), its pages' checksums verified; `options` go to pyarrow's read_table.
     A file the system does not let be read (gone, no permission) raises the system's error, which names it."""
@@ -187,8 +191,21 @@ def read_parquet(path: UPath, columns: list[str] | None = None, **options: Any) 
     except Exception as exc:
         if not _is_damage(exc):
             raise
-        # pyarrow's message names no file
+        # pyarrow's messages name no file; it says a column is missing as it says a footer is damaged (ArrowInvalid)
+        if columns is not None and (missing := _missing_columns(path, columns)):
+            raise MissingColumnsError(f"{path} has no column {', '.join(missing)}: written under another schema") from exc
         raise DamagedFileError(f"{path} is damaged ({exc}): `python -m pipeline build --verify` makes it again") from exc
+
+
+def _missing_columns(path: UPath, columns: list[str]) -> list[str]:
+    """The columns the file's footer does not have; none when the footer does not read either (it is damaged)."""
+    try:
+        names = _footer(path).schema.to_arrow_schema().names
+    except Exception as exc:
+        if not _is_damage(exc):
+            raise
+        return []
+    return [name for name in columns if name not in names]
 
 
 def _is_damage(error: Exception) -> bool:
