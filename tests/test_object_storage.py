@@ -41,5 +41,5 @@ def test_ingest_and_corpus_on_memory_urls(bucket: UPath, tmp_path: Path, monkeyp
     assert parsed.num_rows == len([p for p in (bucket / "raw" / SAMPLE_BATCH).iterdir()])
     assert 0 < consultations.num_rows < parsed.num_rows  # the bad samples were quarantined
     card = (processed / "README.md").read_text(encoding="utf-8")
-    assert card.startswith("# ") and 'pd.read_parquet("corpus/consultations")' in card  # the folder's own name
+    assert card.startswith("# ") and 'pd.read_parquet("corpus/consultations", page_checksum_verification=True)' in card  # the folder's own name
     assert (processed / "missing_pages.csv").read_text(encoding="utf-8").startswith("target,n_referrers")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
 
 from pipeline.core import schemas, tables
 from pipeline.core.quality import card, frontier, links, near_duplicates, pii
 from pipeline.core.quality.signals import add_signals
+from tests.parquet_damage import flip_bytes_in_column
 from tests.test_quality_support import answer, consultation, table, teaser
 
 
@@ -62,7 +65,7 @@ def test_card_changes_with_the_data_and_only_with_it(tmp_path):
 
 def test_card_says_how_to_load_each_way(tmp_path):
     text = render(corpus(tmp_path))
-    assert 'pd.read_parquet("processed/consultations")' in text
+    assert 'pd.read_parquet("processed/consultations", page_checksum_verification=True)' in text
     assert "SELECT * FROM 'processed/consultations/*.parquet';" in text
     assert 'load_dataset("parquet", data_files={"train": "processed/consultations/*.parquet"})' in text
     assert 'ds.dataset("processed/consultations", format="parquet")' in text
@@ -71,7 +74,7 @@ def test_card_says_how_to_load_each_way(tmp_path):
 def test_card_loads_from_the_folder_it_sits_in(tmp_path):
     tables_ = corpus(tmp_path)
     text = card.render_dataset_card(tables_, stats=card.card_stats(tables_, near_duplicates.DuplicateConfig()), folder="corpus2")
-    assert 'pd.read_parquet("corpus2/consultations")' in text and "`corpus2/<dataset>/`" in text
+    assert 'pd.read_parquet("corpus2/consultations", page_checksum_verification=True)' in text and "`corpus2/<dataset>/`" in text
     assert "processed/" not in text
 
 
@@ -81,3 +84,20 @@ def test_sections_without_their_data_are_left_out(tmp_path):
     assert "## Categories" in text and "## Schemas" in text
     for section in ("## Rejected pages", "## Related-question links", "## Near-duplicates", "## Personal information"):
         assert section not in text
+
+
+def test_the_pandas_recipe_fails_on_a_damaged_file(tmp_path, monkeypatch):
+    """The card's pandas snippet verifies every page's checksum, as the notebook does: run on a file damaged inside
+    its pages, it fails rather than give other values."""
+    tables_ = corpus(tmp_path)
+    snippet = render(tables_).split("## Loading", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "processed" / "consultations" / "b1.parquet"
+    path.parent.mkdir(parents=True)
+    pq.write_table(tables_["consultations"], path, write_page_checksum=True)
+    monkeypatch.chdir(tmp_path)
+    loaded: dict = {}
+    exec(snippet, loaded)
+    assert loaded["consultations"].shape == (3, tables_["consultations"].num_columns)
+    flip_bytes_in_column(path, "answer")
+    with pytest.raises(OSError, match="CRC checksum verification failed"):
+        exec(snippet, {})

@@ -160,7 +160,9 @@ def _loading_section(tables: Mapping[str, pa.Table], folder: str) -> str:
     return (
         "## Loading\n\n"
         f"Each dataset is a folder of Parquet files, `{folder}/<dataset>/`.\n\n"
-        f'```python\nimport pandas as pd\n\n{name} = pd.read_parquet("{path}")\n```\n\n'
+        "```python\nimport pandas as pd\n\n"
+        "# Checksums verified: a file damaged since it was written fails to read instead of giving other values\n"
+        f'{name} = pd.read_parquet("{path}", page_checksum_verification=True)\n```\n\n'
         f'```python\nimport pyarrow.dataset as ds\n\n{name} = ds.dataset("{path}", format="parquet").to_table()\n```\n\n'
         f"```sql\n-- DuckDB\nSELECT * FROM '{path}/*.parquet';\n```\n\n"
         "```python\nfrom datasets import load_dataset\n\n"
