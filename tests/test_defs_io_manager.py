@@ -418,7 +418,7 @@ def test_sidecars_are_kept_with_their_part_and_go_with_it(tmp_path):
 
 def test_a_file_damaged_after_it_was_written_fails_its_page_checksum_and_is_listed(tmp_path):
     """Every page carries a checksum that reads verify: bytes flipped inside a page (the footer intact, so the
-    file still looks whole to a build reading footers) fail the read, and `damaged_files` names the file, a
+    file still looks whole to a build reading footers) fail the read, and `unreadable_files` names the file (damaged), a
     sidecar's too, and not the intact ones."""
     rng = random.Random(3)
     bodies = ["".join(rng.choice("あいうえおかきくけこ法律相談") for _ in range(60)) for _ in range(2000)]
