@@ -467,6 +467,24 @@ def test_a_file_the_system_does_not_let_be_read_is_not_called_damaged(tmp_path, 
     assert "Permission denied" in found[locked].reason and "Is a directory" in found[folder].reason
 
 
+@pytest.mark.parametrize(
+    "error, damage",
+    [
+        (OSError("Corrupt snappy compressed data."), True),  # pyarrow on a page: a bare OSError
+        (pa.ArrowInvalid("Parquet magic bytes not found in footer"), True),
+        (pa.ArrowNotImplementedError("Unsupported encoding"), True),  # a damaged footer naming no encoding pyarrow has
+        (UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"), True),  # a column name damaged
+        (PermissionError(13, "Permission denied"), False),
+        (OSError(5, "Input/output error"), False),  # the disk's word, with an errno
+        (pa.ArrowCancelled("Operation cancelled"), False),
+        (pa.ArrowMemoryError("malloc of size 8 failed"), False),
+    ],
+)
+def test_damage_is_pyarrows_word_on_the_content(error, damage):
+    """Only what pyarrow says of a file's content makes `--verify` remove the file (to be made again)."""
+    assert io_manager_module._is_damage(error) is damage
+
+
 def test_columns_a_file_does_not_have_are_named_not_called_damage(tmp_path):
     """A file written under an older schema is not damaged: asking it for a column it does not have fails naming the
     file and the column, not with --verify's advice (which would find nothing to make again)."""

@@ -211,11 +211,15 @@ def _missing_columns(path: UPath, columns: list[str]) -> list[str]:
 def _is_damage(error: Exception) -> bool:
     """Whether a read's error is pyarrow's word on the file's content, which making the file again mends: a page's
     checksum, its decompression or decoding, the footer's thrift (a bare OSError, no errno), no magic bytes or a
-    footer that does not parse (ArrowInvalid). The system's word on the file itself (gone, no permission, a folder
-    in its place, a disk's read error: an OSError subclass, or one with an errno) says nothing of its content."""
+    footer that does not parse (ArrowInvalid, and Arrow's other errors). The system's word on the file itself (gone,
+    no permission, a folder in its place, a disk's read error: an OSError subclass, or one with an errno) says
+    nothing of its content."""
     if isinstance(error, OSError):
         return type(error) is OSError and error.errno is None
-    return isinstance(error, pa.ArrowInvalid)
+    # A damaged footer may also name an encoding or type pyarrow does not have (ArrowNotImplementedError), or a column
+    # name that is no UTF-8; a read cancelled or short of memory says nothing of the file.
+    content = isinstance(error, pa.ArrowException | UnicodeDecodeError)
+    return content and not isinstance(error, pa.ArrowCancelled | MemoryError)
 
 
 @dataclasses.dataclass(frozen=True)
