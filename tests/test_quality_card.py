@@ -68,7 +68,7 @@ def test_card_says_how_to_load_each_way(tmp_path):
     assert 'pd.read_parquet("processed/consultations", page_checksum_verification=True)' in text
     assert "SELECT * FROM 'processed/consultations/*.parquet';" in text
     assert 'load_dataset("parquet", data_files={"train": "processed/consultations/*.parquet"})' in text
-    assert 'ds.dataset("processed/consultations", format="parquet")' in text
+    assert 'ds.dataset("processed/consultations", format=ds.ParquetFileFormat(default_fragment_scan_options=verified))' in text
 
 
 def test_card_loads_from_the_folder_it_sits_in(tmp_path):
@@ -86,11 +86,12 @@ def test_sections_without_their_data_are_left_out(tmp_path):
         assert section not in text
 
 
-def test_the_pandas_recipe_fails_on_a_damaged_file(tmp_path, monkeypatch):
-    """The card's pandas snippet verifies every page's checksum, as the notebook does: run on a file damaged inside
-    its pages, it fails rather than give other values."""
+@pytest.mark.parametrize("recipe", [1, 2], ids=["pandas", "pyarrow.dataset"])
+def test_the_python_recipes_fail_on_a_damaged_file(tmp_path, monkeypatch, recipe):
+    """The card's pandas and pyarrow.dataset snippets verify every page's checksum, as the notebook does: run on a
+    file damaged inside its pages, they fail rather than give other values."""
     tables_ = corpus(tmp_path)
-    snippet = render(tables_).split("## Loading", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    snippet = render(tables_).split("## Loading", 1)[1].split("```python\n")[recipe].split("```", 1)[0]
     path = tmp_path / "processed" / "consultations" / "b1.parquet"
     path.parent.mkdir(parents=True)
     pq.write_table(tables_["consultations"], path, write_page_checksum=True)

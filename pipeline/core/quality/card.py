@@ -163,7 +163,10 @@ def _loading_section(tables: Mapping[str, pa.Table], folder: str) -> str:
         "```python\nimport pandas as pd\n\n"
         "# Checksums verified: a file damaged since it was written fails to read instead of giving other values\n"
         f'{name} = pd.read_parquet("{path}", page_checksum_verification=True)\n```\n\n'
-        f'```python\nimport pyarrow.dataset as ds\n\n{name} = ds.dataset("{path}", format="parquet").to_table()\n```\n\n'
+        "```python\nimport pyarrow.dataset as ds\n\n"
+        "verified = ds.ParquetFragmentScanOptions(page_checksum_verification=True)\n"
+        f'{name} = ds.dataset("{path}", format=ds.ParquetFileFormat(default_fragment_scan_options=verified)).to_table()\n```\n\n'
+        "DuckDB and `datasets` read the same files without verifying their checksums:\n\n"
         f"```sql\n-- DuckDB\nSELECT * FROM '{path}/*.parquet';\n```\n\n"
         "```python\nfrom datasets import load_dataset\n\n"
         f'{name} = load_dataset("parquet", data_files={{"train": "{path}/*.parquet"}})["train"]\n```'
