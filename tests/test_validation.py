@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from typing import Any
 
 import numpy as np
@@ -301,6 +303,25 @@ def test_gx_does_not_hash_the_frames_it_checks(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(pandas_execution_engine, "hash_pandas_dataframe", hashed)
     report = validate("consultations", consultations_with({"question": None}))
     assert [o.name for o in report.failed()] == ["expect_column_values_to_not_be_null(question)"]
+
+
+def test_gx_import_defers_scipy_stats_until_something_uses_it():
+    """GX imports scipy.stats (≈ 1 s of its import) for distribution expectations our suites do not have: in a
+    fresh process, importing GX and running every suite leave it unrun, and it works once used."""
+    script = (
+        "import sys\n"
+        "from pipeline.core.schemas import DATASETS\n"
+        "from pipeline.core.validation import import_gx, validate\n"
+        "import_gx()\n"
+        f"for name in {SUITES!r}:\n"
+        "    validate(name, DATASETS[name].empty_table())\n"
+        "print('scipy.stats._stats_py' in sys.modules)\n"
+        "from scipy import stats\n"
+        "print(round(float(stats.entropy([0.5, 0.5])), 6), 'scipy.stats._stats_py' in sys.modules)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=EXPECTATIONS_DIR.parent)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["False", "0.693147", "True"]
 
 
 @pytest.mark.parametrize("as_frame", [False, True], ids=["arrow", "pandas"])
