@@ -49,6 +49,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pipeline.core import workers as pools
 from pipeline.core.batches import SUCCESS_MARKER
 
 SITE = "https://houritsu-soudan.example"
@@ -1205,13 +1206,19 @@ def generate(
     seed: int = 1,
     first_batch: int = 0,
     first_serial: int = 0,
+    workers: int | None = None,
 ) -> Summary:
-    """Write the corpus under out_dir; `first_batch`/`first_serial` continue an existing corpus with new pages."""
+    """Write the corpus under out_dir; `first_batch`/`first_serial` continue an existing corpus with new pages.
+
+    From workers.PARALLEL_MIN_PAGES files on, the files are rendered and written in `workers` processes
+    (default: every core; 1 renders here); each file is a function of its spec and the seed alone, so the
+    files are the same either way."""
     specs = plan(
         pages, batches, html_share=html_share, rescrape_share=rescrape_share, changed_share=changed_share,
         seed=seed, first_batch=first_batch, first_serial=first_serial,
     )  # fmt: skip
-    for name in dict.fromkeys(spec.batch for spec in specs):
+    names = tuple(dict.fromkeys(spec.batch for spec in specs))
+    for name in names:
         folder = out_dir / name
         if folder.exists() and not folder.is_dir():
             raise ValueError(f"{folder} is a file, where a batch folder would go")
@@ -1220,22 +1227,12 @@ def generate(
                 f"{folder} already holds files: synth writes whole batches, never into one"
                 " (continue a corpus with --first-batch and --first-serial)"
             )
-    total = 0
-    cache: dict[tuple[int, int], bytes] = {}  # re-scrapes of recent pages without re-rendering
-    made_dirs: set[str] = set()
-    for spec in specs:
-        folder = out_dir / spec.batch
-        if spec.batch not in made_dirs:
-            folder.mkdir(parents=True, exist_ok=True)
-            made_dirs.add(spec.batch)
-        key = (spec.serial, spec.version)
-        data = cache.get(key) or render(make_page(seed, spec.serial, spec.version, spec.format))
-        if len(cache) >= 20_000:
-            cache.clear()
-        cache[key] = data
-        (folder / spec.name).write_bytes(data)
-        total += len(data)
-    names = tuple(dict.fromkeys(spec.batch for spec in specs))
+    for name in names:  # before any task: a task only writes files
+        (out_dir / name).mkdir(parents=True, exist_ok=True)
+    parallel = len(specs) >= pools.PARALLEL_MIN_PAGES
+    runs = _runs(specs, (workers or pools.cores()) if parallel else 1)
+    write = functools.partial(_write_files, out_dir, seed)
+    total = sum(pools.in_order(write, runs, parallel=parallel, workers=workers, small_tasks=True))
     for name in names:
         (out_dir / name / SUCCESS_MARKER).write_bytes(b"")
     kinds = [spec.kind for spec in specs]
@@ -1249,6 +1246,24 @@ def generate(
         html=sum(spec.format == "html" for spec in specs),
         bytes=total,
     )
+
+
+def _runs(specs: list[FileSpec], count: int) -> list[list[FileSpec]]:
+    """The specs in `count` consecutive runs, one a worker. A page's recommendation block shows pages published
+    near it, whose cards a worker makes once and caches (_card): workers taking turns at chunks of a few
+    hundred files each made nearly every card, ≈ 20% more CPU in all than one process on 6,000 pages."""
+    size = -(-len(specs) // count)
+    return [specs[i : i + size] for i in range(0, len(specs), size)]
+
+
+def _write_files(out_dir: Path, seed: int, specs: Sequence[FileSpec]) -> int:
+    """Render and write these files (in a worker, or here); the bytes written."""
+    total = 0
+    for spec in specs:
+        data = render(make_page(seed, spec.serial, spec.version, spec.format))
+        (out_dir / spec.batch / spec.name).write_bytes(data)
+        total += len(data)
+    return total
 
 
 # ---------------------------------------------------------------------------------------------------

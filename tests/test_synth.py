@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -143,6 +144,25 @@ def test_same_arguments_give_byte_identical_files(tmp_path):
     files_c = sorted(p.relative_to(tmp_path / "c") for p in (tmp_path / "c").rglob("*") if p.is_file())
     common = [f for f in files_c if f in set(files_a) and f.name != SUCCESS_MARKER]
     assert common and all((tmp_path / "c" / f).read_bytes() != (tmp_path / "a" / f).read_bytes() for f in common)
+
+
+def test_workers_write_the_same_files_as_one_process(tmp_path, monkeypatch):
+    """A corpus large enough for the pool, with re-scrapes, changed pages and HTML: the same names and bytes
+    as the same corpus rendered here (`workers=1`)."""
+    pooled = []
+    in_order = synth.pools.in_order
+    monkeypatch.setattr(synth.pools, "in_order", lambda *args, **kwargs: pooled.append(kwargs) or in_order(*args, **kwargs))
+    pages = synth.pools.PARALLEL_MIN_PAGES
+    made, files = {}, {}
+    for workers in (1, 2):
+        out = tmp_path / str(workers)
+        made[workers] = synth.generate(out, pages, 4, html_share=0.3, rescrape_share=0.05, changed_share=0.02, seed=8, workers=workers)
+        files[workers] = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert [(kw["parallel"], kw["workers"]) for kw in pooled] == [(True, 1), (True, 2)]  # 1: in_order maps here
+    assert made[1].rescrapes and made[1].changed and made[1].html
+    assert dataclasses.replace(made[1], out_dir=tmp_path) == dataclasses.replace(made[2], out_dir=tmp_path)
+    assert sorted(files[1]) == sorted(files[2]) and len(files[1]) == pages + 4  # and a _SUCCESS marker a batch
+    assert [name for name in files[1] if files[1][name] != files[2][name]] == []
 
 
 def test_a_corpus_can_be_continued_with_a_batch_of_new_pages(tmp_path):
