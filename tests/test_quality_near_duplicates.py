@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 
@@ -10,6 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.core import workers
+from pipeline.core.parts import PartRows, StoredPart
 from pipeline.core.quality import near_duplicates as nd
 from pipeline.core.quality.normalise import matching_key
 from pipeline.core.schemas import NEAR_DUPLICATES
@@ -415,3 +418,29 @@ def test_rows_are_read_from_every_chunk_of_the_table(monkeypatch):
     config = nd.DuplicateConfig()
     expected = nd.signatures(nd._matching_keys(table.take(pa.array(rows))), config)
     assert (nd._signatures(nd.rows_of(chunked), rows, config) == expected).all()
+
+
+def _read_part(path: str, columns: list[str]) -> pa.Table:
+    return pq.read_table(path, columns=columns)
+
+
+def test_pages_hashed_in_worker_processes_get_the_signatures_hashed_here(tmp_path, monkeypatch):
+    """With texts stored on this machine, many pages are hashed in worker processes (a run of rows each, read
+    from the parts): the same signature for every row, in the order the rows were asked for."""
+    table = keyed_table(perturbed_copies(n=6))  # 18 pages, in three parts of up to 7
+    parts = {}
+    for number, start in enumerate(range(0, table.num_rows, 7)):
+        path = tmp_path / f"b{number}.parquet"
+        pq.write_table(table.slice(start, 7), path)
+        read = functools.partial(_read_part, str(path))
+        parts[f"b{number}"] = StoredPart(key="", memo={}, rows=pq.read_metadata(path).num_rows, read=read, local=True)
+    rows = np.array([17, 3, 9, 0, 12, 5, 16, 1, 8, 14, 2, 11])
+    monkeypatch.setattr(workers, "PARALLEL_MIN_PAGES", 0)
+    asked, in_order = [], workers.in_order  # (parallel, runs) of each call
+    monkeypatch.setattr(workers, "in_order", lambda work, items, **kwargs: asked.append((kwargs["parallel"], len(items))) or in_order(work, items, **kwargs))
+    config = nd.DuplicateConfig()
+    texts = PartRows(parts, nd.TEXT_COLUMNS).take
+    expected = nd.signatures(nd._matching_keys(table.take(pa.array(rows))), config)
+    assert (nd._signatures(texts, rows, config) == expected).all()
+    assert (nd._signatures(texts, rows, config, parallel=True) == expected).all()
+    assert asked == [(False, 1), (True, workers.cores())]

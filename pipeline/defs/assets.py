@@ -279,7 +279,8 @@ def near_duplicates(
     """Near-duplicate clusters; the MinHash index persists, so a new batch hashes (and reads the texts of) only its new pages."""
     pages = concat_parts(consultations, schemas.CONSULTATIONS, ["page_id", "content_hash"])
     texts = PartRows(consultations, near_dups.TEXT_COLUMNS).take
-    result = near_dups.update_index(quality.index_dir(paths), pages, quality.duplicate_config(), texts=texts)
+    local = all(part.local for part in consultations.values())  # its parts read in worker processes too
+    result = near_dups.update_index(quality.index_dir(paths), pages, quality.duplicate_config(), texts=texts, texts_in_workers=local)
     summary = {f"duplicates/{name}": value for name, value in near_dups.duplicate_summary(result.table).items()}
     metadata = summary | {"pages_hashed_now": len(result.inserted), "pages_indexed": result.n_indexed}
     yield from emit(context, "near_duplicates", result.table, metadata)

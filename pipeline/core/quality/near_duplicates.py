@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipeline.core import workers
 from pipeline.core.parts import PartRows, StoredPart
 from pipeline.core.quality.normalise import matching_keys
 from pipeline.core.schemas import NEAR_DUPLICATES
@@ -83,13 +84,20 @@ TextReader = Callable[[np.ndarray], pa.Table]
 
 
 def update_index(
-    index_dir: Path, consultations: pa.Table, config: DuplicateConfig = DuplicateConfig(), *, texts: TextReader | None = None
+    index_dir: Path,
+    consultations: pa.Table,
+    config: DuplicateConfig = DuplicateConfig(),
+    *,
+    texts: TextReader | None = None,
+    texts_in_workers: bool = False,
 ) -> NearDuplicates:
     """Insert the pages not yet indexed (or changed since), forget the ones no longer in `consultations` (the
     whole corpus), then cluster every indexed page.
 
     `consultations` holds page_id and content_hash, and the TEXT_COLUMNS unless `texts` reads them: then
     only the rows to hash are read (a corpus stored in parts reads the parts those rows are in, not all).
+    `texts_in_workers`: `texts` pickles and reads in a worker process too (parts on this machine's file
+    system), so many pages are hashed on every core.
     Clusters are the connected components of the pairs whose estimated Jaccard reaches the threshold; a
     cluster is named by its smallest page_id, so its id is stable while its smallest member stays.
     """
@@ -107,7 +115,7 @@ def update_index(
     if forgotten.size:
         _forget(index, forgotten)
     if stale.num_rows:
-        new = _signatures(texts or rows_of(consultations), stale["row"].to_numpy(), config)
+        new = _signatures(texts or rows_of(consultations), stale["row"].to_numpy(), config, parallel=texts is not None and texts_in_workers)
         _insert(index, stale.select(["page_id", "content_hash"]), new, config)
     if forgotten.size or stale.num_rows or not index.generation:  # untouched otherwise: a rerun rewrites nothing
         _save(index_dir, index, config)
@@ -169,19 +177,28 @@ def _batch_part(batch: pa.RecordBatch) -> StoredPart:
     return StoredPart(key="", memo={}, rows=batch.num_rows, read=lambda columns: pa.Table.from_batches([batch]).select(columns))
 
 
-def _signatures(texts: TextReader, rows: np.ndarray, config: DuplicateConfig) -> np.ndarray:
-    """The signatures of the given rows, in that order, _CHUNK rows at a time: the texts and keys of a chunk
-    are a few megabytes, not gigabytes for a 100k batch. The rows are read in table order (a gather in
-    page_id order would jump across the whole table for every chunk)."""
+def _signatures(texts: TextReader, rows: np.ndarray, config: DuplicateConfig, *, parallel: bool = False) -> np.ndarray:
+    """The signatures of the given rows, in that order. The rows are read in table order (a gather in page_id order
+    would jump across the whole table for every chunk); with `parallel` and many rows, each worker process takes
+    one run of consecutive rows, so that it reads each part its rows are in once."""
     order = np.argsort(rows, kind="stable")
     in_table_order = rows[order]
-    chunks = []
-    for start in range(0, len(rows), _CHUNK):
-        chunks.append(signatures(_matching_keys(texts(in_table_order[start : start + _CHUNK])), config))
-    found = np.concatenate([np.empty((0, config.num_perm), np.uint32), *chunks])
+    spread = parallel and len(rows) >= workers.PARALLEL_MIN_PAGES
+    runs = np.array_split(in_table_order, workers.cores() if spread else 1)
+    found = np.concatenate([
+        np.empty((0, config.num_perm), np.uint32),
+        *workers.in_order(functools.partial(_signatures_in_order, texts, config), runs, parallel=spread),
+    ])  # fmt: skip
     result = np.empty_like(found)
     result[order] = found
     return result
+
+
+def _signatures_in_order(texts: TextReader, config: DuplicateConfig, rows: np.ndarray) -> np.ndarray:
+    """The signatures of these rows (ascending), _CHUNK rows at a time: the texts and keys of a chunk are a few
+    megabytes, not gigabytes for a 100k batch."""
+    chunks = [signatures(_matching_keys(texts(rows[start : start + _CHUNK])), config) for start in range(0, len(rows), _CHUNK)]
+    return np.concatenate([np.empty((0, config.num_perm), np.uint32), *chunks])
 
 
 def _matching_keys(texts: pa.Table) -> list[str]:
