@@ -256,9 +256,9 @@ def _version_ledger(accepted: pa.Table) -> _Ledger:
     page, pages = _codes(accepted["page_id"])  # each row's page, pages in order of first appearance
     content, _ = _codes(accepted["content_hash"])
     row = np.arange(count)
-    first, last = np.full(len(pages), count), np.full(len(pages), -1)
+    first = np.full(len(pages), count)
     np.minimum.at(first, page, row)
-    np.maximum.at(last, page, row)
+    last = _last_rows(page, len(pages))
     latest_content = content[last]
 
     # Exact duplicates: pages whose current content is the same collapse into one kept page, the one with the
@@ -307,6 +307,13 @@ def _page_history(pages, page, content, first, last, kept, batches) -> pa.Table:
     })  # fmt: skip
 
 
+def _last_rows(page: np.ndarray, pages: int) -> np.ndarray:
+    """Each page's last row (its latest version: rows are in batch order), from each row's page code."""
+    last = np.full(pages, -1)
+    np.maximum.at(last, page, np.arange(len(page)))
+    return last
+
+
 def _codes(values: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
     """Each value's index into the distinct values, which come in order of first appearance."""
     encoded = values.combine_chunks().dictionary_encode() if len(values) else pa.array([], pa.string()).dictionary_encode()
@@ -350,8 +357,7 @@ def _rows_a_failure_concerns(accepted: pa.Table, is_known: np.ndarray) -> np.nda
     current content, which whatever the fold takes out is one of those contents."""
     page, _ = _codes(accepted["page_id"])
     content, _ = _codes(accepted["content_hash"])
-    last = np.full(page.max(initial=-1) + 1, -1)
-    np.maximum.at(last, page, np.arange(len(page)))
+    last = _last_rows(page, page.max(initial=-1) + 1)
     failing = np.isin(page, np.unique(page[is_known]))
     sharing = np.flatnonzero(np.isin(content[last], np.unique(content[failing])))  # pages, by their latest content
     return np.flatnonzero(failing | np.isin(page, sharing))

@@ -80,6 +80,13 @@ def in_order(
 _NONE = object()
 
 
+def consecutive_runs(items: Sequence[Item], count: int) -> list[Sequence[Item]]:
+    """The items in at most `count` runs of consecutive items (nearly equal in length, in order): one a worker, where
+    neighbouring items share what a worker reads or caches (the parts rows are in, the pages a page shows)."""
+    size = max(1, -(-len(items) // count))
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
 def _worker_started(*, keep_freed_memory: bool) -> None:
     # gc.freeze: a worker's collections skip what it inherited from this process (in a Dagster step they
     # cost ≈ 15% of the workers' CPU, and copied the inherited pages too).

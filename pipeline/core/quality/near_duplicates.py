@@ -184,7 +184,7 @@ def _signatures(texts: TextReader, rows: np.ndarray, config: DuplicateConfig, *,
     order = np.argsort(rows, kind="stable")
     in_table_order = rows[order]
     spread = parallel and len(rows) >= workers.PARALLEL_MIN_PAGES
-    runs = np.array_split(in_table_order, workers.cores() if spread else 1)
+    runs = workers.consecutive_runs(in_table_order, workers.cores() if spread else 1)
     found = np.concatenate([
         np.empty((0, config.num_perm), np.uint32),
         *workers.in_order(functools.partial(_signatures_in_order, texts, config), runs, parallel=spread),
