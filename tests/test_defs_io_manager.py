@@ -335,6 +335,30 @@ def test_a_kept_part_is_left_as_it_is_and_parts_of_other_batches_go(tmp_path):
     assert context.get_logged_metadata()["parts_written"].value == ["b3"]
 
 
+def test_a_folder_named_like_a_part_is_no_part_and_is_left_alone(tmp_path):
+    manager = io_manager(str(tmp_path))
+    write_parts(manager, [Part("b1", "k1", {}, sections_table(2))])
+    stray = tmp_path / PARTED / "stray.parquet"
+    stray.mkdir()
+    (stray / "notes.txt").write_text("a user's folder")
+
+    assert manager.stored_batches([PARTED]) == {"b1"}  # a corpus step retiring gone batches would unlink it
+    assert set(manager.stored_parts(PARTED)) == {"b1"}
+    write_parts(manager, [Part("b1", "k1", {}), Part("b2", "k2", {}, sections_table(1))])  # other batches' files go
+
+    assert (stray / "notes.txt").read_text() == "a user's folder"
+    assert read(manager, PARTED).num_rows == 3
+
+
+def test_a_folder_where_a_part_goes_stops_the_write_with_its_name(tmp_path):
+    manager = io_manager(str(tmp_path))
+    (tmp_path / PARTED / "b1.parquet").mkdir(parents=True)
+
+    with pytest.raises(IsADirectoryError, match=r"b1\.parquet is a folder, not a file of ours"):
+        write_parts(manager, [Part("b1", "k1", {}, sections_table(2))])
+    assert [p.name for p in (tmp_path / PARTED).iterdir()] == ["b1.parquet"]  # no temp file left beside it
+
+
 def test_a_part_to_keep_must_be_stored_with_its_key(tmp_path):
     manager = io_manager(str(tmp_path))
     write_parts(manager, [Part("b1", "k1", {}, sections_table(2))])

@@ -114,6 +114,8 @@ def write_parquet_atomic(table: pa.Table, schema: pa.Schema, path: UPath) -> Non
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.{os.getpid()}@{socket.gethostname()}.tmp")
     try:
         if is_local(path):
+            if path.is_dir():  # os.replace would fail only after the whole file is written, and less plainly
+                raise IsADirectoryError(f"{path.path} is a folder, not a file of ours: move it away so the dataset can be written there")
             with open(tmp.path, "wb") as f:
                 _write(table, schema, f)
                 f.flush()
@@ -238,7 +240,8 @@ def unreadable_files(base: UPath) -> list[UnreadableFile]:
     does not let be read. Each file is read a row group at a time, its pages' checksums verified (a file written
     before checksums: its pages decoded)."""
     folders = [base / name for name in DATASETS]
-    files = [path for folder in folders for sub in (folder, *_sidecar_folders(folder)) for path in data_files(sub)]
+    # a folder named like a file too: it is no part, but it stops a part of that name being written
+    files = [path for folder in folders for sub in (folder, *_sidecar_folders(folder)) for path in _named_like_data_files(sub)]
     return [found for path in files if (found := _unreadable(path)) is not None]
 
 
@@ -502,7 +505,13 @@ def _sidecar_folders(folder: UPath) -> list[UPath]:
 
 
 def data_files(folder: UPath) -> list[UPath]:
-    """The dataset files of a folder; hidden temp files are not part of it."""
+    """The dataset files of a folder. Not a folder named like one: it holds no part of ours (and must not be taken
+    for a batch's file, to be removed or read)."""
+    return [path for path in _named_like_data_files(folder) if path.is_file()]
+
+
+def _named_like_data_files(folder: UPath) -> list[UPath]:
+    """What in a folder is named like a dataset file; hidden temp files are not part of the dataset."""
     return sorted(path for path in folder.glob("[!.]*.parquet")) if folder.exists() else []
 
 
