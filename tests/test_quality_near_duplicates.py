@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import random
+import zlib
 
 import numpy as np
 import pyarrow as pa
@@ -382,10 +383,57 @@ def test_an_index_of_an_older_format_is_rebuilt(tmp_path, caplog):
     (tmp_path / nd.MANIFEST_FILE).write_text(json.dumps({"config": {}, "pages": {"h0000000000000001": "0"}}), encoding="utf-8")
     pages = keyed_table([page("h0000000000000001", "A"), page("h0000000000000002", "B")])
     result = nd.update_index(tmp_path, pages)
-    assert "format None with {}, not 3 with" in caplog.text and "rebuilding the index" in caplog.text
+    assert f"format None with {{}}, not {nd._FORMAT} with" in caplog.text and "rebuilding the index" in caplog.text
     assert result.inserted == ("h0000000000000001", "h0000000000000002")
     assert result.table["dup_cluster_size"].to_pylist() == [2, 2]
     assert sorted(files_of(tmp_path)) == ["manifest.json", "pages.1.parquet", "pairs.1.npy", "signatures.1.npy"]
+
+
+def flip_a_byte(path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def unreadable_manifest(index_dir) -> None:
+    (index_dir / nd.MANIFEST_FILE).write_bytes(b'{"format": 4, "generat')
+
+
+def wrong_width_signatures(index_dir) -> None:
+    """A file that reads, with the CRC-32 the manifest holds of it, but does not fit the pages it belongs to."""
+    manifest = json.loads((index_dir / nd.MANIFEST_FILE).read_text(encoding="utf-8"))
+    path = index_dir / "signatures.1.npy"
+    np.save(path, np.load(path)[:, :-1])
+    manifest["crc32"]["signatures"] = zlib.crc32(path.read_bytes())
+    (index_dir / nd.MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "damage, reason",
+    [
+        (lambda index_dir: flip_a_byte(index_dir / "pages.1.parquet"), "pages.1.parquet is not the file that was written"),
+        (lambda index_dir: flip_a_byte(index_dir / "signatures.1.npy"), "signatures.1.npy is not the file that was written"),
+        (lambda index_dir: flip_a_byte(index_dir / "pairs.1.npy"), "pairs.1.npy is not the file that was written"),
+        (lambda index_dir: (index_dir / "pairs.1.npy").unlink(), "No such file"),
+        (unreadable_manifest, "manifest.json does not read"),
+        (lambda index_dir: (index_dir / nd.MANIFEST_FILE).write_text("[]"), "a JSON list, not an object"),
+        (wrong_width_signatures, "signatures uint32 (3, 127)"),
+    ],
+)
+def test_a_damaged_index_is_rebuilt_with_the_reason_logged(tmp_path, caplog, damage, reason):
+    """The index is derived data: a file of it damaged on disk failed the near_duplicates step (a signature's
+    flipped bits went unseen) until the index folder was removed by hand."""
+    pages = keyed_table([page("h0000000000000001", "A"), page("h0000000000000002", "B"), page("h0000000000000003", text=OTHER_ANSWER)])
+    nd.update_index(tmp_path, pages)
+    damage(tmp_path)
+
+    rebuilt = nd.update_index(tmp_path, pages)
+
+    assert reason in caplog.text and "rebuilding" in caplog.text
+    assert sorted(rebuilt.inserted) == ["h0000000000000001", "h0000000000000002", "h0000000000000003"]
+    assert rebuilt.table.equals(nd.update_index(tmp_path / "fresh", pages).table)
+    caplog.clear()
+    assert nd.update_index(tmp_path, pages).inserted == () and not caplog.text  # saved whole again
 
 
 def test_a_save_that_fails_leaves_the_previous_index_whole(tmp_path, monkeypatch):

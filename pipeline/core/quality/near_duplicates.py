@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import io
 import json
 import logging
 import os
 import tempfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,11 +35,11 @@ from pipeline.core.parts import PartRows, StoredPart
 from pipeline.core.quality.normalise import matching_keys
 from pipeline.core.schemas import NEAR_DUPLICATES
 
-MANIFEST_FILE = "manifest.json"  # format, config, counts and the generation of the files below; written last
+MANIFEST_FILE = "manifest.json"  # format, config, counts, the generation of the files below and their CRC-32; written last
 _FILES = {"pages": "pages.{}.parquet", "signatures": "signatures.{}.npy", "pairs": "pairs.{}.npy"}  # per generation
 # Everything an update may leave behind: files of older generations or of a crashed save, format 2's pickle.
 _OWN_FILES = (*(pattern.format("*") for pattern in _FILES.values()), f".{MANIFEST_FILE}.*", "index.pkl")
-_FORMAT = 3  # bump when the files change: an index of another format is rebuilt (it is derived data)
+_FORMAT = 4  # bump when the files change: an index of another format is rebuilt (it is derived data)
 # The texts a page is shingled from, in this order; question and answer come as the matching keys
 # consultations already hold (quality.signals), so the longest texts are not normalised a second time.
 TEXT_COLUMNS = ("title", "question_key", "background", "answer_key")
@@ -428,24 +430,57 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _load(index_dir: Path, config: DuplicateConfig) -> _Index:
+    """The index the manifest names; an empty one (every page then signed anew) when there is none, when it was
+    built by another format or config, or when its files do not read back as they were written. It is derived
+    data: a damaged index costs a rehash (≈ 3 s at 100k pages), never a failed step."""
     path = index_dir / MANIFEST_FILE
-    manifest = json.loads(path.read_bytes()) if path.is_file() else {}
+    try:
+        manifest = json.loads(path.read_bytes()) if path.is_file() else {}
+        if not isinstance(manifest, dict):
+            raise ValueError(f"a JSON {type(manifest).__name__}, not an object")
+    except (OSError, ValueError) as exc:  # ValueError: not JSON, or not UTF-8
+        _log.warning("%s does not read (%s): rebuilding the index", path, exc)
+        return _empty_index(config, generation=0)
+    generation = kept if isinstance(kept := manifest.get("generation"), int) else 0  # the next save goes past it
     # Signatures are comparable only within one format and one config: another one's index is built again, every
     # page signed anew (a changed threshold in the settings, the build then runs the corpus again).
     if manifest.get("format") != _FORMAT or manifest.get("config") != _config_json(config):
         if manifest:
             _log.warning("%s: format %s with %s, not %s with %s: rebuilding the index", path,
                          manifest.get("format"), manifest.get("config"), _FORMAT, _config_json(config))  # fmt: skip
-        empty = pa.table({"page_id": pa.array([], pa.string()), "content_hash": pa.array([], pa.string())})
-        generation = kept if isinstance(kept := manifest.get("generation"), int) else 0  # the next save goes past it
-        return _Index(empty, np.empty((0, config.num_perm), np.uint32), np.empty((0, 3), np.int64), generation=generation)
-    files = _files(index_dir, manifest["generation"])
-    return _Index(
-        pages=pq.read_table(files["pages"]).combine_chunks(),
-        signatures=np.load(files["signatures"], mmap_mode="r"),  # read only if pages are inserted
-        pairs=np.load(files["pairs"]),
+        return _empty_index(config, generation)
+    try:
+        return _read_index(_files(index_dir, generation), manifest, config)
+    except (OSError, ValueError, KeyError, pa.ArrowException) as exc:
+        _log.warning("the near-duplicate index in %s is damaged (%s): rebuilding it", index_dir, exc)
+        return _empty_index(config, generation=0)  # saved by this update, whatever it inserts
+
+
+def _empty_index(config: DuplicateConfig, generation: int) -> _Index:
+    empty = pa.table({"page_id": pa.array([], pa.string()), "content_hash": pa.array([], pa.string())})
+    return _Index(empty, np.empty((0, config.num_perm), np.uint32), np.empty((0, 3), np.int64), generation=generation)
+
+
+def _read_index(files: dict[str, Path], manifest: dict, config: DuplicateConfig) -> _Index:
+    """The index's files, each checked against the CRC-32 the manifest holds of it and against the others' shapes."""
+    contents = {name: path.read_bytes() for name, path in files.items()}
+    for name, data in contents.items():
+        if zlib.crc32(data) != manifest["crc32"][name]:
+            raise ValueError(f"{files[name].name} is not the file that was written (CRC-32)")
+    index = _Index(
+        pages=pq.read_table(pa.BufferReader(contents["pages"])).combine_chunks(),
+        signatures=np.load(io.BytesIO(contents["signatures"])),
+        pairs=np.load(io.BytesIO(contents["pairs"])),
         generation=manifest["generation"],
     )
+    n = index.pages.num_rows
+    shapes = (index.pages.schema, index.signatures.dtype, index.signatures.shape, index.pairs.dtype, index.pairs.shape[1:])
+    if shapes != (_empty_index(config, 0).pages.schema, np.uint32, (n, config.num_perm), np.int64, (3,)):
+        raise ValueError(f"pages {index.pages.schema.names} ({n}), signatures {index.signatures.dtype} "
+                         f"{index.signatures.shape}, pairs {index.pairs.dtype} {index.pairs.shape}")  # fmt: skip
+    if len(index.pairs) and not (0 <= index.pairs[:, :2].min() and index.pairs[:, :2].max() < n):
+        raise ValueError(f"pairs name rows beyond the {n} pages")
+    return index
 
 
 def _save(index_dir: Path, index: _Index, config: DuplicateConfig) -> None:
@@ -463,6 +498,7 @@ def _save(index_dir: Path, index: _Index, config: DuplicateConfig) -> None:
         "generation": index.generation,
         "pages": index.pages.num_rows,
         "pairs": len(index.pairs),
+        "crc32": {name: zlib.crc32(path.read_bytes()) for name, path in files.items()},  # of the bytes on disk
     }
     _write_atomically(index_dir / MANIFEST_FILE, json.dumps(manifest, indent=1).encode("utf-8"))
     current = set(files.values())
