@@ -456,9 +456,11 @@ def _load(index_dir: Path, config: DuplicateConfig) -> _Index:
         return _empty_index(config, generation=0)  # saved by this update, whatever it inserts
 
 
+_PAGES = pa.schema([("page_id", pa.string()), ("content_hash", pa.string())])  # the index's page listing
+
+
 def _empty_index(config: DuplicateConfig, generation: int) -> _Index:
-    empty = pa.table({"page_id": pa.array([], pa.string()), "content_hash": pa.array([], pa.string())})
-    return _Index(empty, np.empty((0, config.num_perm), np.uint32), np.empty((0, 3), np.int64), generation=generation)
+    return _Index(_PAGES.empty_table(), np.empty((0, config.num_perm), np.uint32), np.empty((0, 3), np.int64), generation=generation)
 
 
 def _read_index(files: dict[str, Path], manifest: dict, config: DuplicateConfig) -> _Index:
@@ -474,8 +476,9 @@ def _read_index(files: dict[str, Path], manifest: dict, config: DuplicateConfig)
         generation=manifest["generation"],
     )
     n = index.pages.num_rows
-    shapes = (index.pages.schema, index.signatures.dtype, index.signatures.shape, index.pairs.dtype, index.pairs.shape[1:])
-    if shapes != (_empty_index(config, 0).pages.schema, np.uint32, (n, config.num_perm), np.int64, (3,)):
+    columns = [(field.name, field.type) for field in index.pages.schema]  # not their nullability
+    shapes = (columns, index.signatures.dtype, index.signatures.shape, index.pairs.dtype, index.pairs.shape[1:])
+    if shapes != ([(field.name, field.type) for field in _PAGES], np.uint32, (n, config.num_perm), np.int64, (3,)):
         raise ValueError(f"pages {index.pages.schema.names} ({n}), signatures {index.signatures.dtype} "
                          f"{index.signatures.shape}, pairs {index.pairs.dtype} {index.pairs.shape}")  # fmt: skip
     if len(index.pairs) and not (0 <= index.pairs[:, :2].min() and index.pairs[:, :2].max() < n):
