@@ -39,7 +39,7 @@ from pipeline.core.memory import release_freed_memory
 from pipeline.core.parts import PARTED_DATASETS
 from pipeline.core.schemas import DATASETS
 from pipeline.defs import make_defs
-from pipeline.defs.assets import INGEST_DATASETS, RECOMPUTE_TAG, orphaned_batches
+from pipeline.defs.assets import INGEST_DATASETS, RECOMPUTE_TAG, needs_ingest, orphaned_batches
 from pipeline.defs.checks import VALIDATED_DATASETS, expectation_check_key, failed_check_summary
 from pipeline.defs.io_manager import ParquetUPathIOManager, data_files, read_parquet, unreadable_files
 from pipeline.defs.partitions import (
@@ -262,7 +262,11 @@ def update(
     retired = retire_batches(instance, in_raw)
     for batch in retired:
         print(f"Batch {batch} left {raw_dir}: the corpus is made again without it", file=out, flush=True)
-    stale = [snap.name for snap in snapshots if force or needs_ingest(instance, processed_dir, snap)]
+    storage = ParquetUPathIOManager(UPath(processed_dir))
+    stale = [
+        snap.name for snap in snapshots
+        if force or needs_ingest(storage, snap.name, ingest_key(snap.fingerprint), latest_ingestion(instance, snap.name))
+    ]  # fmt: skip
     results = []
     for batch in stale:
         print(f"Ingesting batch {batch}", file=out, flush=True)
@@ -347,15 +351,6 @@ def freeze_validation_imports() -> None:
 def dataset_files(processed_dir: Path, dataset: str) -> list[Path]:
     """The dataset's Parquet files (one per batch, or part-0); hidden temp files are not part of it."""
     return data_files(processed_dir / dataset)
-
-
-def needs_ingest(instance: dg.DagsterInstance, processed_dir: Path, snapshot: batches.BatchSnapshot) -> bool:
-    for name in INGEST_DATASETS:
-        stored = _stored_schema(processed_dir / name / f"{snapshot.name}.parquet")
-        if stored is None or stored.names != DATASETS[name].names:
-            return True  # never ingested, a file deleted or damaged since, or written by a version with other columns
-    latest = latest_ingestion(instance, snapshot.name)
-    return latest is None or latest.key != ingest_key(snapshot.fingerprint)
 
 
 def corpus_staleness(instance: dg.DagsterInstance, processed_dir: Path, in_raw: list[str]) -> str | None:

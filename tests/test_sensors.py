@@ -8,10 +8,14 @@ import shutil
 from pathlib import Path
 
 import dagster as dg
+import pyarrow.parquet as pq
 import pytest
 
 from pipeline.core.batches import snapshot
+from pipeline.core.schemas import DATASETS
 from pipeline.defs import make_defs
+from pipeline.defs.assets import INGEST_DATASETS
+from pipeline.defs.io_manager import ParquetIOManager
 from pipeline.defs.partitions import INGEST_KEY, ingest_key, scrape_batches
 from pipeline.defs.resources import CorpusPaths
 from pipeline.defs.sensors import make_scrape_batches_sensor
@@ -33,11 +37,20 @@ def instance():
     return dg.DagsterInstance.ephemeral()
 
 
+def processed_of(raw: Path) -> Path:
+    return raw.parent / "processed"
+
+
+def sensor_context(raw: Path, instance: dg.DagsterInstance, cursor: str | None = None) -> dg.SensorEvaluationContext:
+    """The sensor's context as the code location gives it: raw/ and processed/ beside it, and the IO manager."""
+    processed = str(processed_of(raw))
+    resources = {"paths": CorpusPaths(raw_dir=str(raw), processed_dir=processed), "io_manager": ParquetIOManager(base_path=processed)}
+    return dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
+
+
 def evaluate(raw: Path, instance: dg.DagsterInstance, cursor: str | None = None) -> dg.SensorResult:
     """One tick of the sensor, with the partitions it asks for added to the instance (as the daemon does)."""
-    sensor = make_scrape_batches_sensor()
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"paths": CorpusPaths(raw_dir=str(raw))})
-    result = sensor(context)
+    result = make_scrape_batches_sensor()(sensor_context(raw, instance, cursor))
     for request in result.dynamic_partitions_requests:
         if isinstance(request, dg.DeleteDynamicPartitionsRequest):
             for key in request.partition_keys:
@@ -68,11 +81,15 @@ def deleted(result: dg.SensorResult) -> list[str]:
     return partitions_asked(result, dg.DeleteDynamicPartitionsRequest)
 
 
-def ingested(instance: dg.DagsterInstance, batch: str, folder: Path) -> None:
-    """Record an ingestion of the batch as it stands (what an ingest_batch run leaves in the instance)."""
-    instance.report_runless_asset_event(
-        dg.AssetMaterialization("parsed_pages", partition=batch, metadata={INGEST_KEY: ingest_key(snapshot(folder).fingerprint)})
-    )
+def ingested(instance: dg.DagsterInstance, batch: str, folder: Path, key: str | None = None) -> None:
+    """What an ingest_batch run of the batch as it stands leaves: its files in processed/ (empty, with the datasets'
+    columns) and its ingestion in the instance (`key`: that of another parser, say)."""
+    for dataset in INGEST_DATASETS:
+        path = processed_of(folder.parent) / dataset / f"{batch}.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(DATASETS[dataset].empty_table(), path)
+    key = key or ingest_key(snapshot(folder).fingerprint)
+    instance.report_runless_asset_event(dg.AssetMaterialization("parsed_pages", partition=batch, metadata={INGEST_KEY: key}))
 
 
 def test_a_new_batch_becomes_a_partition_and_one_run(raw: Path, instance):
@@ -89,11 +106,48 @@ def test_a_new_batch_becomes_a_partition_and_one_run(raw: Path, instance):
 
 
 def test_the_same_batch_is_not_requested_twice(raw: Path, instance):
-    write_batch(raw, "2026-11-01", {"a.txt": PAGE})
+    folder = write_batch(raw, "2026-11-01", {"a.txt": PAGE})
     first = evaluate(raw, instance)
+    ingested(instance, "2026-11-01", folder)
     second = evaluate(raw, instance, cursor=first.cursor)
     assert requested(second) == [] and added(second) == []
     assert second.cursor == first.cursor
+
+
+def test_a_request_whose_run_has_not_finished_is_repeated_with_its_run_key(raw: Path, instance):
+    """Its files are not there yet: the tick asks again for the same run, which Dagster skips (a run key used)."""
+    write_batch(raw, "2026-11-01", {"a.txt": PAGE})
+    first = evaluate(raw, instance)
+    second = evaluate(raw, instance, cursor=first.cursor)
+    assert requested(second) == requested(first) and added(second) == []
+    assert second.cursor == first.cursor
+
+
+@pytest.mark.parametrize("dataset", INGEST_DATASETS)
+@pytest.mark.parametrize("damage", ["deleted", "damaged", "other columns"])
+def test_a_batch_whose_ingest_files_went_since_is_ingested_again(raw: Path, instance, dataset: str, damage: str):
+    """The daemon never made them again (the corpus runs then went on without the batch's pages, with a
+    warning); `python -m pipeline build` did."""
+    folder = write_batch(raw, "2026-11-01", {"a.txt": PAGE})
+    write_batch(raw, "2026-11-02", {"b.txt": OTHER_PAGE})
+    first = evaluate(raw, instance)
+    ingested(instance, "2026-11-01", folder)
+    ingested(instance, "2026-11-02", raw / "2026-11-02")
+    assert requested(evaluate(raw, instance, cursor=first.cursor)) == []
+    path = processed_of(raw) / dataset / "2026-11-01.parquet"
+    if damage == "deleted":
+        path.unlink()
+    elif damage == "damaged":
+        path.write_bytes(path.read_bytes()[:-10])  # its footer cut short
+    else:
+        pq.write_table(DATASETS[dataset].empty_table().drop_columns([DATASETS[dataset].names[-1]]), path)
+
+    again = evaluate(raw, instance, cursor=first.cursor)
+
+    [(partition, run_key)] = requested(again)
+    assert partition == "2026-11-01" and added(again) == []
+    assert run_key not in {key for _, key in requested(first)}  # a run key already used would be skipped
+    assert again.cursor == first.cursor
 
 
 def test_a_new_file_in_an_old_batch_requests_it_again_without_adding_a_partition(raw: Path, instance):
@@ -110,8 +164,9 @@ def test_a_new_file_in_an_old_batch_requests_it_again_without_adding_a_partition
 
 
 def test_only_the_new_batch_is_requested(raw: Path, instance):
-    write_batch(raw, "2026-11-01", {"a.txt": PAGE})
+    folder = write_batch(raw, "2026-11-01", {"a.txt": PAGE})
     first = evaluate(raw, instance)
+    ingested(instance, "2026-11-01", folder)
     write_batch(raw, "2026-11-08", {"a.txt": OTHER_PAGE})
     second = evaluate(raw, instance, cursor=first.cursor)
     assert [partition for partition, _ in requested(second)] == ["2026-11-08"]
@@ -146,21 +201,17 @@ def test_a_batch_already_ingested_with_these_files_is_not_run_again(raw: Path, i
     # e.g. by `python -m pipeline build` before the daemon started: no cursor, but the instance knows.
     folder = write_batch(raw, "2026-11-01", {"a.txt": PAGE})
     instance.add_dynamic_partitions(scrape_batches.name, ["2026-11-01"])
-    instance.report_runless_asset_event(
-        dg.AssetMaterialization("parsed_pages", partition="2026-11-01", metadata={INGEST_KEY: ingest_key(snapshot(folder).fingerprint)})
-    )
+    ingested(instance, "2026-11-01", folder)
     result = evaluate(raw, instance)
     assert requested(result) == [] and added(result) == []
     assert json.loads(result.cursor) == {"2026-11-01": ingest_key(snapshot(folder).fingerprint)}
 
 
 def test_a_batch_parsed_by_another_parser_version_is_requested_again(raw: Path, instance, monkeypatch):
-    write_batch(raw, "2026-11-01", {"a.txt": PAGE})
+    folder = write_batch(raw, "2026-11-01", {"a.txt": PAGE})
     monkeypatch.setattr("pipeline.defs.partitions.PARSER_VERSION", "0.9.0")
     first = evaluate(raw, instance)
-    instance.report_runless_asset_event(  # ingested by that parser
-        dg.AssetMaterialization("parsed_pages", partition="2026-11-01", metadata={INGEST_KEY: requested(first)[0][1].split(":", 1)[1]})
-    )
+    ingested(instance, "2026-11-01", folder, key=requested(first)[0][1].split(":", 1)[1])  # by that parser
     monkeypatch.undo()  # the parser is upgraded
 
     second = evaluate(raw, instance, cursor=first.cursor)
@@ -172,9 +223,7 @@ def test_a_batch_parsed_by_another_parser_version_is_requested_again(raw: Path, 
 
 
 def test_a_missing_raw_folder_is_a_skip(raw: Path, instance):
-    sensor = make_scrape_batches_sensor()
-    context = dg.build_sensor_context(instance=instance, resources={"paths": CorpusPaths(raw_dir=str(raw))})
-    assert isinstance(sensor(context), dg.SkipReason)
+    assert isinstance(make_scrape_batches_sensor()(sensor_context(raw, instance)), dg.SkipReason)
 
 
 def test_interval_comes_from_the_environment(monkeypatch):
@@ -207,8 +256,9 @@ def test_a_successful_ingest_run_requests_the_corpus_and_a_corpus_run_requests_n
 
 def test_a_batch_whose_folder_is_gone_is_deleted_and_the_corpus_made_without_it(raw: Path, instance):
     write_batch(raw, "2026-11-01", {"a.txt": PAGE})
-    write_batch(raw, "2026-11-02", {"b.txt": OTHER_PAGE})
+    kept = write_batch(raw, "2026-11-02", {"b.txt": OTHER_PAGE})
     first = evaluate(raw, instance)
+    ingested(instance, "2026-11-02", kept)
     shutil.rmtree(raw / "2026-11-01")
 
     second = evaluate(raw, instance, cursor=first.cursor)
@@ -237,9 +287,10 @@ def test_a_batch_folder_that_comes_back_is_ingested_again(raw: Path, instance, t
     """Restored as it was (same files, sizes and times): its ingest key is the one of its first life, which
     the event log still holds, and so would be its first run key."""
     folder = write_batch(raw, "2026-11-01", {"a.txt": PAGE})
-    write_batch(raw, "2026-11-02", {"b.txt": OTHER_PAGE})
+    other = write_batch(raw, "2026-11-02", {"b.txt": OTHER_PAGE})
     first = evaluate(raw, instance)
     ingested(instance, "2026-11-01", folder)
+    ingested(instance, "2026-11-02", other)
     shutil.move(folder, tmp_path / "aside")
     second = evaluate(raw, instance, cursor=first.cursor)
     shutil.move(tmp_path / "aside", folder)
@@ -281,14 +332,13 @@ def test_a_link_to_a_batch_folder_is_no_batch_and_the_tick_says_so(raw: Path, in
 def test_the_sensor_leaves_alone_an_instance_that_keeps_another_corpus(tmp_path: Path):
     """As the build does: watching another raw/ with it would take the other corpus's batches out as gone."""
     first, second = tmp_path / "first" / "raw", tmp_path / "second" / "raw"
-    write_batch(first, "2026-11-01", {"a.txt": PAGE})
+    folder = write_batch(first, "2026-11-01", {"a.txt": PAGE})
     write_batch(second, "2026-11-08", {"b.txt": OTHER_PAGE})
     (tmp_path / "home").mkdir()
     with dg.DagsterInstance.local_temp(tempdir=str(tmp_path / "home")) as instance:
         assert requested(evaluate(first, instance)) != []
-        sensor = make_scrape_batches_sensor()
-        context = dg.build_sensor_context(instance=instance, resources={"paths": CorpusPaths(raw_dir=str(second))})
-        skipped = sensor(context)
+        ingested(instance, "2026-11-01", folder)  # that corpus holds files now
+        skipped = make_scrape_batches_sensor()(sensor_context(second, instance))
         assert instance.get_dynamic_partitions(scrape_batches.name) == ["2026-11-01"]
     assert isinstance(skipped, dg.SkipReason)
     assert f"keeps the batches of {first}" in skipped.skip_message

@@ -24,7 +24,7 @@ from pipeline.core.schemas import PII_KINDS
 from pipeline.defs.checks import VALIDATED_DATASETS, expectation_check_result, expectation_check_spec
 from pipeline.defs.io_manager import COLUMNS, PARTS, ParquetUPathIOManager, PartitionTables, PartStream
 from pipeline.defs.metadata import PREVIEW_ROWS, definition_metadata, describe, table_metadata
-from pipeline.defs.partitions import CORPUS_RECIPE, INGEST_KEY, ingest_key, scrape_batches
+from pipeline.defs.partitions import CORPUS_RECIPE, INGEST_KEY, Ingestion, ingest_key, scrape_batches
 from pipeline.defs.resources import CorpusLock, CorpusPaths, QualitySettings
 
 INGEST_GROUP = "ingest"
@@ -171,6 +171,13 @@ def retire_gone_batches(context: dg.AssetExecutionContext, paths: CorpusPaths, s
     gone = orphaned_batches(context.instance, storage, lambda: [folder.name for folder in batches.batch_dirs(paths.raw_path)])
     storage.remove_batches(INGEST_DATASETS, gone)
     return gone
+
+
+def needs_ingest(storage: ParquetUPathIOManager, batch: str, key: str, latest: Ingestion | None) -> bool:
+    """Whether the batch, whose files and parser now make `key` (partitions.ingest_key), is to be ingested: never
+    ingested, last ingested from other files or by another parser (`latest`), or its ingest files deleted or
+    damaged since (or written by a version with other columns)."""
+    return latest is None or latest.key != key or not storage.holds_batch(INGEST_DATASETS, batch)
 
 
 def orphaned_batches(

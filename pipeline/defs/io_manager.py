@@ -371,6 +371,18 @@ class ParquetUPathIOManager(dg.UPathIOManager):
         """The batches some per-batch dataset holds a file of."""
         return {path.stem for dataset in datasets for path in data_files(self._base_path / dataset)}
 
+    def holds_batch(self, datasets: Iterable[str], batch: str) -> bool:
+        """Whether each of these per-batch datasets holds the batch's file, its footer readable and its columns the
+        dataset's: not deleted or damaged since it was written, nor written by a version with other columns."""
+        for dataset in datasets:
+            try:
+                names = _footer(_part_path(self._base_path / dataset, batch)).schema.to_arrow_schema().names
+            except (OSError, pa.ArrowInvalid):
+                return False
+            if names != self.schemas[dataset].names:
+                return False
+        return True
+
     def remove_batches(self, datasets: Iterable[str], batches: Collection[str]) -> None:
         """Remove the files of these batches from these per-batch datasets."""
         for dataset in datasets:

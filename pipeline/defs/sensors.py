@@ -14,6 +14,7 @@ import time
 import dagster as dg
 
 from pipeline.core import batches
+from pipeline.defs.assets import INGEST_DATASETS, Storage, needs_ingest
 from pipeline.defs.jobs import build_corpus, ingest_batch
 from pipeline.defs.partitions import Ingestion, ingest_key, instance_taken, latest_ingestion, scrape_batches
 from pipeline.defs.resources import CorpusPaths
@@ -42,11 +43,12 @@ def make_scrape_batches_sensor() -> dg.SensorDefinition:
         description=(
             "Watches raw/: a batch folder that is ready (a _SUCCESS marker, or no change for "
             f"{quiet:g} s) and new or changed since it was last requested (its files, or the parser) becomes a "
-            "partition and an ingest_batch run; a partition whose folder is gone is deleted and the corpus made "
-            "again without it. The cursor maps batch -> ingest key."
+            "partition and an ingest_batch run, as does one whose ingest files in processed/ were deleted or damaged "
+            "since; a partition whose folder is gone is deleted and the corpus made again without it. The cursor "
+            "maps batch -> ingest key."
         ),
     )
-    def scrape_batches_sensor(context: dg.SensorEvaluationContext, paths: CorpusPaths):
+    def scrape_batches_sensor(context: dg.SensorEvaluationContext, paths: CorpusPaths, io_manager: Storage):
         if not paths.raw_path.is_dir():
             return dg.SkipReason(f"raw folder {paths.raw_path} does not exist")
         if refusal := instance_taken(context.instance, paths.raw_path, paths.processed_path):
@@ -62,11 +64,14 @@ def make_scrape_batches_sensor() -> dg.SensorDefinition:
         gone = batches.gone_batches(known, [snap.name for snap in snapshots])
         new_partitions = [batch for batch in ready if batch not in known]
         run_requests = []
-        for batch, key in ready.items():
+        for batch, key in keys.items():
+            if batch not in ready and io_manager.holds_batch(INGEST_DATASETS, batch):
+                continue  # requested before with these files, and ingested; else its files went since (or are being made)
             latest = latest_ingestion(context.instance, batch)
             # Already ingested from these files by this parser (e.g. by `python -m pipeline build`): nothing to do.
             # A partition added now has no files yet, whatever an earlier life of the batch left in the event log.
-            if batch in new_partitions or latest is None or latest.key != key:
+            # A request repeated while its run is still to finish has the run key of that run: Dagster skips it.
+            if batch in new_partitions or needs_ingest(io_manager, batch, key, latest):
                 run_requests.append(dg.RunRequest(run_key=_ingest_run_key(batch, key, latest), partition_key=batch, job_name=ingest_batch.name))
         if gone:  # the corpus run removes the batches' files and pages (assets.retire_gone_batches)
             run_requests.append(dg.RunRequest(job_name=build_corpus.name, tags={"retired_batches": ",".join(gone)}))
