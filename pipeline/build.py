@@ -41,7 +41,8 @@ from pipeline.core.schemas import DATASETS
 from pipeline.defs import make_defs
 from pipeline.defs.assets import INGEST_DATASETS, RECOMPUTE_TAG, needs_ingest, orphaned_batches
 from pipeline.defs.checks import VALIDATED_DATASETS, expectation_check_key, failed_check_summary
-from pipeline.defs.io_manager import ParquetUPathIOManager, data_files, read_parquet, unreadable_files
+from pipeline.defs.io_manager import ParquetUPathIOManager, data_files, read_parquet
+from pipeline.defs.maintenance import remove_damaged_files
 from pipeline.defs.partitions import (
     CORPUS_RECIPE,
     DATASET_CARD,
@@ -223,22 +224,16 @@ def run_build(raw_dir: Path, processed_dir: Path, *, force: bool = False, verify
 
 
 def remove_damaged(processed_dir: Path, out: TextIO) -> bool:
-    """Remove every stored file that does not read whole because it is damaged (`unreadable_files`), under the
-    corpus lock: the build then makes each again, as it does any file gone (a batch's ingest files: the batch is
-    ingested again; a corpus file: the corpus is made again). A build otherwise reads only the footers of the
-    files it keeps. A file the system does not let be read (no permission, a folder in its place) may be whole:
-    named and left as it is. True when every file was read, or found damaged."""
+    """Remove every stored file that does not read whole because it is damaged (`remove_damaged_files`): the build
+    then makes each again, as it does any file gone (a batch's ingest files: the batch is ingested again; a corpus
+    file: the corpus is made again). True when every file was read, or found damaged."""
     with corpus_writer(processed_dir, waiting=lambda message: print(message, file=out, flush=True)):
-        unreadable = unreadable_files(UPath(processed_dir))
-        for found in unreadable:
-            if found.damaged:
-                print(f"Damaged: {found.path} ({found.reason}): removed, to be made again", file=out, flush=True)
-                found.path.unlink(missing_ok=True)
-            else:
-                print(f"Unreadable: {found.path} ({found.reason}): not removed", file=out, flush=True)
-    if not unreadable:
+        found = remove_damaged_files(UPath(processed_dir))
+    for file in found:
+        print(file.report(), file=out, flush=True)
+    if not found:
         print("Verified: every stored file reads whole", file=out, flush=True)
-    return all(found.damaged for found in unreadable)
+    return all(file.damaged for file in found)
 
 
 @dataclasses.dataclass(frozen=True)

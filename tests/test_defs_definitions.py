@@ -80,7 +80,7 @@ def test_every_step_hands_the_memory_it_freed_back(tmp_path, monkeypatch):
 
 
 def test_sensors_and_schedule_are_on_by_default():
-    assert {s.name for s in defs.sensors} == {"scrape_batches_sensor", "corpus_after_ingest"}
+    assert {s.name for s in defs.sensors} == {"scrape_batches_sensor", "corpus_after_ingest", "corpus_after_verify"}
     for sensor in defs.sensors:
         assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     (schedule,) = defs.schedules

@@ -164,9 +164,10 @@ def test_dagster_names():
         assert named == {key.to_user_string() for key in job_def.asset_layer.executable_asset_keys}
     assert "screen_pages" in {node.name for node in repository.get_job("build_corpus").graph.nodes}
     assert repository.get_job("build_corpus").tags.get("pipeline/writes") == "corpus"
-    for name in ["scrape_batches_sensor", "corpus_after_ingest", "corpus_schedule"]:  # as the README names them
-        assert f"`{name}`" in README
-    assert {"scrape_batches_sensor", "corpus_after_ingest"} == {sensor.name for sensor in repository.sensor_defs}
+    for name in ["scrape_batches_sensor", "corpus_after_ingest", "corpus_after_verify", "corpus_schedule", "verify_storage"]:
+        assert f"`{name}`" in README  # as the README names them
+    assert {"scrape_batches_sensor", "corpus_after_ingest", "corpus_after_verify"} == {sensor.name for sensor in repository.sensor_defs}
+    assert {node.name for node in repository.get_job("verify_storage").graph.nodes} == {"remove_damaged"}
     assert ["corpus_schedule"] == [schedule.name for schedule in repository.schedule_defs]
     checks = repository.get_job("build_corpus").asset_layer.asset_graph.asset_check_keys
     assert f"checks passed ({len(checks)}, last corpus run)" in FLAT

@@ -14,6 +14,7 @@ from pipeline.defs.assets import CORPUS_ASSETS, INGEST_ASSETS
 from pipeline.defs.executors import executor_from_env
 from pipeline.defs.io_manager import ParquetIOManager
 from pipeline.defs.jobs import build_corpus, ingest_batch
+from pipeline.defs.maintenance import make_corpus_after_verify_sensor, verify_storage
 from pipeline.defs.resources import CorpusLock, CorpusPaths, QualitySettings
 from pipeline.defs.schedules import make_corpus_schedule
 from pipeline.defs.sensors import make_corpus_after_ingest_sensor, make_scrape_batches_sensor
@@ -39,8 +40,8 @@ def make_defs(
     quality = quality or QualitySettings.from_env()
     return dg.Definitions(
         assets=[*INGEST_ASSETS, *CORPUS_ASSETS],
-        jobs=[ingest_batch, build_corpus],
-        sensors=[make_scrape_batches_sensor(), make_corpus_after_ingest_sensor()],
+        jobs=[ingest_batch, build_corpus, verify_storage],
+        sensors=[make_scrape_batches_sensor(), make_corpus_after_ingest_sensor(), make_corpus_after_verify_sensor()],
         schedules=[make_corpus_schedule()],
         resources={
             "paths": paths,

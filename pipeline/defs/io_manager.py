@@ -196,7 +196,7 @@ def read_parquet(path: UPath, columns: list[str] | None = None, **options: Any) 
         # pyarrow's messages name no file; it says a column is missing as it says a footer is damaged (ArrowInvalid)
         if columns is not None and (missing := _missing_columns(path, columns)):
             raise MissingColumnsError(f"{path} has no column {', '.join(missing)}: written under another schema") from exc
-        raise DamagedFileError(f"{path} is damaged ({exc}): `python -m pipeline build --verify` makes it again") from exc
+        raise DamagedFileError(f"{path} is damaged ({exc}): `python -m pipeline build --verify` (or the verify_storage job) makes it again") from exc
 
 
 def _missing_columns(path: UPath, columns: list[str]) -> list[str]:
@@ -232,6 +232,11 @@ class UnreadableFile:
     path: UPath
     reason: str
     damaged: bool
+
+    def report(self) -> str:
+        if self.damaged:
+            return f"Damaged: {self.path} ({self.reason}): removed, to be made again"
+        return f"Unreadable: {self.path} ({self.reason}): not removed"
 
 
 def unreadable_files(base: UPath) -> list[UnreadableFile]:

@@ -1,7 +1,7 @@
 """Sensors: new scrapes trigger ingestion, and every successful ingestion triggers a corpus rebuild.
 
 Settings come from the environment when the code location loads:
-`PIPELINE_SENSOR_INTERVAL_SECONDS` (default 30, both sensors) and `PIPELINE_BATCH_QUIET_SECONDS`
+`PIPELINE_SENSOR_INTERVAL_SECONDS` (default 30, every sensor, corpus_after_verify too) and `PIPELINE_BATCH_QUIET_SECONDS`
 (default 300).
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 
 import dagster as dg
 
@@ -98,21 +99,34 @@ def _ingest_run_key(batch: str, key: str, latest: Ingestion | None) -> str:
 
 
 def make_corpus_after_ingest_sensor() -> dg.RunStatusSensorDefinition:
+    return corpus_run_after(
+        ingest_batch,
+        name="corpus_after_ingest",
+        description="After a batch is ingested, rebuild the corpus (it reads the parsed pages of every batch).",
+        request=lambda run: dg.RunRequest(run_key=f"after-ingest:{run.run_id}", tags={"ingest_run": run.run_id}),
+    )
+
+
+def corpus_run_after(
+    job: dg.JobDefinition, *, name: str, description: str, request: Callable[[dg.DagsterRun], dg.RunRequest | dg.SkipReason]
+) -> dg.RunStatusSensorDefinition:
+    """A sensor that, after each successful run of `job`, asks for what `request` makes of that run: a
+    build_corpus run, or a skip."""
+
     # A run status sensor rather than declarative automation: it fires exactly once per successful
-    # ingest run (its cursor is the run event log), needs no reasoning about the status of every
+    # run (its cursor is the run event log), needs no reasoning about the status of every
     # partition (AutomationCondition.eager() waits while any batch is missing or in progress), and can
     # be tested by calling it with the run's success event.
     @dg.run_status_sensor(
-        name="corpus_after_ingest",
+        name=name,
         run_status=dg.DagsterRunStatus.SUCCESS,
-        monitored_jobs=[ingest_batch],
+        monitored_jobs=[job],
         request_job=build_corpus,
         minimum_interval_seconds=interval_seconds(),
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="After a batch is ingested, rebuild the corpus (it reads the parsed pages of every batch).",
+        description=description,
     )
-    def corpus_after_ingest(context: dg.RunStatusSensorContext):
-        run = context.dagster_run
-        return dg.RunRequest(run_key=f"after-ingest:{run.run_id}", tags={"ingest_run": run.run_id})
+    def corpus_after(context: dg.RunStatusSensorContext):
+        return request(context.dagster_run)
 
-    return corpus_after_ingest
+    return corpus_after
