@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import io
 import json
 import logging
+import mmap
 import os
 import tempfile
 import zlib
@@ -465,14 +465,13 @@ def _empty_index(config: DuplicateConfig, generation: int) -> _Index:
 
 def _read_index(files: dict[str, Path], manifest: dict, config: DuplicateConfig) -> _Index:
     """The index's files, each checked against the CRC-32 the manifest holds of it and against the others' shapes."""
-    contents = {name: path.read_bytes() for name, path in files.items()}
-    for name, data in contents.items():
-        if zlib.crc32(data) != manifest["crc32"][name]:
-            raise ValueError(f"{files[name].name} is not the file that was written (CRC-32)")
+    for name, path in files.items():
+        if _crc32(path) != manifest["crc32"][name]:
+            raise ValueError(f"{path.name} is not the file that was written (CRC-32)")
     index = _Index(
-        pages=pq.read_table(pa.BufferReader(contents["pages"])).combine_chunks(),
-        signatures=np.load(io.BytesIO(contents["signatures"])),
-        pairs=np.load(io.BytesIO(contents["pairs"])),
+        pages=pq.read_table(files["pages"]).combine_chunks(),
+        signatures=np.load(files["signatures"], mmap_mode="r"),  # copied only where pages are inserted or forgotten
+        pairs=np.load(files["pairs"]),
         generation=manifest["generation"],
     )
     n = index.pages.num_rows
@@ -501,12 +500,18 @@ def _save(index_dir: Path, index: _Index, config: DuplicateConfig) -> None:
         "generation": index.generation,
         "pages": index.pages.num_rows,
         "pairs": len(index.pairs),
-        "crc32": {name: zlib.crc32(path.read_bytes()) for name, path in files.items()},  # of the bytes on disk
+        "crc32": {name: _crc32(path) for name, path in files.items()},  # of the bytes on disk
     }
     _write_atomically(index_dir / MANIFEST_FILE, json.dumps(manifest, indent=1).encode("utf-8"))
     current = set(files.values())
     for path in {path for pattern in _OWN_FILES for path in index_dir.glob(pattern)} - current:
         path.unlink()
+
+
+def _crc32(path: Path) -> int:
+    """The CRC-32 of the file's bytes, read through a memory map (no copy of the signatures' tens of megabytes)."""
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return zlib.crc32(data)
 
 
 def _files(index_dir: Path, generation: int) -> dict[str, Path]:
