@@ -1,6 +1,7 @@
 """The daemon end to end: `dagster dev` with the sensors on. A batch that lands in raw/ (files, then
 the scraper's _SUCCESS marker) is picked up by the sensor, ingested, and the corpus rebuilt after it,
-with no one launching anything; a batch folder removed from raw/ leaves the corpus the same way."""
+with no one launching anything; a batch folder removed from raw/ leaves the corpus the same way; stored files
+deleted or damaged are made again."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from .conftest import make_dagster_home, write_batch
 from .dagster_dev import dagster_dev
 from .pages import make_page
+from .parquet_damage import flip_bytes_in_column
 
 RUNS_TIMEOUT = 180  # seconds for the sensor's ingest run and the chained corpus run, per batch
 FIRST = {"a.txt": make_page(), "b.txt": make_page(category="労働問題", consultation="有給休暇の取得を会社に断られました。違法ではありませんか?")}
@@ -68,6 +70,43 @@ def test_a_new_batch_folder_is_ingested_and_the_corpus_grows(tmp_path: Path):
     ]
     assert partitions == ["2026-11-08"]
     assert pq.read_table(processed / "raw_pages").num_rows == 1
+
+
+@pytest.mark.slow
+def test_stored_files_gone_or_damaged_are_made_again_under_the_daemon(tmp_path: Path):
+    """A batch's parsed pages deleted: the sensor ingests the batch again (it did not, and the corpus went on
+    without its pages). A corpus part damaged inside: verify_storage, launched as from the UI, removes it, and
+    the corpus run corpus_after_verify asks for makes it again, the same bytes."""
+    raw, processed, home = tmp_path / "raw", tmp_path / "processed", make_dagster_home(tmp_path / "dagster_home")
+    write_batch(raw, "2026-11-01", FIRST)
+    env = {
+        "DAGSTER_HOME": str(home),
+        "PIPELINE_RAW_DIR": str(raw),
+        "PIPELINE_PROCESSED_DIR": str(processed),
+        "PIPELINE_SENSOR_INTERVAL_SECONDS": "1",
+    }
+    parsed, part = processed / "parsed_pages" / "2026-11-01.parquet", processed / "consultations" / "2026-11-01.parquet"
+    with dagster_dev(tmp_path, env) as server:
+        server.wait_for("the first corpus run to finish", lambda: _finished_corpus_runs(home) == 1, RUNS_TIMEOUT)
+        parsed.unlink()
+        server.wait_for("the batch's parsed pages again", lambda: parsed.exists(), RUNS_TIMEOUT)
+        server.wait_for("the corpus run after that ingest", lambda: _finished_corpus_runs(home) == 2, RUNS_TIMEOUT)
+
+        intact = part.read_bytes()
+        flip_bytes_in_column(part, "answer")
+        verify = server.submit("verify_storage")
+        server.wait_for_run(verify, RUNS_TIMEOUT)
+        server.wait_for("the corpus run after verify_storage", lambda: _finished_corpus_runs(home, "corpus_after_verify") == 1, RUNS_TIMEOUT)
+
+    assert part.read_bytes() == intact
+    with dg.DagsterInstance.local_temp(tempdir=str(home)) as instance:
+        runs = list(reversed(instance.get_runs()))
+    ingests = [run for run in runs if run.job_name == "ingest_batch"]
+    assert [(run.tags["dagster/partition"], run.status) for run in ingests] == [("2026-11-01", dg.DagsterRunStatus.SUCCESS)] * 2
+    [verified] = [run for run in runs if run.job_name == "verify_storage"]
+    assert verified.tags["pipeline/removed"] == "corpus"
+    after = [run for run in runs if run.tags.get("dagster/sensor_name") == "corpus_after_verify"]
+    assert [(run.job_name, run.tags["verify_run"], run.status) for run in after] == [("build_corpus", verify, dg.DagsterRunStatus.SUCCESS)]
 
 
 def _finished_corpus_runs(home: Path, sensor: str = "corpus_after_ingest") -> int:
