@@ -359,6 +359,42 @@ def test_a_folder_where_a_part_goes_stops_the_write_with_its_name(tmp_path):
     assert [p.name for p in (tmp_path / PARTED).iterdir()] == ["b1.parquet"]  # no temp file left beside it
 
 
+@pytest.mark.parametrize(
+    "error, held",
+    [
+        (FileNotFoundError(2, "No such file"), False),
+        (PermissionError(13, "Permission denied"), False),  # to be made again: an ingest then says why it cannot
+        (pa.ArrowNotImplementedError("Unsupported encoding"), False),  # a damaged footer naming no encoding pyarrow has
+        (UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"), False),  # a column name damaged
+        (None, True),
+    ],
+)
+def test_a_batch_is_held_while_each_of_its_files_has_a_footer_that_reads(tmp_path, monkeypatch: pytest.MonkeyPatch, error, held):
+    """What the sensor asks at every tick of every batch: any word of damage means "ingest it again" (an error the
+    sensor did not expect would fail every tick, and every batch's ingest with it)."""
+    manager = io_manager(str(tmp_path))
+    write_parts(manager, [Part("b1", "k1", {}, sections_table(2))])
+    if error is not None:
+        def footer(path):
+            raise error
+
+        monkeypatch.setattr(io_manager_module, "_footer", footer)
+    assert manager.holds_batch([PARTED], "b1") is held
+    assert manager.holds_batch([PARTED], "b2") is False
+
+
+def test_a_read_short_of_memory_is_no_verdict_on_a_batchs_files(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    manager = io_manager(str(tmp_path))
+    write_parts(manager, [Part("b1", "k1", {}, sections_table(2))])
+
+    def footer(path):
+        raise pa.ArrowMemoryError("malloc of size 8 failed")
+
+    monkeypatch.setattr(io_manager_module, "_footer", footer)
+    with pytest.raises(pa.ArrowMemoryError):
+        manager.holds_batch([PARTED], "b1")
+
+
 def test_a_part_to_keep_must_be_stored_with_its_key(tmp_path):
     manager = io_manager(str(tmp_path))
     write_parts(manager, [Part("b1", "k1", {}, sections_table(2))])

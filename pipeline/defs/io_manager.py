@@ -382,8 +382,10 @@ class ParquetUPathIOManager(dg.UPathIOManager):
         for dataset in datasets:
             try:
                 names = _footer(_part_path(self._base_path / dataset, batch)).schema.to_arrow_schema().names
-            except (OSError, pa.ArrowInvalid):
-                return False
+            except Exception as exc:  # gone, or not to be read: made again (a damaged footer says it in many ways)
+                if isinstance(exc, OSError) or _is_damage(exc):
+                    return False
+                raise
             if names != self.schemas[dataset].names:
                 return False
         return True

@@ -1,7 +1,7 @@
 """Sensors: new scrapes trigger ingestion, and every successful ingestion triggers a corpus rebuild.
 
 Settings come from the environment when the code location loads:
-`PIPELINE_SENSOR_INTERVAL_SECONDS` (default 30, every sensor, corpus_after_verify too) and `PIPELINE_BATCH_QUIET_SECONDS`
+`PIPELINE_SENSOR_INTERVAL_SECONDS` (default 30, every sensor) and `PIPELINE_BATCH_QUIET_SECONDS`
 (default 300).
 """
 
