@@ -41,7 +41,7 @@ from pipeline.core.schemas import DATASETS
 from pipeline.defs import make_defs
 from pipeline.defs.assets import INGEST_DATASETS, RECOMPUTE_TAG, needs_ingest, orphaned_batches
 from pipeline.defs.checks import VALIDATED_DATASETS, expectation_check_key, failed_check_summary
-from pipeline.defs.io_manager import ParquetUPathIOManager, data_files, read_parquet
+from pipeline.defs.io_manager import ParquetUPathIOManager, data_files, read_parquet, readable_footer
 from pipeline.defs.maintenance import remove_damaged_files
 from pipeline.defs.partitions import (
     CORPUS_RECIPE,
@@ -360,7 +360,7 @@ def corpus_staleness(instance: dg.DagsterInstance, processed_dir: Path, in_raw: 
         return "a part file is missing, damaged or not the one its last run recorded"
     for name in WHOLE_CORPUS_DATASETS:
         files = dataset_files(processed_dir, name)
-        if not files or any(_stored_schema(path) is None for path in files):
+        if not files or any(readable_footer(UPath(path)) is None for path in files):
             return f"{name} is missing or damaged"
     if orphaned_batches(instance, storage, lambda: in_raw):
         return "it still holds a batch whose folder left raw/"
@@ -372,14 +372,6 @@ def corpus_staleness(instance: dg.DagsterInstance, processed_dir: Path, in_raw: 
     if any(metadata_value(records[0], CORPUS_RECIPE) != recipe for records in latest):
         return "the corpus code, an expectation suite or a quality setting changed since its last run"
     return None
-
-
-def _stored_schema(path: Path) -> pa.Schema | None:
-    """The schema of a Parquet file; None when there is none or it is not readable Parquet (truncated, damaged)."""
-    try:
-        return pq.read_schema(path)
-    except (OSError, pa.ArrowInvalid):
-        return None
 
 
 def _latest_storage_id(instance: dg.DagsterInstance, key: dg.AssetKey) -> int:

@@ -27,16 +27,23 @@ def consultations(processed: Path) -> int | None:
     return pq.read_table(path).num_rows if path.is_dir() and list(path.glob("*.parquet")) else None
 
 
-@pytest.mark.slow
-def test_a_new_batch_folder_is_ingested_and_the_corpus_grows(tmp_path: Path):
+def daemon_folders(tmp_path: Path) -> tuple[Path, Path, Path, dict[str, str]]:
+    """raw/, processed/ and a DAGSTER_HOME under tmp_path, and the environment `dagster dev` runs with them
+    (the sensors ticking every second)."""
     raw, processed, home = tmp_path / "raw", tmp_path / "processed", make_dagster_home(tmp_path / "dagster_home")
-    write_batch(raw, "2026-11-01", FIRST)
     env = {
         "DAGSTER_HOME": str(home),
         "PIPELINE_RAW_DIR": str(raw),
         "PIPELINE_PROCESSED_DIR": str(processed),
         "PIPELINE_SENSOR_INTERVAL_SECONDS": "1",
     }
+    return raw, processed, home, env
+
+
+@pytest.mark.slow
+def test_a_new_batch_folder_is_ingested_and_the_corpus_grows(tmp_path: Path):
+    raw, processed, home, env = daemon_folders(tmp_path)
+    write_batch(raw, "2026-11-01", FIRST)
     with dagster_dev(tmp_path, env) as server:
         server.wait_for("the first corpus", lambda: consultations(processed) == 2, RUNS_TIMEOUT)
 
@@ -77,14 +84,8 @@ def test_stored_files_gone_or_damaged_are_made_again_under_the_daemon(tmp_path: 
     """A batch's parsed pages deleted: the sensor ingests the batch again (it did not, and the corpus went on
     without its pages). A corpus part damaged inside: verify_storage, launched as from the UI, removes it, and
     the corpus run corpus_after_verify asks for makes it again, the same bytes."""
-    raw, processed, home = tmp_path / "raw", tmp_path / "processed", make_dagster_home(tmp_path / "dagster_home")
+    raw, processed, home, env = daemon_folders(tmp_path)
     write_batch(raw, "2026-11-01", FIRST)
-    env = {
-        "DAGSTER_HOME": str(home),
-        "PIPELINE_RAW_DIR": str(raw),
-        "PIPELINE_PROCESSED_DIR": str(processed),
-        "PIPELINE_SENSOR_INTERVAL_SECONDS": "1",
-    }
     parsed, part = processed / "parsed_pages" / "2026-11-01.parquet", processed / "consultations" / "2026-11-01.parquet"
     with dagster_dev(tmp_path, env) as server:
         server.wait_for("the first corpus run to finish", lambda: _finished_corpus_runs(home) == 1, RUNS_TIMEOUT)

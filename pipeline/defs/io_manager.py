@@ -380,13 +380,8 @@ class ParquetUPathIOManager(dg.UPathIOManager):
         """Whether each of these per-batch datasets holds the batch's file, its footer readable and its columns the
         dataset's: not deleted or damaged since it was written, nor written by a version with other columns."""
         for dataset in datasets:
-            try:
-                names = _footer(_part_path(self._base_path / dataset, batch)).schema.to_arrow_schema().names
-            except Exception as exc:  # gone, or not to be read: made again (a damaged footer says it in many ways)
-                if isinstance(exc, OSError) or _is_damage(exc):
-                    return False
-                raise
-            if names != self.schemas[dataset].names:
+            footer = readable_footer(_part_path(self._base_path / dataset, batch))
+            if footer is None or footer.schema.to_arrow_schema().names != self.schemas[dataset].names:
                 return False
         return True
 
@@ -491,9 +486,7 @@ def _part_path(folder: UPath, batch: str) -> UPath:
 
 def _stored_part(path: UPath, schema: pa.Schema, dataset: str) -> StoredPart | None:
     """The part stored at path, from its footer (rows are read when asked); None when it is no part."""
-    try:
-        footer = _footer(path)
-    except (OSError, pa.ArrowInvalid):  # not a Parquet file (any more): the part is made again
+    if (footer := readable_footer(path)) is None:  # not a Parquet file (any more): the part is made again
         return None
     metadata = footer.metadata or {}
     if PART_KEY not in metadata:  # not written as a part (an older layout): made again
@@ -511,11 +504,11 @@ def _stored_part(path: UPath, schema: pa.Schema, dataset: str) -> StoredPart | N
 def _read_sidecar(folder: UPath, file_name: str, key: bytes, name: str) -> pa.Table | None:
     """The part's sidecar table, when one is stored with the part's key."""
     path = folder / f"_{name}" / file_name
+    if (footer := readable_footer(path)) is None or (footer.metadata or {}).get(PART_KEY) != key:
+        return None
     try:
-        if (_footer(path).metadata or {}).get(PART_KEY) != key:
-            return None
         return read_parquet(path)
-    except (OSError, pa.ArrowInvalid):  # none, or not readable: the step computes it again
+    except OSError:  # not to be read, or damaged (DamagedFileError): the step computes it again
         return None
 
 
@@ -532,6 +525,18 @@ def data_files(folder: UPath) -> list[UPath]:
 def _named_like_data_files(folder: UPath) -> list[UPath]:
     """What in a folder is named like a dataset file; hidden temp files are not part of the dataset."""
     return sorted(path for path in folder.glob("[!.]*.parquet")) if folder.exists() else []
+
+
+def readable_footer(path: UPath) -> pq.FileMetaData | None:
+    """The file's footer; None when there is no file there to read or its footer is damaged: what is stored there is
+    to be made again. Damage has many words in pyarrow (`_is_damage`); a read short of memory or cancelled is no
+    verdict on the file, and raises."""
+    try:
+        return _footer(path)
+    except Exception as exc:
+        if isinstance(exc, OSError) or _is_damage(exc):
+            return None
+        raise
 
 
 def _footer(path: UPath) -> pq.FileMetaData:
