@@ -383,6 +383,21 @@ def test_a_batch_is_held_while_each_of_its_files_has_a_footer_that_reads(tmp_pat
     assert manager.holds_batch([PARTED], "b2") is False
 
 
+def test_a_part_whose_footer_names_an_encoding_pyarrow_has_not_is_no_part(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """Made again, as a part with no footer is; it failed the step (only ArrowInvalid was taken for damage)."""
+    manager = io_manager(str(tmp_path))
+    write_parts(manager, [Part("b1", "k1", {}, sections_table(2)), Part("b2", "k2", {}, sections_table(3))])
+    real_footer = io_manager_module._footer
+
+    def footer(path):
+        if path.stem == "b1":
+            raise pa.ArrowNotImplementedError("Unsupported encoding")
+        return real_footer(path)
+
+    monkeypatch.setattr(io_manager_module, "_footer", footer)
+    assert set(manager.stored_parts(PARTED)) == {"b2"}
+
+
 def test_a_read_short_of_memory_is_no_verdict_on_a_batchs_files(tmp_path, monkeypatch: pytest.MonkeyPatch):
     manager = io_manager(str(tmp_path))
     write_parts(manager, [Part("b1", "k1", {}, sections_table(2))])
