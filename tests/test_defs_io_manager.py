@@ -335,12 +335,14 @@ def test_a_kept_part_is_left_as_it_is_and_parts_of_other_batches_go(tmp_path):
     assert context.get_logged_metadata()["parts_written"].value == ["b3"]
 
 
-def test_a_folder_named_like_a_part_is_no_part_and_is_left_alone(tmp_path):
-    manager = io_manager(str(tmp_path))
+@pytest.mark.parametrize("on_memory_url", [False, True])
+def test_a_folder_named_like_a_part_is_no_part_and_is_left_alone(tmp_path, on_memory_url):
+    base = UPath(f"memory://pipeline-test-{uuid.uuid4().hex}") if on_memory_url else UPath(tmp_path)
+    manager = io_manager(str(base))
     write_parts(manager, [Part("b1", "k1", {}, sections_table(2))])
-    stray = tmp_path / PARTED / "stray.parquet"
+    stray = base / PARTED / "stray.parquet"
     stray.mkdir()
-    (stray / "notes.txt").write_text("a user's folder")
+    (stray / "notes.txt").write_text("a user's folder")  # on object storage, the folder is this file's prefix
 
     assert manager.stored_batches([PARTED]) == {"b1"}  # a corpus step retiring gone batches would unlink it
     assert set(manager.stored_parts(PARTED)) == {"b1"}

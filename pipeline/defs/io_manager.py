@@ -519,12 +519,21 @@ def _sidecar_folders(folder: UPath) -> list[UPath]:
 def data_files(folder: UPath) -> list[UPath]:
     """The dataset files of a folder. Not a folder named like one: it holds no part of ours (and must not be taken
     for a batch's file, to be removed or read)."""
-    return [path for path in _named_like_data_files(folder) if path.is_file()]
+    if is_local(folder):
+        return [path for path in _named_like_data_files(folder) if path.is_file()]
+    if not folder.exists():
+        return []
+    # Told by the listing itself: asking each path whether it is a file costs a request per file on object storage.
+    listed = folder.fs.glob(f"{folder.path.rstrip('/')}/{_DATA_FILE_PATTERN}", detail=True)
+    return sorted(folder / name.rsplit("/", 1)[-1] for name, info in listed.items() if info.get("type") == "file")
 
 
 def _named_like_data_files(folder: UPath) -> list[UPath]:
-    """What in a folder is named like a dataset file; hidden temp files are not part of the dataset."""
-    return sorted(path for path in folder.glob("[!.]*.parquet")) if folder.exists() else []
+    """What in a folder is named like a dataset file."""
+    return sorted(path for path in folder.glob(_DATA_FILE_PATTERN)) if folder.exists() else []
+
+
+_DATA_FILE_PATTERN = "[!.]*.parquet"  # hidden temp files are no part of a dataset
 
 
 def readable_footer(path: UPath) -> pq.FileMetaData | None:
