@@ -260,7 +260,8 @@ def update(
     storage = ParquetUPathIOManager(UPath(processed_dir))
     stale = [
         snap.name for snap in snapshots
-        if force or needs_ingest(storage, snap.name, ingest_key(snap.fingerprint), latest_ingestion(instance, snap.name))
+        if force
+        or needs_ingest(ingest_key(snap.fingerprint), latest_ingestion(instance, snap.name), files_held=storage.holds_batch(INGEST_DATASETS, snap.name))
     ]  # fmt: skip
     results = []
     for batch in stale:

@@ -173,11 +173,11 @@ def retire_gone_batches(context: dg.AssetExecutionContext, paths: CorpusPaths, s
     return gone
 
 
-def needs_ingest(storage: ParquetUPathIOManager, batch: str, key: str, latest: Ingestion | None) -> bool:
-    """Whether the batch, whose files and parser now make `key` (partitions.ingest_key), is to be ingested: never
-    ingested, last ingested from other files or by another parser (`latest`), or its ingest files deleted or
-    damaged since (or written by a version with other columns)."""
-    return latest is None or latest.key != key or not storage.holds_batch(INGEST_DATASETS, batch)
+def needs_ingest(key: str, latest: Ingestion | None, *, files_held: bool) -> bool:
+    """Whether a batch, whose files and parser now make `key` (partitions.ingest_key), is to be ingested: never
+    ingested, last ingested from other files or by another parser (`latest`), or its ingest files not all held
+    (`files_held`: deleted since, or, where the caller reads their footers, damaged or of other columns)."""
+    return latest is None or latest.key != key or not files_held
 
 
 def orphaned_batches(

@@ -374,7 +374,15 @@ class ParquetUPathIOManager(dg.UPathIOManager):
 
     def stored_batches(self, datasets: Iterable[str]) -> set[str]:
         """The batches some per-batch dataset holds a file of."""
-        return {path.stem for dataset in datasets for path in data_files(self._base_path / dataset)}
+        return set().union(*map(self._listed_batches, datasets))
+
+    def held_batches(self, datasets: Iterable[str]) -> set[str]:
+        """The batches every one of these per-batch datasets holds a file of: a listing per dataset, no file read."""
+        listed = list(map(self._listed_batches, datasets))
+        return set.intersection(*listed) if listed else set()
+
+    def _listed_batches(self, dataset: str) -> set[str]:
+        return {path.stem for path in data_files(self._base_path / dataset)}
 
     def holds_batch(self, datasets: Iterable[str], batch: str) -> bool:
         """Whether each of these per-batch datasets holds the batch's file, its footer readable and its columns the

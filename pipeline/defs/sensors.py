@@ -44,8 +44,7 @@ def make_scrape_batches_sensor() -> dg.SensorDefinition:
         description=(
             "Watches raw/: a batch folder that is ready (a _SUCCESS marker, or no change for "
             f"{quiet:g} s) and new or changed since it was last requested (its files, or the parser) becomes a "
-            "partition and an ingest_batch run, as does one whose ingest files in processed/ were deleted or damaged "
-            "since; a partition whose folder is gone is deleted and the corpus made again without it. The cursor "
+            "partition and an ingest_batch run, as does one whose ingest files in processed/ were deleted since; a partition whose folder is gone is deleted and the corpus made again without it. The cursor "
             "maps batch -> ingest key."
         ),
     )
@@ -64,15 +63,18 @@ def make_scrape_batches_sensor() -> dg.SensorDefinition:
         known = set(context.instance.get_dynamic_partitions(scrape_batches.name))
         gone = batches.gone_batches(known, [snap.name for snap in snapshots])
         new_partitions = [batch for batch in ready if batch not in known]
+        # One listing per ingest dataset, no file read (a tick must stay cheap on object storage): a file deleted
+        # since is seen here; one damaged in place fails the step that reads it, and verify_storage removes it.
+        held = io_manager.held_batches(INGEST_DATASETS)
         run_requests = []
         for batch, key in keys.items():
-            if batch not in ready and io_manager.holds_batch(INGEST_DATASETS, batch):
+            if batch not in ready and batch in held:
                 continue  # requested before with these files, and ingested; else its files went since (or are being made)
             latest = latest_ingestion(context.instance, batch)
             # Already ingested from these files by this parser (e.g. by `python -m pipeline build`): nothing to do.
             # A partition added now has no files yet, whatever an earlier life of the batch left in the event log.
             # A request repeated while its run is still to finish has the run key of that run: Dagster skips it.
-            if batch in new_partitions or needs_ingest(io_manager, batch, key, latest):
+            if batch in new_partitions or needs_ingest(key, latest, files_held=batch in held):
                 run_requests.append(dg.RunRequest(run_key=_ingest_run_key(batch, key, latest), partition_key=batch, job_name=ingest_batch.name))
         if gone:  # the corpus run removes the batches' files and pages (assets.retire_gone_batches)
             run_requests.append(dg.RunRequest(job_name=build_corpus.name, tags={"retired_batches": ",".join(gone)}))
