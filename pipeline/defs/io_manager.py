@@ -527,21 +527,17 @@ def _sidecar_folders(folder: UPath) -> list[UPath]:
 def data_files(folder: UPath) -> list[UPath]:
     """The dataset files of a folder. Not a folder named like one: it holds no part of ours (and must not be taken
     for a batch's file, to be removed or read)."""
-    if is_local(folder):
-        return [path for path in _named_like_data_files(folder) if path.is_file()]
+    return [path for path, is_file in _named_like_data_files(folder).items() if is_file]
+
+
+def _named_like_data_files(folder: UPath) -> dict[UPath, bool]:
+    """What in a folder is named like a dataset file (hidden temp files are not), in order, and whether it is a file:
+    told by the listing itself (asking each path would cost a request per file on object storage)."""
+    folder = UPath(folder)  # a plain local path too (the build's)
     if not folder.exists():
-        return []
-    # Told by the listing itself: asking each path whether it is a file costs a request per file on object storage.
-    listed = folder.fs.glob(f"{folder.path.rstrip('/')}/{_DATA_FILE_PATTERN}", detail=True)
-    return sorted(folder / name.rsplit("/", 1)[-1] for name, info in listed.items() if info.get("type") == "file")
-
-
-def _named_like_data_files(folder: UPath) -> list[UPath]:
-    """What in a folder is named like a dataset file."""
-    return sorted(path for path in folder.glob(_DATA_FILE_PATTERN)) if folder.exists() else []
-
-
-_DATA_FILE_PATTERN = "[!.]*.parquet"  # hidden temp files are no part of a dataset
+        return {}
+    listed = folder.fs.glob(f"{folder.path.rstrip('/')}/[!.]*.parquet", detail=True)
+    return {folder / name.rsplit("/", 1)[-1]: info.get("type") == "file" for name, info in sorted(listed.items())}
 
 
 def readable_footer(path: UPath) -> pq.FileMetaData | None:
